@@ -1,0 +1,28 @@
+# The two commands of the README: `make run` and `make test`. Both install what
+# they need into .venv first (only when pyproject.toml or constraints.txt change).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench install
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/valueprint ask
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/valueprint bench scoring
+	$(BIN)/valueprint bench tokens
+	$(BIN)/valueprint bench adaptive
