@@ -1,0 +1,3 @@
+from valueprint.cli import main
+
+main()

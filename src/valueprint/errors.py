@@ -1,0 +1,106 @@
+"""The one exception hierarchy of valueprint.
+
+Every error the project raises on purpose derives from `ValueprintError`, and every
+message says what to do about it. Entry points (the CLI, later the web app) catch
+`ValueprintError` in one place and show `str(error)`; anything else is a bug.
+
+    ValueprintError
+    ├── ConfigError              settings or data files are wrong
+    ├── CatalogueError           value space, question bank or personas fail validation
+    ├── AnswerError              an answer is out of range, of the wrong type or for an unknown item
+    ├── ProfileError             a stored profile cannot be read (bad JSON, other space version)
+    ├── SessionFileError         a saved questionnaire session is corrupt
+    ├── KeyStoreError            signing keys missing, unreadable or inconsistent
+    ├── HandleError              a four-word handle has a word outside the BIP-39 list
+    └── TokenError               a value token is refused (the subclasses say why)
+        ├── MalformedTokenError      not a compact JWS with a valid JSON header and payload
+        ├── UnsupportedAlgorithmError  any `alg` other than Ed25519 (incl. `none`, HS256, EdDSA)
+        ├── UnknownKeyError          `kid` names no key of this issuer
+        ├── BadSignatureError        the signature does not verify
+        ├── ExpiredTokenError        past `exp`
+        ├── NotYetValidError         `iat`/`nbf` in the future beyond the allowed leeway
+        ├── WrongAudienceError       `aud` does not name this verifier
+        ├── WrongIssuerError         `iss` is not the expected issuer
+        └── InvalidClaimsError       a required claim is missing or ill-formed
+"""
+
+from __future__ import annotations
+
+
+class ValueprintError(Exception):
+    """Base of every deliberate valueprint error; the message names the fix."""
+
+
+class ConfigError(ValueprintError):
+    """Settings are invalid or unsafe for the environment."""
+
+
+class CatalogueError(ValueprintError):
+    """Package data (value space, question bank, personas) failed validation."""
+
+
+class AnswerError(ValueprintError):
+    """An answer cannot be used; the message names the item."""
+
+    def __init__(self, item_id: str, problem: str) -> None:
+        self.item_id = item_id
+        self.problem = problem
+        super().__init__(f"answer to item {item_id!r}: {problem}")
+
+
+class ProfileError(ValueprintError):
+    """A serialised profile cannot be read."""
+
+
+class SessionFileError(ValueprintError):
+    """A saved questionnaire session cannot be read; it is left untouched."""
+
+
+class KeyStoreError(ValueprintError):
+    """Signing keys are missing or unusable."""
+
+
+class TokenError(ValueprintError):
+    """A value token was refused. `code` is a stable machine-readable reason."""
+
+    code = "invalid_token"
+
+
+class MalformedTokenError(TokenError):
+    code = "malformed"
+
+
+class UnsupportedAlgorithmError(TokenError):
+    code = "unsupported_algorithm"
+
+
+class UnknownKeyError(TokenError):
+    code = "unknown_key"
+
+
+class BadSignatureError(TokenError):
+    code = "bad_signature"
+
+
+class ExpiredTokenError(TokenError):
+    code = "expired"
+
+
+class NotYetValidError(TokenError):
+    code = "not_yet_valid"
+
+
+class WrongAudienceError(TokenError):
+    code = "wrong_audience"
+
+
+class WrongIssuerError(TokenError):
+    code = "wrong_issuer"
+
+
+class InvalidClaimsError(TokenError):
+    code = "invalid_claims"
+
+
+class HandleError(ValueprintError):
+    """A four-word handle cannot be parsed; the message names the bad word."""

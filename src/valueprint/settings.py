@@ -1,0 +1,58 @@
+"""The one typed settings object, built by `load_settings()` (never at import time).
+
+Every field can be set from the environment with the prefix `VALUEPRINT_`
+(e.g. `VALUEPRINT_DATA_DIR=/srv/valueprint`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from valueprint.errors import ConfigError
+
+DEFAULT_ISSUER = "https://valueprint.localhost"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VALUEPRINT_", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default=Path("data"), description="Where keys, sessions and the database live.")
+    issuer: str = Field(default=DEFAULT_ISSUER, description="`iss` of issued tokens; the public URL of this server.")
+    audience: str = Field(default="valueprint", description="`aud` of issued tokens.")
+    token_ttl_days: int = Field(default=365, ge=1, le=3650)
+    verify_leeway_s: int = Field(default=60, ge=0, le=3600)
+    stop_sd: float = Field(default=0.3, gt=0.0, lt=1.0, description="Adaptive questionnaire stops when every dimension's SD is below this.")
+    precis_min_confidence_sd: float = Field(default=0.35, gt=0.0, lt=1.0, description="The précis mentions a dimension only when its SD is below this.")
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.data_dir / "sessions"
+
+    def check_safe(self) -> None:
+        """Refuse settings that are only acceptable on a developer's machine."""
+        if self.environment == "production" and self.issuer == DEFAULT_ISSUER:
+            raise ConfigError(
+                "VALUEPRINT_ISSUER is still the development default; set it to this "
+                "server's public URL before running in production."
+            )
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> Settings:
+    """Build the settings from the environment once per process."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise ConfigError(f"invalid VALUEPRINT_* environment setting: {error}") from error
+    settings.check_safe()
+    return settings

@@ -1,0 +1,243 @@
+"""Issuing and verifying value tokens: compact JWS, algorithm `Ed25519` (RFC 9864).
+
+Header: ``{"alg": "Ed25519", "kid": <key id>, "typ": "vp+jwt"}``. Payload claims:
+
+======  =====================================================================
+iss     issuer (URL of the issuing server)
+sub     pseudonymous subject id (never a name or an email)
+aud     audience
+iat     issued at (Unix seconds)
+exp     expiry (Unix seconds)
+jti     token id (random, 128 bits, base64url)
+vsv     value-space version of the profile
+vp      the quantised profile (see `codec`)
+bnd     boundary ids the person switched on
+hdl     the person's four-word handle
+======  =====================================================================
+
+Verification is offline: a verifier needs only the issuer's JWKS. Every refusal is
+a specific `TokenError` subclass; no input, however broken, raises anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from joserfc import jws
+from joserfc import errors as jose_errors
+from joserfc.jwk import GuestProtocol, OKPKey
+
+from valueprint.errors import (
+    BadSignatureError,
+    ExpiredTokenError,
+    HandleError,
+    InvalidClaimsError,
+    MalformedTokenError,
+    NotYetValidError,
+    ProfileError,
+    TokenError,
+    UnknownKeyError,
+    UnsupportedAlgorithmError,
+    WrongAudienceError,
+    WrongIssuerError,
+)
+from valueprint.tokens.codec import decode_profile, encode_profile
+from valueprint.tokens.handle import generate_handle, parse_handle
+from valueprint.tokens.keys import ALGORITHM, SigningKey
+from valueprint.values.profile import ValueProfile
+from valueprint.values.space import ValueSpace
+
+TOKEN_TYPE = "vp+jwt"
+MAX_TOKEN_CHARS = 4096
+REQUIRED_STRING_CLAIMS = ("iss", "sub", "jti", "vsv", "vp", "hdl")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    handle: str
+    jti: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    claims: dict[str, Any]
+    profile: ValueProfile
+    kid: str
+
+    @property
+    def handle(self) -> str:
+        return str(self.claims["hdl"])
+
+    @property
+    def subject(self) -> str:
+        return str(self.claims["sub"])
+
+    @property
+    def jti(self) -> str:
+        return str(self.claims["jti"])
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.claims["exp"], UTC)
+
+
+def issue_token(
+    profile: ValueProfile,
+    space: ValueSpace,
+    signing_key: SigningKey,
+    *,
+    issuer: str,
+    audience: str,
+    subject: str,
+    ttl_seconds: int,
+    handle: str | None = None,
+    now: float | None = None,
+) -> IssuedToken:
+    """Sign `profile` as a compact JWS. `handle` stays the same across re-issues of one person."""
+    issued_at = int(time.time() if now is None else now)
+    handle = parse_handle(handle) if handle else generate_handle()
+    claims = {
+        "iss": issuer,
+        "sub": subject,
+        "aud": audience,
+        "iat": issued_at,
+        "exp": issued_at + ttl_seconds,
+        "jti": secrets.token_urlsafe(16),
+        "vsv": space.version,
+        "vp": encode_profile(profile, space),
+        "bnd": list(profile.boundaries),
+        "hdl": handle,
+    }
+    header = {"alg": ALGORITHM, "kid": signing_key.kid, "typ": TOKEN_TYPE}
+    payload = json.dumps(claims, separators=(",", ":"))
+    token = jws.serialize_compact(header, payload, signing_key.key, algorithms=[ALGORITHM])
+    return IssuedToken(
+        token=token, handle=handle, jti=claims["jti"], expires_at=datetime.fromtimestamp(claims["exp"], UTC)
+    )
+
+
+def _public_keys(jwks: dict[str, Any]) -> dict[str, OKPKey]:
+    keys: dict[str, OKPKey] = {}
+    for entry in jwks.get("keys", []):
+        if entry.get("kty") == "OKP" and entry.get("crv") == "Ed25519" and entry.get("alg", ALGORITHM) == ALGORITHM:
+            public = {k: entry[k] for k in ("kty", "crv", "x")}
+            keys[str(entry["kid"])] = OKPKey.import_key(public)
+    return keys
+
+
+class TokenVerifier:
+    """Verifies tokens offline against an issuer's JWKS (e.g. from /.well-known/jwks.json)."""
+
+    def __init__(
+        self, jwks: dict[str, Any], space: ValueSpace, *, issuer: str | None, audience: str, leeway_s: int = 60
+    ) -> None:
+        self.keys = _public_keys(jwks)
+        self.space, self.issuer, self.audience, self.leeway = space, issuer, audience, leeway_s
+
+    def _resolve_key(self, obj: GuestProtocol) -> OKPKey:
+        header = obj.headers()
+        alg = header.get("alg")
+        if alg != ALGORITHM:
+            raise UnsupportedAlgorithmError(f"token algorithm {alg!r} is not accepted; only {ALGORITHM!r} is")
+        kid = header.get("kid")
+        key = self.keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise UnknownKeyError(
+                f"token was signed with key {kid!r}, which this verifier does not know; "
+                "refresh the issuer's JWKS, or the token is not from this issuer"
+            )
+        return key
+
+    def verify(self, token: object, now: float | None = None) -> VerifiedToken:
+        """Verify signature and claims; raise a specific TokenError on any problem."""
+        if isinstance(token, bytes):
+            try:
+                token = token.decode("ascii")
+            except UnicodeDecodeError:
+                raise MalformedTokenError("a token is ASCII text") from None
+        if not isinstance(token, str):
+            raise MalformedTokenError(f"a token is a string, got {type(token).__name__}")
+        token = token.strip()
+        if len(token) > MAX_TOKEN_CHARS:
+            raise MalformedTokenError(f"token is longer than {MAX_TOKEN_CHARS} characters")
+        if token.count(".") != 2:
+            raise MalformedTokenError("a token is three base64url parts joined by dots (a compact JWS)")
+        try:
+            signed = jws.deserialize_compact(token, self._resolve_key, algorithms=[ALGORITHM])
+        except TokenError:
+            raise
+        except jose_errors.BadSignatureError:
+            raise BadSignatureError("token signature does not verify: it was altered or forged") from None
+        except jose_errors.UnsupportedAlgorithmError as error:
+            raise UnsupportedAlgorithmError(f"token algorithm is not accepted: {error}") from None
+        except (jose_errors.JoseError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise MalformedTokenError(f"token is not a valid compact JWS: {error}") from None
+        header = signed.headers()
+        if header.get("typ", TOKEN_TYPE) != TOKEN_TYPE:
+            raise MalformedTokenError(f"token type {header.get('typ')!r} is not {TOKEN_TYPE!r}")
+        claims = self._claims(signed.payload)
+        self._check_claims(claims, time.time() if now is None else now)
+        try:
+            profile = decode_profile(claims["vp"], self.space, tuple(claims["bnd"]))
+        except ProfileError as error:
+            raise InvalidClaimsError(f"claim 'vp' does not hold a valid profile: {error}") from None
+        return VerifiedToken(claims=claims, profile=profile, kid=str(header["kid"]))
+
+    @staticmethod
+    def _claims(payload: bytes) -> dict[str, Any]:
+        try:
+            claims = json.loads(payload)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise MalformedTokenError("token payload is not JSON") from None
+        if not isinstance(claims, dict):
+            raise MalformedTokenError("token payload is not a JSON object")
+        return claims
+
+    def _check_claims(self, claims: dict[str, Any], now: float) -> None:
+        for name in REQUIRED_STRING_CLAIMS:
+            if not isinstance(claims.get(name), str):
+                raise InvalidClaimsError(f"claim {name!r} is missing or not a string")
+        for name in ("iat", "exp"):
+            value = claims.get(name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidClaimsError(f"claim {name!r} is missing or not an integer")
+        bnd = claims.get("bnd")
+        if not isinstance(bnd, list) or not all(isinstance(b, str) for b in bnd):
+            raise InvalidClaimsError("claim 'bnd' must be a list of boundary ids")
+        if self.issuer is not None and claims["iss"] != self.issuer:
+            raise WrongIssuerError(f"token issuer {claims['iss']!r} is not {self.issuer!r}")
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if self.audience not in audiences:
+            raise WrongAudienceError(f"token is for audience {audience!r}, not {self.audience!r}")
+        if now > claims["exp"] + self.leeway:
+            expired = datetime.fromtimestamp(claims["exp"], UTC).isoformat()
+            raise ExpiredTokenError(f"token expired at {expired}; ask the person to re-issue it")
+        not_before = claims.get("nbf", claims["iat"])
+        if isinstance(not_before, int) and not_before > now + self.leeway:
+            raise NotYetValidError("token is not valid yet (issued in the future); check the clocks")
+        if claims["vsv"] != self.space.version:
+            raise InvalidClaimsError(
+                f"token is for value space {claims['vsv']!r}; this verifier knows {self.space.version!r}"
+            )
+        try:
+            parse_handle(claims["hdl"])
+        except HandleError as error:
+            raise InvalidClaimsError(f"claim 'hdl' is not a handle: {error}") from None
+
+
+def peek_claims(token: str) -> dict[str, Any]:
+    """Read a token's payload WITHOUT verifying it (for display and debugging only)."""
+    try:
+        return TokenVerifier._claims(jws.extract_compact(token.strip().encode("ascii")).payload)
+    except TokenError:
+        raise
+    except (jose_errors.JoseError, ValueError, TypeError, UnicodeError) as error:
+        raise MalformedTokenError(f"token is not a valid compact JWS: {error}") from None

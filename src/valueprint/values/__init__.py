@@ -1,0 +1,1 @@
+"""The value space, the question bank, scoring, adaptive questioning, personas, précis."""
