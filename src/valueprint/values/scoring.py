@@ -14,13 +14,13 @@ The posterior mean is the MAP estimate (the log-posterior is strictly concave; w
 maximise it by Newton's method, batched over respondents for simulation). The
 posterior covariance is the inverse of
     Λ = Σ0⁻¹ + Σ_Likert a aᵀ/σ_L² + Σ_slider e eᵀ/σ_S² + Σ_scenarios β² Vᵀ C V,
-where C = diag(u) − u uᵀ with u uniform over the item's options: each choice
-contributes the Fisher information it carries at indifference, the most a choice
-can carry for two options. This is a deliberate simplification (a Laplace
-approximation at the MAP would make the covariance depend on the answers): it makes
-the covariance depend only on which items were answered, so an answer can never
-increase any posterior SD, and the expected uncertainty reduction that drives the
-adaptive questionnaire is exact rather than a Monte-Carlo estimate.
+where C(θ) = diag(p) − p pᵀ for the option probabilities p at θ, averaged over the
+population prior: each scenario choice contributes its expected Fisher information
+(a Monte-Carlo average over `INFORMATION_SAMPLES` prior draws, fixed seed). This is a
+deliberate simplification of a Laplace approximation at the MAP, which would make the
+covariance depend on the answers: here it depends only on which items were answered,
+so an answer can never increase any posterior SD, and the expected uncertainty
+reduction that drives the adaptive questionnaire is exact rather than estimated.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ MAX_OPTIONS = 3
 NEWTON_MAX_ITER = 25
 NEWTON_TOL = 1e-7
 MAX_NEWTON_STEP = 1.0
+INFORMATION_SAMPLES = 4000
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,15 @@ class ScoringModel:
         info = np.zeros((len(self.item_ids), d, d))
         weighted = self.g_rows * self.g_precision[:, None]
         np.add.at(info, self.g_owner, np.einsum("rd,re->rde", weighted, self.g_rows))
-        beta2 = self.params.choice_sharpness**2
+        beta = self.params.choice_sharpness
+        population = self.prior.sample(INFORMATION_SAMPLES, np.random.default_rng(20261123))
         for s, owner in enumerate(self.s_owner):
-            vectors = self.s_vectors[s, self.s_valid[s]]
-            uniform = np.full(len(vectors), 1.0 / len(vectors))
-            centre = np.diag(uniform) - np.outer(uniform, uniform)
-            info[owner] = beta2 * vectors.T @ centre @ vectors
+            vectors = self.s_vectors[s, self.s_valid[s]]  # (K, d)
+            utility = beta * population @ vectors.T  # (M, K)
+            p = np.exp(utility - utility.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            centre = np.diag(p.mean(axis=0)) - p.T @ p / len(p)  # E[diag(p) - p pᵀ]
+            info[owner] = beta**2 * vectors.T @ centre @ vectors
         return info
 
     # -- encoding -------------------------------------------------------------
