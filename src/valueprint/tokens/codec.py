@@ -4,6 +4,10 @@
 mean m ∈ [-1, 1] is stored as round(127·m), SD s ∈ [0, 1] as round(255·s). The
 quantisation error is at most 0.004 on a mean and 0.002 on an SD, far below any
 profile's own uncertainty, and keeps a 26-dimension token well under 600 characters.
+
+`bnd` = the person's boundaries as a bit mask over the value space's boundary list
+(bit i set = the i-th boundary of that space version), so boundaries add at most a
+few characters to the token.
 """
 
 from __future__ import annotations
@@ -27,9 +31,8 @@ def encode_profile(profile: ValueProfile, space: ValueSpace) -> str:
     return base64.urlsafe_b64encode(means.tobytes() + sds.tobytes()).rstrip(b"=").decode("ascii")
 
 
-def decode_profile(
-    encoded: str, space: ValueSpace, boundaries: tuple[str, ...] = ()
-) -> ValueProfile:
+def decode_vectors(encoded: str, space: ValueSpace) -> tuple[np.ndarray, np.ndarray]:
+    """The (means, SDs) arrays held by a `vp` claim; raises InvalidClaimsError."""
     try:
         raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     except (binascii.Error, ValueError) as error:
@@ -40,4 +43,24 @@ def decode_profile(
         )
     means = np.frombuffer(raw[: space.size], dtype=np.int8).astype(float) / MEAN_SCALE
     sds = np.frombuffer(raw[space.size :], dtype=np.uint8).astype(float) / SD_SCALE
+    if np.any(np.abs(means) > 1.0):
+        raise InvalidClaimsError("claim 'vp' holds a mean outside [-1, 1]")
+    return means, sds
+
+
+def decode_profile(encoded: str, space: ValueSpace, boundaries: tuple[str, ...] = ()) -> ValueProfile:
+    means, sds = decode_vectors(encoded, space)
     return ValueProfile.from_arrays(space, means, sds, boundaries=boundaries)
+
+
+def encode_boundaries(boundaries: tuple[str, ...], space: ValueSpace) -> int:
+    positions = {b.id: i for i, b in enumerate(space.boundaries)}
+    return sum(1 << positions[b] for b in boundaries if b in positions)
+
+
+def decode_boundaries(mask: object, space: ValueSpace) -> tuple[str, ...]:
+    if isinstance(mask, bool) or not isinstance(mask, int) or not 0 <= mask < 1 << len(space.boundaries):
+        raise InvalidClaimsError(
+            f"claim 'bnd' must be a bit mask of the {len(space.boundaries)} boundaries of space {space.version}"
+        )
+    return tuple(b.id for i, b in enumerate(space.boundaries) if mask >> i & 1)

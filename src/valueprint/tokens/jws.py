@@ -11,7 +11,7 @@ exp     expiry (Unix seconds)
 jti     token id (random, 128 bits, base64url)
 vsv     value-space version of the profile
 vp      the quantised profile (see `codec`)
-bnd     boundary ids the person switched on
+bnd     the person's boundaries, as a bit mask (see `codec`)
 hdl     the person's four-word handle
 ======  =====================================================================
 
@@ -25,8 +25,11 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime
 from typing import Any
+
+import numpy as np
 
 from joserfc import jws
 from joserfc import errors as jose_errors
@@ -39,14 +42,13 @@ from valueprint.errors import (
     InvalidClaimsError,
     MalformedTokenError,
     NotYetValidError,
-    ProfileError,
     TokenError,
     UnknownKeyError,
     UnsupportedAlgorithmError,
     WrongAudienceError,
     WrongIssuerError,
 )
-from valueprint.tokens.codec import decode_profile, encode_profile
+from valueprint.tokens.codec import decode_boundaries, decode_vectors, encode_boundaries, encode_profile
 from valueprint.tokens.handle import generate_handle, parse_handle
 from valueprint.tokens.keys import ALGORITHM, SigningKey
 from valueprint.values.profile import ValueProfile
@@ -67,9 +69,19 @@ class IssuedToken:
 
 @dataclass(frozen=True)
 class VerifiedToken:
+    """A token whose signature and claims all checked out."""
+
     claims: dict[str, Any]
-    profile: ValueProfile
     kid: str
+    space: ValueSpace
+    means: np.ndarray
+    sds: np.ndarray
+    boundaries: tuple[str, ...]
+
+    @cached_property
+    def profile(self) -> ValueProfile:
+        """The carried profile (built on first use: verification itself needs only the arrays)."""
+        return ValueProfile.from_arrays(self.space, self.means, self.sds, boundaries=self.boundaries)
 
     @property
     def handle(self) -> str:
@@ -112,7 +124,7 @@ def issue_token(
         "jti": secrets.token_urlsafe(16),
         "vsv": space.version,
         "vp": encode_profile(profile, space),
-        "bnd": list(profile.boundaries),
+        "bnd": encode_boundaries(profile.boundaries, space),
         "hdl": handle,
     }
     header = {"alg": ALGORITHM, "kid": signing_key.kid, "typ": TOKEN_TYPE}
@@ -184,11 +196,9 @@ class TokenVerifier:
             raise MalformedTokenError(f"token type {header.get('typ')!r} is not {TOKEN_TYPE!r}")
         claims = self._claims(signed.payload)
         self._check_claims(claims, time.time() if now is None else now)
-        try:
-            profile = decode_profile(claims["vp"], self.space, tuple(claims["bnd"]))
-        except ProfileError as error:
-            raise InvalidClaimsError(f"claim 'vp' does not hold a valid profile: {error}") from None
-        return VerifiedToken(claims=claims, profile=profile, kid=str(header["kid"]))
+        boundaries = decode_boundaries(claims.get("bnd"), self.space)
+        means, sds = decode_vectors(claims["vp"], self.space)
+        return VerifiedToken(claims, str(header["kid"]), self.space, means, sds, boundaries)
 
     @staticmethod
     def _claims(payload: bytes) -> dict[str, Any]:
@@ -208,9 +218,6 @@ class TokenVerifier:
             value = claims.get(name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InvalidClaimsError(f"claim {name!r} is missing or not an integer")
-        bnd = claims.get("bnd")
-        if not isinstance(bnd, list) or not all(isinstance(b, str) for b in bnd):
-            raise InvalidClaimsError("claim 'bnd' must be a list of boundary ids")
         if self.issuer is not None and claims["iss"] != self.issuer:
             raise WrongIssuerError(f"token issuer {claims['iss']!r} is not {self.issuer!r}")
         audience = claims.get("aud")

@@ -40,10 +40,9 @@ class ValueProfile(BaseModel):
         boundaries: tuple[str, ...] = (),
         answered: int = 0,
     ) -> ValueProfile:
-        scores = {
-            dim: DimensionScore(mean=float(np.clip(m, -1, 1)), sd=float(np.clip(s, 0, 1)))
-            for dim, m, s in zip(space.ids, mean, sd, strict=True)
-        }
+        means = np.clip(np.asarray(mean, dtype=float), -1.0, 1.0).tolist()
+        sds = np.clip(np.asarray(sd, dtype=float), 0.0, 1.0).tolist()
+        scores = {dim: DimensionScore(mean=m, sd=s) for dim, m, s in zip(space.ids, means, sds, strict=True)}
         return cls(space_version=space.version, scores=scores, boundaries=tuple(boundaries), answered=answered)
 
     def check_space(self, space: ValueSpace) -> None:

@@ -1,0 +1,287 @@
+"""The `valueprint` command. Thin: parses arguments, calls the domain packages, renders."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from valueprint.errors import ValueprintError
+from valueprint.settings import Settings, load_settings
+
+
+class ReportingGroup(TyperGroup):
+    """Shows any ValueprintError as a one-line error (exit code 1) instead of a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValueprintError as error:
+            Console(stderr=True).print(f"[red]Error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from error
+
+
+app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="State your values once; carry them to any AI.")
+token_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Issue, verify and inspect value tokens.")
+keys_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Manage the issuer's Ed25519 signing keys.")
+bench_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Run a benchmark; figures go to JSON.")
+app.add_typer(token_app, name="token")
+app.add_typer(keys_app, name="keys")
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+ResultsDir = Annotated[Path, typer.Option("--out", help="Folder for the JSON results.")]
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _read_json(path: Path) -> Any:
+    from valueprint.errors import AnswerError
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise AnswerError(str(path), f"cannot read the file: {error.strerror}") from error
+    except ValueError as error:
+        raise AnswerError(str(path), f"the file is not valid JSON: {error}") from error
+
+
+def _show_result(profile: Any, issued: Any = None) -> None:
+    from valueprint.terminal import render
+    from valueprint.values.personas import nearest_persona
+    from valueprint.values.precis import precis
+    from valueprint.values.space import load_space
+
+    space = load_space()
+    console.print(render.profile_table(profile, space))
+    console.print(f"[bold]Political point:[/] {render.political_point(profile)}")
+    persona, distance = nearest_persona(profile, space)
+    console.print(f"[bold]Nearest persona:[/] {persona.name} (distance {distance:.2f})\n[dim]{persona.summary}[/]")
+    console.print(f"\n[bold]Your précis[/] (paste it into any AI's custom instructions):\n{precis(profile, space, _settings().precis_min_confidence_sd)}\n")
+    if issued is not None:
+        console.print(render.token_panel(issued.token, issued.handle, issued.expires_at.date().isoformat()))
+
+
+@app.command()
+def ask(
+    session_path: Annotated[Path | None, typer.Option("--session", help="Session file (default: DATA_DIR/sessions/terminal.json).")] = None,
+    stop_sd: Annotated[float | None, typer.Option(help="Stop when every dimension's SD is below this.")] = None,
+) -> None:
+    """Answer the adaptive questionnaire; get your profile, précis, token and handle."""
+    from valueprint.terminal.interview import Interrupted, TerminalAsker, run_interview
+    from valueprint.terminal.session import load_session
+    from valueprint.tokens.issuer import issue
+    from valueprint.values.model import default_model
+
+    settings = _settings()
+    model = default_model()
+    path = session_path or settings.sessions_dir / "terminal.json"
+    session = load_session(path, model.bank, model.space)
+    if session.answers.seen:
+        console.print(f"[green]Resuming[/] {path}: {len(session.answers.seen)} questions done.")
+    else:
+        console.print("[bold]valueprint[/]: a few questions about what you value and how you want AI to treat you.")
+        console.print("Demographics come first; every one is optional.")
+    try:
+        run_interview(session, model, TerminalAsker(console), stop_sd or settings.stop_sd)
+    except Interrupted:
+        console.print(f"\n[yellow]Saved[/] to {path}. Run `valueprint ask` again to continue.")
+        raise typer.Exit(0) from None
+    profile = model.profile(session.answers)
+    issued = issue(profile, model.space, settings, session.subject, session.handle)
+    session.handle = issued.handle
+    session.save()
+    _show_result(profile, issued)
+
+
+@app.command()
+def score(
+    answers_file: Annotated[Path, typer.Argument(help="Answers JSON (see valueprint.values.answers).")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the profile JSON here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+) -> None:
+    """Score an answers file into a value profile."""
+    from valueprint.values.answers import parse_answers
+    from valueprint.values.model import default_model
+
+    model = default_model()
+    profile = model.profile(parse_answers(_read_json(answers_file), model.bank, model.space))
+    if output:
+        output.write_text(profile.to_json())
+        console.print(f"profile written to {output}")
+    if as_json:
+        typer.echo(profile.to_json())
+    elif not output:
+        _show_result(profile)
+
+
+def _load_profile(path: Path) -> Any:
+    """A profile JSON, or an answers JSON which is scored first."""
+    from valueprint.values.answers import parse_answers
+    from valueprint.values.model import default_model
+    from valueprint.values.profile import ValueProfile
+
+    data = _read_json(path)
+    if isinstance(data, dict) and "answers" in data:
+        model = default_model()
+        return model.profile(parse_answers(data, model.bank, model.space))
+    return ValueProfile.from_json(json.dumps(data))
+
+
+@token_app.command("issue")
+def token_issue(
+    source: Annotated[Path, typer.Argument(help="A profile JSON or an answers JSON.")],
+    subject: Annotated[str | None, typer.Option(help="Pseudonymous subject id (default: a new random one).")] = None,
+    handle: Annotated[str | None, typer.Option(help="Keep this four-word handle (re-issue).")] = None,
+) -> None:
+    """Sign a profile as a value token and print it with its handle."""
+    from valueprint.terminal.session import new_subject
+    from valueprint.tokens.issuer import issue
+    from valueprint.values.space import load_space
+
+    issued = issue(_load_profile(source), load_space(), _settings(), subject or new_subject(), handle)
+    typer.echo(json.dumps({"token": issued.token, "handle": issued.handle, "jti": issued.jti,
+                           "expires_at": issued.expires_at.isoformat()}, indent=2))
+
+
+TokenArg = Annotated[str, typer.Argument(help="The token, or - to read it from standard input.")]
+JwksOption = Annotated[Path | None, typer.Option("--jwks", help="Verify against this JWKS file instead of the local keys.")]
+
+
+def _token_text(token: str) -> str:
+    return sys.stdin.read().strip() if token == "-" else token
+
+
+@token_app.command("verify")
+def token_verify(token: TokenArg, jwks: JwksOption = None) -> None:
+    """Verify a token offline: signature, expiry, audience, issuer, value-space version."""
+    from valueprint.tokens.issuer import verifier
+    from valueprint.values.space import load_space
+
+    verified = verifier(_settings(), load_space(), jwks).verify(_token_text(token))
+    typer.echo(json.dumps({"valid": True, "kid": verified.kid, "handle": verified.handle,
+                           "subject": verified.subject, "expires_at": verified.expires_at.isoformat()}, indent=2))
+
+
+@token_app.command("show")
+def token_show(token: TokenArg, jwks: JwksOption = None) -> None:
+    """Verify a token and show the profile it carries."""
+    from valueprint.terminal import render
+    from valueprint.tokens.issuer import verifier
+    from valueprint.values.space import load_space
+
+    space = load_space()
+    verified = verifier(_settings(), space, jwks).verify(_token_text(token))
+    console.print(f"[green]valid[/] token {verified.jti} · handle [bold]{verified.handle}[/] · "
+                  f"subject {verified.subject} · expires {verified.expires_at.date().isoformat()}")
+    console.print(render.profile_table(verified.profile, space))
+    if verified.profile.boundaries:
+        console.print("boundaries: " + ", ".join(verified.profile.boundaries))
+
+
+@keys_app.command("new")
+def keys_new() -> None:
+    """Create a signing key (a rotation when keys exist; old keys keep verifying)."""
+    from valueprint.tokens.issuer import key_store
+
+    key = key_store(_settings()).create()
+    typer.echo(f"created signing key {key.kid}")
+
+
+@keys_app.command("jwks")
+def keys_jwks() -> None:
+    """Print the public JWKS (serve it at /.well-known/jwks.json)."""
+    from valueprint.tokens.issuer import key_store
+
+    typer.echo(json.dumps(key_store(_settings()).jwks(), indent=2))
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys, oldest first, with their state."""
+    from valueprint.tokens.issuer import key_store
+
+    store = key_store(_settings())
+    keys = store.keys()
+    signing = store.signing_key().kid if any(k.active for k in keys) else None
+    for key in keys:
+        state = "signing" if key.kid == signing else "verifying" if key.active else "retired"
+        typer.echo(f"{key.kid}  {key.created_at.isoformat(timespec='seconds')}  {state}")
+
+
+@keys_app.command("retire")
+def keys_retire(kid: str) -> None:
+    """Stop verifying tokens signed with this key (do it after its tokens expire)."""
+    from valueprint.tokens.issuer import key_store
+
+    key_store(_settings()).retire(kid)
+    typer.echo(f"retired {kid}")
+
+
+@bench_app.command("scoring")
+def bench_scoring(out: ResultsDir = Path("benchmarks/results")) -> None:
+    """Median time to score a full answer set."""
+    from valueprint.bench import scoring
+
+    _print_figures(scoring.run(), "scoring", out)
+
+
+@bench_app.command("adaptive")
+def bench_adaptive(
+    out: ResultsDir = Path("benchmarks/results"),
+    respondents: Annotated[int, typer.Option(min=10)] = 1000,
+    seed: int = 0,
+) -> None:
+    """RMSE against questions asked, adaptive vs random order, on simulated respondents."""
+    from rich.progress import Progress
+
+    from valueprint.bench import adaptive
+    from valueprint.values.model import default_model
+
+    model = default_model()
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"scoring {respondents} respondents", total=len(model.item_ids) + 1)
+        result = adaptive.run(model, respondents, seed, _settings().stop_sd,
+                              on_step=lambda done, _total: progress.update(task, completed=done + 1))
+    plot = adaptive.plot(result, out / "adaptive.png")
+    _print_figures({**result.figures, "plot": str(plot)}, "adaptive", out)
+
+
+@bench_app.command("tokens")
+def bench_tokens(
+    out: ResultsDir = Path("benchmarks/results"),
+    fuzz_inputs: Annotated[int, typer.Option(min=1)] = 100_000,
+) -> None:
+    """Issue and verify throughput, token size, and a fuzz run of broken tokens."""
+    from rich.progress import Progress
+
+    from valueprint.bench import tokens
+
+    with Progress(console=console) as progress:
+        task = progress.add_task("fuzzing the verifier", total=fuzz_inputs)
+        figures = tokens.run(fuzz_inputs, on_progress=lambda done: progress.update(task, completed=done))
+    _print_figures(figures, "tokens", out)
+
+
+def _print_figures(figures: dict[str, Any], name: str, out: Path) -> None:
+    from valueprint.bench.report import write_result
+
+    path = write_result(name, figures, out)
+    for key, value in figures.items():
+        console.print(f"  {key:32} {value}")
+    console.print(f"[green]written[/] {path}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

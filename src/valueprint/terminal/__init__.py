@@ -1,0 +1,1 @@
+"""The terminal questionnaire: a saved session, the interview loop, rich rendering."""

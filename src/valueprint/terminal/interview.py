@@ -1,0 +1,129 @@
+"""The adaptive interview, independent of how questions are put to the person.
+
+`run_interview` asks demographics, then items chosen by `next_item` until every
+dimension's SD is below the stopping threshold (or the bank is exhausted), then the
+boundaries. It saves the session after every answer. An `Asker` puts one question
+to the person: the terminal one uses rich prompts; tests use a simulated respondent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from rich.console import Console
+from rich.prompt import Prompt
+
+from valueprint.values import adaptive
+from valueprint.values.answers import record
+from valueprint.values.bank import DemographicField, Item, LikertItem, ScenarioItem, SliderItem
+from valueprint.values.scoring import ScoringModel
+from valueprint.values.space import Boundary
+
+from .session import Session
+
+SKIP, QUIT = object(), object()
+
+
+class Interrupted(Exception):
+    """The person asked to stop (or input ended); the session is saved."""
+
+
+class Asker(Protocol):
+    def demographic(self, field: DemographicField) -> str | None: ...
+    def item(self, item: Item, asked: int, progress: float) -> object: ...
+    def boundaries(self, options: Sequence[Boundary]) -> list[str]: ...
+
+
+def run_interview(session: Session, model: ScoringModel, asker: Asker, stop_sd: float) -> None:
+    """Continue the session until done. Raises Interrupted (after saving) if the person quits."""
+    if not session.demographics_done:
+        for field in model.bank.demographics:
+            value = asker.demographic(field)
+            if value is not None:
+                session.answers.demographics[field.id] = value
+        session.demographics_done = True
+        session.save()
+    while (item_id := adaptive.next_item(model, session.answers, stop_sd)) is not None:
+        item = model.bank.item(item_id)
+        progress = adaptive.progress(model, session.answers, stop_sd)
+        answer = asker.item(item, len(session.answers.seen) + 1, progress)
+        if answer is QUIT:
+            raise Interrupted
+        record(session.answers, model.bank, item_id, None if answer is SKIP else answer)
+        session.save()
+    if not session.boundaries_done:
+        session.answers.boundaries = sorted(asker.boundaries(model.space.boundaries))
+        session.boundaries_done = True
+        session.save()
+
+
+class TerminalAsker:
+    """Puts questions in the terminal with rich. `q` saves and quits, `s` skips."""
+
+    HELP = "[dim](s = skip, q = save and quit)[/]"
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def _prompt(self, label: str, choices: list[str] | None = None, default: str | None = None) -> str:
+        try:
+            return Prompt.ask(label, console=self.console, choices=choices, default=default, show_choices=bool(choices))
+        except (EOFError, KeyboardInterrupt):
+            raise Interrupted from None
+
+    def demographic(self, field: DemographicField) -> str | None:
+        if field.kind == "choice":
+            for number, choice in enumerate(field.choices, 1):
+                self.console.print(f"  {number}. {choice}")
+            valid = [str(n) for n in range(1, len(field.choices) + 1)]
+            answer = self._prompt(f"{field.label} [dim](number, Enter to skip)[/]", [*valid, ""], default="")
+            return field.choices[int(answer) - 1] if answer else None
+        answer = self._prompt(f"{field.label} [dim](Enter to skip)[/]", default="").strip()
+        return answer[:200] or None
+
+    def item(self, item: Item, asked: int, progress: float) -> object:
+        self.console.rule(f"question {asked} · {progress:.0%} of dimensions confident")
+        self.console.print(f"[dim]{item.why}[/]")
+        if isinstance(item, LikertItem):
+            self.console.print(f"[bold]{item.text}[/]")
+            self.console.print("  1 strongly disagree · 2 disagree · 3 neutral · 4 agree · 5 strongly agree")
+            answer = self._prompt(self.HELP, ["1", "2", "3", "4", "5", "s", "q"])
+            return self._special(answer) or int(answer)
+        if isinstance(item, ScenarioItem):
+            self.console.print(f"[bold]{item.prompt}[/]")
+            for option in item.options:
+                self.console.print(f"  {option.key}. {option.text}")
+            keys = [option.key for option in item.options]
+            answer = self._prompt(self.HELP, [*keys, *[k.lower() for k in keys], "s", "q"])
+            return self._special(answer) or answer.upper()
+        return self._slider(item)
+
+    def _slider(self, item: SliderItem) -> object:
+        self.console.print(f"[bold]{item.prompt}[/]")
+        steps = [str(n) for n in range(-5, 6)]
+        coordinates = []
+        for low, high in ((item.x_low, item.x_high), (item.y_low, item.y_high)):
+            self.console.print(f"  -5 = {low}   …   +5 = {high}")
+            answer = self._prompt(self.HELP, [*steps, "s", "q"])
+            special = self._special(answer)
+            if special is not None:
+                return special
+            coordinates.append(int(answer) / 5)
+        return {"x": coordinates[0], "y": coordinates[1]}
+
+    @staticmethod
+    def _special(answer: str) -> object | None:
+        return {"s": SKIP, "q": QUIT}.get(answer)
+
+    def boundaries(self, options: Sequence[Boundary]) -> list[str]:
+        self.console.rule("boundaries")
+        self.console.print("Rules an AI should always keep with you (they never lower its safety floor):")
+        for number, boundary in enumerate(options, 1):
+            self.console.print(f"  {number}. {boundary.text}")
+        while True:
+            answer = self._prompt("Numbers separated by commas [dim](Enter for none)[/]", default="")
+            picked = [p.strip() for p in answer.replace(" ", ",").split(",") if p.strip()]
+            if all(p.isdigit() and 1 <= int(p) <= len(options) for p in picked):
+                return sorted({options[int(p) - 1].id for p in picked})
+            self.console.print(f"[red]Please give numbers from 1 to {len(options)}.[/]")
