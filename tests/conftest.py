@@ -1,0 +1,57 @@
+"""Shared fixtures: the packaged catalogue and model, an isolated data directory, keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from valueprint.settings import load_settings
+from valueprint.tokens.keys import KeyStore, SigningKey
+from valueprint.values.bank import QuestionBank, load_bank
+from valueprint.values.model import default_model
+from valueprint.values.scoring import ScoringModel
+from valueprint.values.space import ValueSpace, load_space
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def space() -> ValueSpace:
+    return load_space()
+
+
+@pytest.fixture(scope="session")
+def bank() -> QuestionBank:
+    return load_bank()
+
+
+@pytest.fixture(scope="session")
+def model() -> ScoringModel:
+    return default_model()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the shared data sets are expected at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own data directory and fresh settings."""
+    monkeypatch.setenv("VALUEPRINT_DATA_DIR", str(tmp_path / "data"))
+    load_settings.cache_clear()
+    yield load_settings()
+    load_settings.cache_clear()
+
+
+@pytest.fixture
+def key_store(tmp_path: Path) -> KeyStore:
+    return KeyStore(tmp_path / "keys")
+
+
+@pytest.fixture
+def signing_key(key_store: KeyStore) -> SigningKey:
+    return key_store.create()
