@@ -63,4 +63,4 @@ def decode_boundaries(mask: object, space: ValueSpace) -> tuple[str, ...]:
         raise InvalidClaimsError(
             f"claim 'bnd' must be a bit mask of the {len(space.boundaries)} boundaries of space {space.version}"
         )
-    return tuple(b.id for i, b in enumerate(space.boundaries) if mask >> i & 1)
+    return tuple(sorted(b.id for i, b in enumerate(space.boundaries) if mask >> i & 1))

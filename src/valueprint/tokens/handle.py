@@ -1,6 +1,6 @@
 """Four-word handles from the BIP-39 English word list (2048 words, 11 bits each: 44 bits).
 
-Handles are memorable and easy to say, e.g. ``amber-falcon-river-seven``. Parsing is
+Handles are memorable and easy to say, e.g. ``orange-eagle-river-seven``. Parsing is
 forgiving: any case, words separated by dashes, spaces, underscores, dots or commas,
 and (as BIP-39 guarantees) any word may be shortened to its first four letters.
 """
@@ -63,7 +63,7 @@ def generate_handle() -> str:
 def parse_handle(text: str) -> str:
     """Normalise a handle typed by a person to its canonical ``word-word-word-word`` form."""
     if not isinstance(text, str) or len(text) > 200:
-        raise HandleError("a handle is four words such as 'amber-falcon-river-seven'")
+        raise HandleError("a handle is four words such as 'orange-eagle-river-seven'")
     parts = [p for p in _SEPARATORS.split(text.strip().lower()) if p]
     if len(parts) != WORDS_PER_HANDLE:
         raise HandleError(f"a handle has {WORDS_PER_HANDLE} words, got {len(parts)}: {text!r}")

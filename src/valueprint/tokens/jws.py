@@ -188,7 +188,9 @@ class TokenVerifier:
         except jose_errors.BadSignatureError:
             raise BadSignatureError("token signature does not verify: it was altered or forged") from None
         except jose_errors.UnsupportedAlgorithmError as error:
-            raise UnsupportedAlgorithmError(f"token algorithm is not accepted: {error}") from None
+            raise UnsupportedAlgorithmError(
+                f"token algorithm is not accepted ({error.description}); only {ALGORITHM!r} is"
+            ) from None
         except (jose_errors.JoseError, ValueError, TypeError, KeyError, AttributeError) as error:
             raise MalformedTokenError(f"token is not a valid compact JWS: {error}") from None
         header = signed.headers()
