@@ -15,8 +15,13 @@ def parse(bank, space, answers, **extra):
 
 
 def test_a_valid_answer_set_parses(bank, space):
-    answers = parse(bank, space, {"sd-01": 4, "political-slider": {"x": -0.3, "y": 0.2}, "sc-01": "b", "tr-01": None},
-                    demographics={"country": "Kenya", "age_band": "25-34"}, boundaries=["no-profanity"])
+    answers = parse(
+        bank,
+        space,
+        {"sd-01": 4, "political-slider": {"x": -0.3, "y": 0.2}, "sc-01": "b", "tr-01": None},
+        demographics={"country": "Kenya", "age_band": "25-34"},
+        boundaries=["no-profanity"],
+    )
     assert answers.likert == {"sd-01": 4}
     assert answers.scenario == {"sc-01": "B"}
     assert answers.slider == {"political-slider": (-0.3, 0.2)}

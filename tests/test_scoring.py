@@ -21,6 +21,7 @@ def likert_items(bank, dim, reverse=None):
 
 def answer_strategy(bank):
     """Hypothesis: a random partial answer set (any item kinds, including skips)."""
+
     def one(item):
         if isinstance(item, LikertItem):
             return st.integers(1, 5) | st.none()
@@ -92,9 +93,7 @@ def test_choosing_a_scenario_option_moves_towards_its_profile(model):
         for dim, value in option.profile.items():
             direction[model.space.index(dim)] = value
         others = [o for o in scenario.options if o.key != option.key]
-        other_mean = np.mean(
-            [model.posterior(build(model.bank, [(scenario.id, o.key)])).mean for o in others], axis=0
-        )
+        other_mean = np.mean([model.posterior(build(model.bank, [(scenario.id, o.key)])).mean for o in others], axis=0)
         assert (mean - other_mean) @ direction > 0
 
 
@@ -107,8 +106,21 @@ def test_the_political_slider_places_the_person(model):
 def test_batched_scoring_equals_one_at_a_time(model):
     rng = np.random.default_rng(3)
     people = [
-        build(model.bank, [(i.id, int(rng.integers(1, 6)) if i.kind == "likert" else "B" if i.kind == "scenario"
-                            else {"x": 0.1, "y": 0.2}) for i in model.bank.items if rng.random() < 0.4])
+        build(
+            model.bank,
+            [
+                (
+                    i.id,
+                    int(rng.integers(1, 6))
+                    if i.kind == "likert"
+                    else "B"
+                    if i.kind == "scenario"
+                    else {"x": 0.1, "y": 0.2},
+                )
+                for i in model.bank.items
+                if rng.random() < 0.4
+            ],
+        )
         for _ in range(3)
     ]
     encoded = [model.encode(p) for p in people]

@@ -12,12 +12,30 @@ from valueprint.errors import CatalogueError
 from valueprint.values.bank import LikertItem, ScenarioItem, SliderItem, check_bank
 
 DESIGN_DIMENSIONS = {
-    "schwartz": {"self_direction", "stimulation", "hedonism", "achievement", "power", "security",
-                 "conformity", "tradition", "benevolence", "universalism"},
+    "schwartz": {
+        "self_direction",
+        "stimulation",
+        "hedonism",
+        "achievement",
+        "power",
+        "security",
+        "conformity",
+        "tradition",
+        "benevolence",
+        "universalism",
+    },
     "moral": {"care", "fairness", "loyalty", "authority", "sanctity", "liberty"},
     "politics": {"economic", "social"},
-    "behaviour": {"directness", "formality", "humour", "caution", "autonomy", "viewpoint_diversity",
-                  "emotional_support", "profanity_tolerance"},
+    "behaviour": {
+        "directness",
+        "formality",
+        "humour",
+        "caution",
+        "autonomy",
+        "viewpoint_diversity",
+        "emotional_support",
+        "profanity_tolerance",
+    },
 }
 
 
@@ -98,7 +116,9 @@ def _normalise(text: str) -> str:
 def test_no_pvq_or_mfq_wording_is_copied(bank, shared_data):
     with open(shared_data / "valuebench" / "value_orientation.csv") as handle:
         protected = {
-            _normalise(row["item"]) for row in csv.DictReader(handle) if row["questionnaire"] in {"PVQ40", "MFT08", "MFT23"}
+            _normalise(row["item"])
+            for row in csv.DictReader(handle)
+            if row["questionnaire"] in {"PVQ40", "MFT08", "MFT23"}
         }
     ours = {_normalise(getattr(i, "text", getattr(i, "prompt", ""))) for i in bank.items}
     assert not ours & protected

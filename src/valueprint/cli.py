@@ -64,14 +64,17 @@ def _show_result(profile: Any, issued: Any = None) -> None:
     console.print(f"[bold]Political point:[/] {render.political_point(profile)}")
     persona, distance = nearest_persona(profile, space)
     console.print(f"[bold]Nearest persona:[/] {persona.name} (distance {distance:.2f})\n[dim]{persona.summary}[/]")
-    console.print(f"\n[bold]Your précis[/] (paste it into any AI's custom instructions):\n{precis(profile, space, _settings().precis_min_confidence_sd)}\n")
+    text = precis(profile, space, _settings().precis_min_confidence_sd)
+    console.print(f"\n[bold]Your précis[/] (paste it into any AI's custom instructions):\n{text}\n")
     if issued is not None:
         console.print(render.token_panel(issued.token, issued.handle, issued.expires_at.date().isoformat()))
 
 
 @app.command()
 def ask(
-    session_path: Annotated[Path | None, typer.Option("--session", help="Session file (default: DATA_DIR/sessions/terminal.json).")] = None,
+    session_path: Annotated[
+        Path | None, typer.Option("--session", help="Session file (default: DATA_DIR/sessions/terminal.json).")
+    ] = None,
     stop_sd: Annotated[float | None, typer.Option(help="Stop when every dimension's SD is below this.")] = None,
 ) -> None:
     """Answer the adaptive questionnaire; get your profile, précis, token and handle."""
@@ -147,12 +150,23 @@ def token_issue(
     from valueprint.values.space import load_space
 
     issued = issue(_load_profile(source), load_space(), _settings(), subject or new_subject(), handle)
-    typer.echo(json.dumps({"token": issued.token, "handle": issued.handle, "jti": issued.jti,
-                           "expires_at": issued.expires_at.isoformat()}, indent=2))
+    typer.echo(
+        json.dumps(
+            {
+                "token": issued.token,
+                "handle": issued.handle,
+                "jti": issued.jti,
+                "expires_at": issued.expires_at.isoformat(),
+            },
+            indent=2,
+        )
+    )
 
 
 TokenArg = Annotated[str, typer.Argument(help="The token, or - to read it from standard input.")]
-JwksOption = Annotated[Path | None, typer.Option("--jwks", help="Verify against this JWKS file instead of the local keys.")]
+JwksOption = Annotated[
+    Path | None, typer.Option("--jwks", help="Verify against this JWKS file instead of the local keys.")
+]
 
 
 def _token_text(token: str) -> str:
@@ -166,8 +180,18 @@ def token_verify(token: TokenArg, jwks: JwksOption = None) -> None:
     from valueprint.values.space import load_space
 
     verified = verifier(_settings(), load_space(), jwks).verify(_token_text(token))
-    typer.echo(json.dumps({"valid": True, "kid": verified.kid, "handle": verified.handle,
-                           "subject": verified.subject, "expires_at": verified.expires_at.isoformat()}, indent=2))
+    typer.echo(
+        json.dumps(
+            {
+                "valid": True,
+                "kid": verified.kid,
+                "handle": verified.handle,
+                "subject": verified.subject,
+                "expires_at": verified.expires_at.isoformat(),
+            },
+            indent=2,
+        )
+    )
 
 
 @token_app.command("show")
@@ -179,8 +203,10 @@ def token_show(token: TokenArg, jwks: JwksOption = None) -> None:
 
     space = load_space()
     verified = verifier(_settings(), space, jwks).verify(_token_text(token))
-    console.print(f"[green]valid[/] token {verified.jti} · handle [bold]{verified.handle}[/] · "
-                  f"subject {verified.subject} · expires {verified.expires_at.date().isoformat()}")
+    console.print(
+        f"[green]valid[/] token {verified.jti} · handle [bold]{verified.handle}[/] · "
+        f"subject {verified.subject} · expires {verified.expires_at.date().isoformat()}"
+    )
     console.print(render.profile_table(verified.profile, space))
     if verified.profile.boundaries:
         console.print("boundaries: " + ", ".join(verified.profile.boundaries))
@@ -248,8 +274,13 @@ def bench_adaptive(
     model = default_model()
     with Progress(console=console) as progress:
         task = progress.add_task(f"scoring {respondents} respondents", total=len(model.item_ids) + 1)
-        result = adaptive.run(model, respondents, seed, _settings().stop_sd,
-                              on_step=lambda done, _total: progress.update(task, completed=done + 1))
+        result = adaptive.run(
+            model,
+            respondents,
+            seed,
+            _settings().stop_sd,
+            on_step=lambda done, _total: progress.update(task, completed=done + 1),
+        )
     plot = adaptive.plot(result, out / "adaptive.png")
     _print_figures({**result.figures, "plot": str(plot)}, "adaptive", out)
 

@@ -27,8 +27,12 @@ class Settings(BaseSettings):
     audience: str = Field(default="valueprint", description="`aud` of issued tokens.")
     token_ttl_days: int = Field(default=365, ge=1, le=3650)
     verify_leeway_s: int = Field(default=60, ge=0, le=3600)
-    stop_sd: float = Field(default=0.3, gt=0.0, lt=1.0, description="Adaptive questionnaire stops when every dimension's SD is below this.")
-    precis_min_confidence_sd: float = Field(default=0.35, gt=0.0, lt=1.0, description="The précis mentions a dimension only when its SD is below this.")
+    stop_sd: float = Field(
+        default=0.3, gt=0.0, lt=1.0, description="Adaptive questionnaire stops when every dimension's SD is below this."
+    )
+    precis_min_confidence_sd: float = Field(
+        default=0.35, gt=0.0, lt=1.0, description="The précis mentions a dimension only when its SD is below this."
+    )
 
     @property
     def keys_dir(self) -> Path:

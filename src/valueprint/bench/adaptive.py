@@ -99,9 +99,7 @@ def run(
         "model_sd_at_stop": round(float(np.sqrt(np.mean(np.diag(np.linalg.inv(stop_precision))))), 4),
     }
     figures["adaptive_share_of_bank"] = round(figures["adaptive_items_to_match"] / n_items, 3)
-    figures["adaptive_over_random"] = round(
-        figures["adaptive_items_to_match"] / figures["random_items_to_match"], 3
-    )
+    figures["adaptive_over_random"] = round(figures["adaptive_items_to_match"] / figures["random_items_to_match"], 3)
     return AdaptiveResult(figures, adaptive_curve, random_curve)
 
 
@@ -116,8 +114,9 @@ def plot(result: AdaptiveResult, path: Path) -> Path:
     steps = np.arange(len(result.adaptive_curve))
     ax.plot(steps, result.adaptive_curve, label="adaptive order", lw=2)
     ax.plot(steps, result.random_curve, label="random order", lw=2, ls="--")
-    ax.axhline(MATCH_TOLERANCE * figures["full_bank_rmse"], color="grey", lw=1, ls=":",
-               label="within 10% of the full bank")
+    ax.axhline(
+        MATCH_TOLERANCE * figures["full_bank_rmse"], color="grey", lw=1, ls=":", label="within 10% of the full bank"
+    )
     for key, colour in (("adaptive_items_to_match", "C0"), ("random_items_to_match", "C1")):
         ax.axvline(figures[key], color=colour, lw=1, ls=":")
     ax.set_xlabel("questions answered")

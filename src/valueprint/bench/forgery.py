@@ -83,8 +83,16 @@ def random_text(rng: random.Random) -> str:
 
 def random_json_token(rng: random.Random) -> str:
     """Well-formed base64url JSON parts with hostile contents."""
-    headers = [{"alg": "Ed25519"}, {"alg": "Ed25519", "kid": 5}, {"alg": ["Ed25519"]}, [], "x", None,
-               {"alg": "EdDSA", "kid": "k"}, {"alg": "Ed25519", "kid": "k", "crit": ["b64"], "b64": False}]
+    headers = [
+        {"alg": "Ed25519"},
+        {"alg": "Ed25519", "kid": 5},
+        {"alg": ["Ed25519"]},
+        [],
+        "x",
+        None,
+        {"alg": "EdDSA", "kid": "k"},
+        {"alg": "Ed25519", "kid": "k", "crit": ["b64"], "b64": False},
+    ]
     payloads = [{}, [], "s", 1e308, {"exp": "tomorrow"}, {"vp": None}, {"aud": {"x": 1}}, {"a": [[[[[]]]]]}]
     header, payload = rng.choice(headers), rng.choice(payloads)
     return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}.{b64(rng.randbytes(64))}"

@@ -17,7 +17,9 @@ def key_store(settings: Settings) -> KeyStore:
     return KeyStore(settings.keys_dir)
 
 
-def issue(profile: ValueProfile, space: ValueSpace, settings: Settings, subject: str, handle: str | None) -> IssuedToken:
+def issue(
+    profile: ValueProfile, space: ValueSpace, settings: Settings, subject: str, handle: str | None
+) -> IssuedToken:
     """Issue a token with this installation's signing key (created on first use)."""
     return issue_token(
         profile,

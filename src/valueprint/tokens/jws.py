@@ -25,14 +25,13 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
-
-from joserfc import jws
 from joserfc import errors as jose_errors
+from joserfc import jws
 from joserfc.jwk import GuestProtocol, OKPKey
 
 from valueprint.errors import (

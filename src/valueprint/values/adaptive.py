@@ -25,7 +25,9 @@ def _seen_mask(model: ScoringModel, answers: Answers) -> tuple[np.ndarray, np.nd
     return answered, seen
 
 
-def variance_reduction(model: ScoringModel, precision: np.ndarray, candidates: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def variance_reduction(
+    model: ScoringModel, precision: np.ndarray, candidates: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
     """Weighted variance reduction from answering each candidate item (indices) next."""
     cov = np.linalg.inv(precision)
     after = np.linalg.inv(precision[None] + model.information[candidates])

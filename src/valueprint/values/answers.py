@@ -146,9 +146,7 @@ def parse_answers(data: object, bank: QuestionBank, space: ValueSpace) -> Answer
         raise AnswerError("answers", 'expected a JSON object with an "answers" object of item id -> answer')
     version = data.get("space_version")
     if version is not None and version != space.version:
-        raise AnswerError(
-            "space_version", f"answers are for value space {version!r}; this is {space.version!r}"
-        )
+        raise AnswerError("space_version", f"answers are for value space {version!r}; this is {space.version!r}")
     answers = Answers()
     for item_id, value in data["answers"].items():
         record(answers, bank, str(item_id), value)

@@ -163,9 +163,7 @@ def build_bank(space: ValueSpace) -> QuestionBank:
     scenarios = read_package_toml("bank/scenarios.toml").get("item", [])
     items: list[Item] = [validate_model(SliderItem, core["slider"], "bank/core.toml [slider]")]
     items += [validate_model(LikertItem, raw, f"bank/likert.toml item {raw.get('id')!r}") for raw in likert]
-    items += [
-        validate_model(ScenarioItem, raw, f"bank/scenarios.toml item {raw.get('id')!r}") for raw in scenarios
-    ]
+    items += [validate_model(ScenarioItem, raw, f"bank/scenarios.toml item {raw.get('id')!r}") for raw in scenarios]
     demographics = tuple(
         validate_model(DemographicField, raw, f"bank/core.toml demographic {raw.get('id')!r}")
         for raw in core.get("demographic", [])

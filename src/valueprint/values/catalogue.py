@@ -19,9 +19,7 @@ def read_package_toml(relative_path: str) -> dict[str, Any]:
     try:
         return tomllib.loads(resource.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
-        raise CatalogueError(
-            f"package data file {relative_path!r} is missing; reinstall valueprint"
-        ) from error
+        raise CatalogueError(f"package data file {relative_path!r} is missing; reinstall valueprint") from error
     except tomllib.TOMLDecodeError as error:
         raise CatalogueError(f"package data file {relative_path!r} is not valid TOML: {error}") from error
 

@@ -43,9 +43,7 @@ class ValueProfile(BaseModel):
         means = np.clip(np.asarray(mean, dtype=float), -1.0, 1.0).tolist()
         sds = np.clip(np.asarray(sd, dtype=float), 0.0, 1.0).tolist()
         scores = {dim: DimensionScore(mean=m, sd=s) for dim, m, s in zip(space.ids, means, sds, strict=True)}
-        return cls(
-            space_version=space.version, scores=scores, boundaries=tuple(sorted(boundaries)), answered=answered
-        )
+        return cls(space_version=space.version, scores=scores, boundaries=tuple(sorted(boundaries)), answered=answered)
 
     def check_space(self, space: ValueSpace) -> None:
         if self.space_version != space.version:
