@@ -206,3 +206,25 @@ def test_profile_codec_round_trips_within_quantisation(space, means, sds):
 def test_handles_in_tokens_are_canonical(profile, space, signing_key):
     issued = issue(profile, space, signing_key)
     assert parse_handle(issued.handle) == issued.handle
+
+
+@pytest.mark.parametrize(
+    ("claims", "error"),
+    [
+        ({"exp": 2**80}, InvalidClaimsError),
+        ({"iat": "now"}, InvalidClaimsError),
+        ({"bnd": 2**20}, InvalidClaimsError),
+        ({"vp": "AAAA"}, InvalidClaimsError),
+        ({"hdl": "one two three"}, InvalidClaimsError),
+        ({"aud": ["x", "y"]}, WrongAudienceError),
+    ],
+)
+def test_validly_signed_but_ill_formed_claims_are_refused(token, space, signing_key, claims, error):
+    """Even the issuer's own key cannot make the verifier accept (or crash on) bad claims."""
+    from joserfc import jws
+
+    payload = {**peek_claims(token), **claims}
+    header = {"alg": "Ed25519", "kid": signing_key.kid, "typ": "vp+jwt"}
+    signed = jws.serialize_compact(header, json.dumps(payload), signing_key.key, algorithms=["Ed25519"])
+    with pytest.raises(error):
+        verifier_for(space, signing_key).verify(signed)

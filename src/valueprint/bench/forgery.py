@@ -96,3 +96,27 @@ def random_json_token(rng: random.Random) -> str:
     payloads = [{}, [], "s", 1e308, {"exp": "tomorrow"}, {"vp": None}, {"aud": {"x": 1}}, {"a": [[[[[]]]]]}]
     header, payload = rng.choice(headers), rng.choice(payloads)
     return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}.{b64(rng.randbytes(64))}"
+
+
+def hostile_claims(token: str, rng: random.Random) -> dict:
+    """The token's claims with one or two replaced by hostile values (to be signed validly)."""
+    claims = json.loads(unb64(token.split(".")[1]))
+    hostile = {
+        "exp": [0, -1, "never", 2**80, None, 1.5],
+        "iat": [2**40, "now", None, True],
+        "aud": ["other", ["x", "y"], {"a": 1}, None, 7],
+        "iss": ["https://evil.example", 3, None],
+        "vsv": ["0.1", "", None, 1.0],
+        "vp": ["", "AAAA", "!!!!", "_" * 70, None, 12],
+        "bnd": [-1, 2**20, "no-profanity", [0], None, 1.5, True],
+        "hdl": ["", "one two three", "orange-eagle-river-xyzzy", None],
+        "sub": [None, 5, ["p"]],
+        "jti": [None, {}],
+    }
+    for name in rng.sample(sorted(hostile), rng.choice([1, 2])):
+        value = rng.choice(hostile[name])
+        if value is None:
+            claims.pop(name, None)
+        else:
+            claims[name] = value
+    return claims

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 import time
@@ -9,11 +10,12 @@ from collections import Counter
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from joserfc import jws
 
 from valueprint.bench import forgery
 from valueprint.errors import TokenError
-from valueprint.tokens.jws import TokenVerifier, issue_token
-from valueprint.tokens.keys import new_signing_key
+from valueprint.tokens.jws import TOKEN_TYPE, TokenVerifier, issue_token
+from valueprint.tokens.keys import ALGORITHM, new_signing_key
 from valueprint.values.personas import load_personas
 from valueprint.values.space import load_space
 
@@ -33,11 +35,17 @@ def _rate(action: Callable[[], object], seconds: float = 2.0) -> float:
     return max(rates)
 
 
-def _fuzz_case(rng: random.Random, valid: list[str], public_jwk: dict) -> object:
+class SignedHostile(str):
+    """A token validly signed by the issuer's key around hostile claims (not a forgery)."""
+
+
+def _fuzz_case(rng: random.Random, valid: list[str], public_jwk: dict, sign: Callable[[dict], str]) -> object:
     token = rng.choice(valid)
     roll = rng.random()
-    if roll < 0.70:
+    if roll < 0.65:
         return forgery.mutate(token, rng)
+    if roll < 0.70:
+        return SignedHostile(sign(forgery.hostile_claims(token, rng)))
     if roll < 0.80:
         return forgery.random_text(rng)
     if roll < 0.88:
@@ -53,16 +61,17 @@ def fuzz(
     verifier: TokenVerifier,
     valid: list[str],
     public_jwk: dict,
+    sign: Callable[[dict], str],
     inputs: int,
     on_progress: Callable[[int], None] | None = None,
 ) -> dict[str, object]:
     rng = random.Random(20261123)
     codes: Counter[str] = Counter()
     unhandled: Counter[str] = Counter()
-    accepted_changed = 0
+    accepted_changed = accepted_signed_hostile = 0
     originals = set(valid)
     for i in range(inputs):
-        case = _fuzz_case(rng, valid, public_jwk)
+        case = _fuzz_case(rng, valid, public_jwk, sign)
         try:
             verifier.verify(case)
         except TokenError as error:
@@ -71,9 +80,12 @@ def fuzz(
             unhandled[type(error).__name__] += 1
         else:
             text = case.decode() if isinstance(case, bytes) else str(case)
-            if text.strip() not in originals:
+            if isinstance(case, SignedHostile):
+                accepted_signed_hostile += 1
+            elif text.strip() not in originals:
                 accepted_changed += 1
-            codes["accepted_unchanged"] += 1
+            else:
+                codes["accepted_unchanged"] += 1
         if on_progress and i % 1000 == 999:
             on_progress(i + 1)
     return {
@@ -81,6 +93,7 @@ def fuzz(
         "fuzz_unhandled": sum(unhandled.values()),
         "fuzz_unhandled_types": dict(unhandled),
         "fuzz_changed_tokens_accepted": accepted_changed,
+        "fuzz_signed_hostile_accepted": accepted_signed_hostile,
         "fuzz_refusals_by_reason": dict(sorted(codes.items())),
     }
 
@@ -120,5 +133,10 @@ def run(fuzz_inputs: int = 100_000, on_progress: Callable[[int], None] | None = 
         "token_chars_all_boundaries": len(issue(worst)),
         "token_chars_median": int(statistics.median(len(t) for t in valid)),
     }
-    figures.update(fuzz(verifier, valid, key.public_jwk(), fuzz_inputs, on_progress))
+
+    def sign(claims: dict) -> str:
+        header = {"alg": ALGORITHM, "kid": key.kid, "typ": TOKEN_TYPE}
+        return jws.serialize_compact(header, json.dumps(claims), key.key, algorithms=[ALGORITHM])
+
+    figures.update(fuzz(verifier, valid, key.public_jwk(), sign, fuzz_inputs, on_progress))
     return figures

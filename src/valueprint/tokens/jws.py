@@ -56,6 +56,7 @@ from valueprint.values.space import ValueSpace
 TOKEN_TYPE = "vp+jwt"
 MAX_TOKEN_CHARS = 4096
 REQUIRED_STRING_CLAIMS = ("iss", "sub", "jti", "vsv", "vp", "hdl")
+MAX_TIMESTAMP = 2**33  # year 2242: later times are refused rather than overflowing datetime
 
 
 @dataclass(frozen=True)
@@ -215,10 +216,10 @@ class TokenVerifier:
         for name in REQUIRED_STRING_CLAIMS:
             if not isinstance(claims.get(name), str):
                 raise InvalidClaimsError(f"claim {name!r} is missing or not a string")
-        for name in ("iat", "exp"):
-            value = claims.get(name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidClaimsError(f"claim {name!r} is missing or not an integer")
+        for name in ("iat", "exp", "nbf"):
+            value = claims.get(name, 0 if name == "nbf" else None)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_TIMESTAMP:
+                raise InvalidClaimsError(f"claim {name!r} is missing or not a Unix time in seconds")
         if self.issuer is not None and claims["iss"] != self.issuer:
             raise WrongIssuerError(f"token issuer {claims['iss']!r} is not {self.issuer!r}")
         audience = claims.get("aud")
@@ -228,8 +229,7 @@ class TokenVerifier:
         if now > claims["exp"] + self.leeway:
             expired = datetime.fromtimestamp(claims["exp"], UTC).isoformat()
             raise ExpiredTokenError(f"token expired at {expired}; ask the person to re-issue it")
-        not_before = claims.get("nbf", claims["iat"])
-        if isinstance(not_before, int) and not_before > now + self.leeway:
+        if max(claims.get("nbf", 0), claims["iat"]) > now + self.leeway:
             raise NotYetValidError("token is not valid yet (issued in the future); check the clocks")
         if claims["vsv"] != self.space.version:
             raise InvalidClaimsError(
