@@ -67,8 +67,17 @@ class TerminalAsker:
         self.console = console
 
     def _prompt(self, label: str, choices: list[str] | None = None, default: str | None = None) -> str:
+        # Optional questions (those accepting "") list their numbered choices above the prompt.
+        show_choices = bool(choices) and "" not in (choices or [])
         try:
-            return Prompt.ask(label, console=self.console, choices=choices, default=default, show_choices=bool(choices))
+            return Prompt.ask(
+                label,
+                console=self.console,
+                choices=choices,
+                default=default,
+                show_choices=show_choices,
+                show_default=False,
+            )
         except (EOFError, KeyboardInterrupt):
             raise Interrupted from None
 
