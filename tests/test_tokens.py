@@ -228,3 +228,17 @@ def test_validly_signed_but_ill_formed_claims_are_refused(token, space, signing_
     signed = jws.serialize_compact(header, json.dumps(payload), signing_key.key, algorithms=["Ed25519"])
     with pytest.raises(error):
         verifier_for(space, signing_key).verify(signed)
+
+
+@pytest.mark.parametrize(
+    "jwks",
+    [
+        [],
+        {"keys": "none"},
+        {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "kid": "k"}]},
+        {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k"}]},
+    ],
+)
+def test_a_broken_jwks_is_a_key_store_error(space, jwks):
+    with pytest.raises(KeyStoreError):
+        TokenVerifier(jwks, space, issuer=ISSUER, audience=AUDIENCE)

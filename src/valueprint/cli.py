@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from valueprint.errors import ValueprintError
+from valueprint.errors import AnswerError, ValueprintError
 from valueprint.settings import Settings, load_settings
 
 
@@ -43,8 +43,6 @@ def _settings() -> Settings:
 
 
 def _read_json(path: Path) -> Any:
-    from valueprint.errors import AnswerError
-
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from valueprint.values.adaptive import adaptive_order
-from valueprint.values.scoring import MAX_OPTIONS, EncodedAnswers, ScoringModel
+from valueprint.values.scoring import EncodedAnswers, ScoringModel
 
 MATCH_TOLERANCE = 1.10  # "within 10% of the full-bank RMSE"
 
@@ -38,7 +38,6 @@ def simulate(model: ScoringModel, n: int, rng: np.random.Generator) -> Simulated
     utility = np.where(model.s_valid[None], utility, -np.inf)
     gumbel = rng.gumbel(size=utility.shape)
     choice = np.argmax(utility + gumbel, axis=2)
-    assert choice.max() < MAX_OPTIONS
     mask = np.ones((n, len(model.item_ids)), dtype=bool)
     return SimulatedRespondents(truth, EncodedAnswers(mask=mask, gaussian_y=gaussian_y, choice=choice))
 

@@ -39,6 +39,7 @@ from valueprint.errors import (
     ExpiredTokenError,
     HandleError,
     InvalidClaimsError,
+    KeyStoreError,
     MalformedTokenError,
     NotYetValidError,
     TokenError,
@@ -136,11 +137,20 @@ def issue_token(
 
 
 def _public_keys(jwks: dict[str, Any]) -> dict[str, OKPKey]:
+    """kid -> public key for every Ed25519 entry of a JWKS; other key types are ignored."""
     keys: dict[str, OKPKey] = {}
-    for entry in jwks.get("keys", []):
-        if entry.get("kty") == "OKP" and entry.get("crv") == "Ed25519" and entry.get("alg", ALGORITHM) == ALGORITHM:
-            public = {k: entry[k] for k in ("kty", "crv", "x")}
-            keys[str(entry["kid"])] = OKPKey.import_key(public)
+    entries = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(entries, list):
+        raise KeyStoreError('a JWKS is a JSON object with a "keys" list')
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("kty") != "OKP" or entry.get("crv") != "Ed25519":
+            continue
+        if entry.get("alg", ALGORITHM) != ALGORITHM:
+            continue
+        try:
+            keys[str(entry["kid"])] = OKPKey.import_key({k: entry[k] for k in ("kty", "crv", "x")})
+        except (KeyError, ValueError, TypeError, jose_errors.JoseError) as error:
+            raise KeyStoreError(f"JWKS entry {entry.get('kid')!r} is not a valid Ed25519 public key: {error}") from None
     return keys
 
 
