@@ -42,13 +42,31 @@ class Settings(BaseSettings):
     def sessions_dir(self) -> Path:
         return self.data_dir / "sessions"
 
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'valueprint.db').resolve()}"
+
     def check_safe(self) -> None:
         """Refuse settings that are only acceptable on a developer's machine."""
-        if self.environment == "production" and self.issuer == DEFAULT_ISSUER:
+        if self.environment != "production":
+            return
+        if self.issuer == DEFAULT_ISSUER:
             raise ConfigError(
                 "VALUEPRINT_ISSUER is still the development default; set it to this "
                 "server's public URL before running in production."
             )
+        if self.data_key is None and self.data_key_file is None:
+            raise ConfigError(
+                "no encryption key for personal data: set VALUEPRINT_DATA_KEY (base64 of 32 random bytes, "
+                "e.g. `python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())'`) "
+                "or VALUEPRINT_DATA_KEY_FILE; development keys are refused in production"
+            )
+        if self.session_secret is None or len(self.session_secret.get_secret_value()) < 32:
+            raise ConfigError("set VALUEPRINT_SESSION_SECRET to at least 32 random characters for production")
 
 
 @lru_cache(maxsize=1)
