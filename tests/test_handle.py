@@ -47,11 +47,11 @@ def test_generated_handles_are_random_and_valid():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("orange-eagle-river", "4 words"),
-        ("orange eagle river seven eight", "4 words"),
+        ("orange-eagle-river", "expected 4 words"),
+        ("orange eagle river seven eight", "expected 4 words"),
         ("orange-eagel-river-seven", "did you mean 'eagle'"),
         ("orange-xyzzy-river-seven", "'xyzzy' is not a handle word"),
-        ("", "4 words"),
+        ("", "expected 4 words"),
     ],
 )
 def test_bad_handles_say_what_is_wrong(text, message):

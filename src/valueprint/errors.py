@@ -12,6 +12,10 @@ message says what to do about it. Entry points (the CLI, later the web app) catc
     ├── SessionFileError         a saved questionnaire session is corrupt
     ├── KeyStoreError            signing keys missing, unreadable or inconsistent
     ├── HandleError              a four-word handle has a word outside the BIP-39 list
+    ├── AuthError                not signed in, wrong resume code, unknown API key (HTTP 401)
+    ├── ForbiddenError           signed in but not allowed: admin only, no consent (HTTP 403)
+    ├── NotFoundError            no such handle, app or token (HTTP 404)
+    ├── RateLimitedError         too many look-ups; retry later (HTTP 429)
     └── TokenError               a value token is refused (the subclasses say why)
         ├── MalformedTokenError      not a compact JWS with a valid JSON header and payload
         ├── UnsupportedAlgorithmError  any `alg` other than Ed25519 (incl. `none`, HS256, EdDSA)
@@ -21,6 +25,7 @@ message says what to do about it. Entry points (the CLI, later the web app) catc
         ├── NotYetValidError         `iat`/`nbf` in the future beyond the allowed leeway
         ├── WrongAudienceError       `aud` does not name this verifier
         ├── WrongIssuerError         `iss` is not the expected issuer
+        ├── RevokedTokenError        revoked by the person (or superseded by a re-issue)
         └── InvalidClaimsError       a required claim is missing or ill-formed
 """
 
@@ -100,6 +105,30 @@ class WrongIssuerError(TokenError):
 
 class InvalidClaimsError(TokenError):
     code = "invalid_claims"
+
+
+class RevokedTokenError(TokenError):
+    code = "revoked"
+
+
+class AuthError(ValueprintError):
+    """Authentication failed or is missing."""
+
+
+class ForbiddenError(ValueprintError):
+    """The caller is known but may not do this."""
+
+
+class NotFoundError(ValueprintError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+
+class RateLimitedError(ValueprintError):
+    """Too many requests; `retry_after` seconds until the next is allowed."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class HandleError(ValueprintError):

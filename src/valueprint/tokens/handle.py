@@ -60,13 +60,19 @@ def generate_handle() -> str:
     return handle_from_int(secrets.randbits(HANDLE_BITS))
 
 
-def parse_handle(text: str) -> str:
-    """Normalise a handle typed by a person to its canonical ``word-word-word-word`` form."""
+def generate_words(count: int) -> str:
+    """`count` random BIP-39 words joined by dashes (11 bits each), e.g. for resume codes."""
+    words = wordlist()
+    return "-".join(secrets.choice(words) for _ in range(count))
+
+
+def parse_handle(text: str, count: int = WORDS_PER_HANDLE) -> str:
+    """Normalise words typed by a person to their canonical ``word-word-…`` form."""
     if not isinstance(text, str) or len(text) > 200:
-        raise HandleError("a handle is four words such as 'orange-eagle-river-seven'")
+        raise HandleError(f"expected {count} words such as 'orange-eagle-river-seven'")
     parts = [p for p in _SEPARATORS.split(text.strip().lower()) if p]
-    if len(parts) != WORDS_PER_HANDLE:
-        raise HandleError(f"a handle has {WORDS_PER_HANDLE} words, got {len(parts)}: {text!r}")
+    if len(parts) != count:
+        raise HandleError(f"expected {count} words, got {len(parts)}: {text!r}")
     words = wordlist()
     canonical = []
     for part in parts:

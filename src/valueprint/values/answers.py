@@ -107,7 +107,7 @@ def record(answers: Answers, bank: QuestionBank, item_id: str, value: object) ->
         answers.scenario[item_id] = _scenario_value(item, value)
 
 
-def _demographics(bank: QuestionBank, raw: object) -> dict[str, str]:
+def parse_demographics(bank: QuestionBank, raw: object) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
@@ -128,7 +128,7 @@ def _demographics(bank: QuestionBank, raw: object) -> dict[str, str]:
     return parsed
 
 
-def _boundaries(space: ValueSpace, raw: object) -> list[str]:
+def parse_boundaries(space: ValueSpace, raw: object) -> list[str]:
     if raw is None:
         return []
     if not isinstance(raw, list) or not all(isinstance(b, str) for b in raw):
@@ -150,6 +150,6 @@ def parse_answers(data: object, bank: QuestionBank, space: ValueSpace) -> Answer
     answers = Answers()
     for item_id, value in data["answers"].items():
         record(answers, bank, str(item_id), value)
-    answers.demographics = _demographics(bank, data.get("demographics"))
-    answers.boundaries = _boundaries(space, data.get("boundaries"))
+    answers.demographics = parse_demographics(bank, data.get("demographics"))
+    answers.boundaries = parse_boundaries(space, data.get("boundaries"))
     return answers

@@ -1,0 +1,1 @@
+"""Participants: pseudonymous accounts, answers, personal data, export and deletion."""

@@ -1,0 +1,282 @@
+"""Participant accounts on the database.
+
+A participant is a random pseudonymous id. They sign back in with a six-word resume
+code shown once; the code is stored only as an Argon2 hash, found through a 32-bit
+SHA-256 prefix (many codes share a prefix, so the prefix alone reveals nothing
+useful). Answers and the profile are value data; demographics and contact are
+personal data, sealed with AES-GCM in their own table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from valueprint.errors import AuthError, HandleError, NotFoundError
+from valueprint.store.crypto import Sealer
+from valueprint.store.db import Database
+from valueprint.store.models import Answer, AuditEntry, Consent, IssuedTokenRecord, Participant, PersonalData, Profile
+from valueprint.tokens.handle import generate_words, parse_handle
+from valueprint.values import adaptive
+from valueprint.values.answers import Answers, parse_boundaries, parse_demographics, record
+from valueprint.values.bank import Item
+from valueprint.values.profile import ValueProfile
+from valueprint.values.scoring import ScoringModel
+
+RESUME_WORDS = 6
+LOOKUP_HEX = 8
+
+
+def resume_lookup(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()[:LOOKUP_HEX]
+
+
+@dataclass(frozen=True)
+class NewParticipant:
+    id: str
+    resume_code: str
+
+
+@dataclass(frozen=True)
+class NextQuestion:
+    item: Item | None  # None: the questionnaire can stop
+    answered: int
+    progress: float  # share of dimensions below the stopping SD
+
+
+class Accounts:
+    def __init__(self, db: Database, model: ScoringModel, sealer: Sealer) -> None:
+        self.db, self.model, self.sealer = db, model, sealer
+        self.hasher = PasswordHasher()
+
+    # -- identity -----------------------------------------------------------------
+
+    def create(self, role: str = "participant") -> NewParticipant:
+        code = generate_words(RESUME_WORDS)
+        participant_id = "p_" + secrets.token_urlsafe(12)
+        with self.db.session() as session:
+            session.add(
+                Participant(
+                    id=participant_id,
+                    role=role,
+                    secret_hash=f"{resume_lookup(code)}${self.hasher.hash(code)}",
+                )
+            )
+        return NewParticipant(participant_id, code)
+
+    def sign_in(self, typed_code: str) -> str:
+        """The participant id for a resume code; AuthError if it matches nobody."""
+        try:
+            code = parse_handle(typed_code, RESUME_WORDS)
+        except HandleError as error:
+            raise AuthError(f"that is not a resume code: {error}") from None
+        prefix = resume_lookup(code) + "$"
+        with self.db.session() as session:
+            candidates = session.scalars(select(Participant).where(Participant.secret_hash.startswith(prefix)))
+            for participant in candidates:
+                try:
+                    self.hasher.verify(participant.secret_hash.removeprefix(prefix), code)
+                    return participant.id
+                except (VerificationError, InvalidHashError):
+                    continue
+        raise AuthError("no account has that resume code; check the six words")
+
+    def get(self, session: Session, participant_id: str) -> Participant:
+        participant = session.get(Participant, participant_id)
+        if participant is None:
+            raise AuthError("this account no longer exists; start again")
+        return participant
+
+    # -- answers and profile ----------------------------------------------------------
+
+    def _answers(self, session: Session, participant: Participant) -> Answers:
+        answers = Answers(boundaries=list(participant.boundaries or []))
+        for row in session.scalars(select(Answer).where(Answer.participant_id == participant.id)):
+            if self.model.bank.get(row.item_id) is not None:
+                record(answers, self.model.bank, row.item_id, row.value)
+        return answers
+
+    def answers(self, participant_id: str) -> Answers:
+        with self.db.session() as session:
+            return self._answers(session, self.get(session, participant_id))
+
+    def record_answer(self, participant_id: str, item_id: str, value: object) -> NextQuestion:
+        """Validate and store one answer (None = skip), re-score, and say what comes next."""
+        with self.db.session() as session:
+            participant = self.get(session, participant_id)
+            answers = self._answers(session, participant)
+            record(answers, self.model.bank, item_id, value)  # raises AnswerError naming the item
+            stored = answers.likert.get(item_id, answers.scenario.get(item_id))
+            if item_id in answers.slider:
+                x, y = answers.slider[item_id]
+                stored = {"x": x, "y": y}
+            last = session.scalar(
+                select(Answer.answered_at)
+                .where(Answer.participant_id == participant_id)
+                .order_by(Answer.answered_at.desc())
+                .limit(1)
+            )
+            moment = datetime.now(UTC)
+            since = (moment - (last or participant.created_at)).total_seconds()
+            row = session.scalar(
+                select(Answer).where(Answer.participant_id == participant_id, Answer.item_id == item_id)
+            )
+            if row is None:
+                session.add(
+                    Answer(
+                        participant_id=participant_id, item_id=item_id, value=stored, answered_at=moment, seconds=since
+                    )
+                )
+            else:
+                row.value, row.answered_at = stored, moment
+            self._store_profile(session, participant, answers)
+            return self._next(participant, answers)
+
+    def _store_profile(self, session: Session, participant: Participant, answers: Answers) -> ValueProfile:
+        profile = self.model.profile(answers)
+        row = session.get(Profile, participant.id)
+        if row is None:
+            session.add(Profile(participant_id=participant.id, profile_json=profile.to_json()))
+        else:
+            row.profile_json, row.updated_at = profile.to_json(), datetime.now(UTC)
+        return profile
+
+    def _next(self, participant: Participant, answers: Answers) -> NextQuestion:
+        item_id = adaptive.next_item(self.model, answers, participant.stop_sd)
+        if item_id is None and participant.completed_at is None:
+            participant.completed_at = datetime.now(UTC)
+        return NextQuestion(
+            item=None if item_id is None else self.model.bank.item(item_id),
+            answered=len(answers.seen),
+            progress=adaptive.progress(self.model, answers, participant.stop_sd),
+        )
+
+    def next_question(self, participant_id: str) -> NextQuestion:
+        with self.db.session() as session:
+            participant = self.get(session, participant_id)
+            return self._next(participant, self._answers(session, participant))
+
+    def refine(self, participant_id: str, factor: float = 0.8, floor: float = 0.12) -> NextQuestion:
+        """Keep asking: lower this person's stopping SD so the least certain dimensions get questions."""
+        with self.db.session() as session:
+            participant = self.get(session, participant_id)
+            participant.stop_sd = max(floor, participant.stop_sd * factor)
+            return self._next(participant, self._answers(session, participant))
+
+    def profile(self, participant_id: str) -> ValueProfile:
+        with self.db.session() as session:
+            participant = self.get(session, participant_id)
+            return self._store_profile(session, participant, self._answers(session, participant))
+
+    def set_boundaries(self, participant_id: str, boundaries: object) -> list[str]:
+        parsed = parse_boundaries(self.model.space, boundaries)
+        with self.db.session() as session:
+            participant = self.get(session, participant_id)
+            participant.boundaries = parsed
+            self._store_profile(session, participant, self._answers(session, participant))
+        return parsed
+
+    # -- personal data ------------------------------------------------------------------
+
+    def set_personal(self, participant_id: str, demographics: object, contact: str | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"demographics": parse_demographics(self.model.bank, demographics)}
+        if contact:
+            data["contact"] = contact[:200]
+        with self.db.session() as session:
+            participant = self.get(session, participant_id)
+            participant.demographics_done = True
+            row = session.get(PersonalData, participant_id)
+            sealed = self.sealer.seal(data, participant_id)
+            if row is None:
+                session.add(PersonalData(participant_id=participant_id, sealed=sealed))
+            else:
+                row.sealed, row.updated_at = sealed, datetime.now(UTC)
+        return data
+
+    def personal(self, session: Session, participant_id: str) -> dict[str, Any]:
+        row = session.get(PersonalData, participant_id)
+        return self.sealer.open(row.sealed, participant_id) if row else {}
+
+    # -- my data --------------------------------------------------------------------------
+
+    def export(self, participant_id: str) -> dict[str, Any]:
+        """Everything stored about this participant, decrypted, as JSON-ready data."""
+        with self.db.session() as session:
+            participant = self.get(session, participant_id)
+            answers = session.scalars(select(Answer).where(Answer.participant_id == participant_id).order_by(Answer.id))
+            tokens = session.scalars(
+                select(IssuedTokenRecord).where(IssuedTokenRecord.participant_id == participant_id)
+            )
+            consents = session.scalars(select(Consent).where(Consent.participant_id == participant_id))
+            reads = session.scalars(select(AuditEntry).where(AuditEntry.participant_id == participant_id))
+            profile = session.get(Profile, participant_id)
+            return {
+                "format": "valueprint.export/1",
+                "participant": {
+                    "id": participant.id,
+                    "role": participant.role,
+                    "handle": participant.handle,
+                    "created_at": participant.created_at.isoformat(),
+                    "completed_at": participant.completed_at.isoformat() if participant.completed_at else None,
+                    "boundaries": participant.boundaries,
+                },
+                "answers": [
+                    {"item_id": a.item_id, "value": a.value, "answered_at": a.answered_at.isoformat()} for a in answers
+                ],
+                "profile": ValueProfile.from_json(profile.profile_json).model_dump(mode="json") if profile else None,
+                "personal_data": self.personal(session, participant_id),
+                "tokens": [
+                    {
+                        "jti": t.jti,
+                        "issued_at": t.issued_at.isoformat(),
+                        "expires_at": t.expires_at.isoformat(),
+                        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+                    }
+                    for t in tokens
+                ],
+                "consents": [
+                    {
+                        "app_id": c.app_id,
+                        "scopes": c.scopes,
+                        "granted_at": c.granted_at.isoformat(),
+                        "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
+                    }
+                    for c in consents
+                ],
+                "reads": [
+                    {"app_id": r.app_id, "action": r.action, "scopes": r.scopes, "at": r.at.isoformat()} for r in reads
+                ],
+            }
+
+    def delete(self, participant_id: str) -> None:
+        """Delete the account and everything derived from it. Tokens are deleted with it,
+        so they can no longer be verified as valid by this registry (they count as revoked)."""
+        with self.db.session() as session:
+            self.get(session, participant_id)
+            for table in (Answer, Profile, PersonalData, IssuedTokenRecord, Consent, AuditEntry):
+                session.execute(delete(table).where(table.participant_id == participant_id))
+            session.execute(delete(Participant).where(Participant.id == participant_id))
+
+    def exists(self, participant_id: str) -> bool:
+        with self.db.session() as session:
+            return session.get(Participant, participant_id) is not None
+
+    def require(self, participant_id: str | None) -> str:
+        if not participant_id or not self.exists(participant_id):
+            raise AuthError("not signed in: start the questionnaire or sign in with your resume code")
+        return participant_id
+
+    def role(self, participant_id: str) -> str:
+        with self.db.session() as session:
+            participant = session.get(Participant, participant_id)
+            if participant is None:
+                raise NotFoundError("no such participant")
+            return participant.role

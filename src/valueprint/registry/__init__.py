@@ -1,0 +1,1 @@
+"""The token registry: issued tokens, handles, registered apps, consent, audited reads."""

@@ -1,0 +1,50 @@
+"""A per-key sliding-window counter, thread-safe, in process memory.
+
+Written here rather than taken from a library because the limits are per app and per
+outcome (look-ups vs misses of unknown handles) inside the service, not per route or
+client IP as the ASGI rate-limit middlewares do. With several web workers each keeps
+its own window, so the effective limit is workers × limit; a shared store (the
+database or Redis) is the step up when that matters.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+
+from valueprint.errors import RateLimitedError
+
+WINDOW_S = 60.0
+
+
+class RateLimiter:
+    def __init__(self, per_minute: int, clock: callable = time.monotonic) -> None:
+        self.per_minute, self.clock = per_minute, clock
+        self._events: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _trim(self, events: deque[float], now: float) -> None:
+        while events and events[0] <= now - WINDOW_S:
+            events.popleft()
+
+    def check(self, key: str, what: str) -> None:
+        """Raise RateLimitedError if `key` used up its window; does not count an event."""
+        with self._lock:
+            now = self.clock()
+            events = self._events[key]
+            self._trim(events, now)
+            if len(events) >= self.per_minute:
+                retry = events[0] + WINDOW_S - now
+                raise RateLimitedError(f"too many {what}; retry in {retry:.0f} s", retry_after=retry)
+
+    def hit(self, key: str, what: str) -> None:
+        """Count one event for `key`, refusing it if the window is full."""
+        with self._lock:
+            now = self.clock()
+            events = self._events[key]
+            self._trim(events, now)
+            if len(events) >= self.per_minute:
+                retry = events[0] + WINDOW_S - now
+                raise RateLimitedError(f"too many {what}; retry in {retry:.0f} s", retry_after=retry)
+            events.append(now)

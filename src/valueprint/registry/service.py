@@ -1,0 +1,286 @@
+"""Issuing, revoking and reading value tokens for registered apps, within consent.
+
+Scopes are the value-space groups (`schwartz`, `moral`, `politics`, `behaviour`)
+plus `boundaries`. An app is registered with the scopes it may ask for; a person
+grants it any subset; a read returns only the intersection, and is audit-logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, update
+
+from valueprint.errors import (
+    AuthError,
+    ForbiddenError,
+    HandleError,
+    NotFoundError,
+    RevokedTokenError,
+    ValueprintError,
+)
+from valueprint.registry.ratelimit import RateLimiter
+from valueprint.settings import Settings
+from valueprint.store.db import Database
+from valueprint.store.models import App, AuditEntry, Consent, IssuedTokenRecord, Participant, Profile
+from valueprint.tokens.handle import generate_handle, parse_handle
+from valueprint.tokens.jws import IssuedToken, TokenVerifier, issue_token
+from valueprint.tokens.keys import KeyStore
+from valueprint.values.precis import precis
+from valueprint.values.profile import ValueProfile
+from valueprint.values.space import ValueSpace
+
+API_KEY_PREFIX = "vpk_"
+
+
+def hash_api_key(key: str) -> str:
+    """API keys are 256-bit random strings, so a plain SHA-256 is the right hash (no stretching needed)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RegisteredApp:
+    id: str
+    name: str
+    scopes: list[str]
+    api_key: str | None = None  # only when just created
+
+
+class Registry:
+    def __init__(self, db: Database, space: ValueSpace, keys: KeyStore, settings: Settings) -> None:
+        self.db, self.space, self.keys, self.settings = db, space, keys, settings
+        self.scopes = (*(g.id for g in space.groups), "boundaries")
+        self.lookups = RateLimiter(settings.handle_lookups_per_minute)
+        self.misses = RateLimiter(settings.handle_misses_per_minute)
+        self._verifier: TokenVerifier | None = None
+
+    def check_scopes(self, scopes: object) -> list[str]:
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise ValueprintError(f"scopes must be a list drawn from {list(self.scopes)}")
+        unknown = sorted(set(scopes) - set(self.scopes))
+        if unknown:
+            raise ValueprintError(f"unknown scopes {unknown}; known: {list(self.scopes)}")
+        return sorted(set(scopes), key=self.scopes.index)
+
+    # -- tokens --------------------------------------------------------------------
+
+    def issue(self, participant_id: str, profile: ValueProfile) -> IssuedToken:
+        """Issue a token for the current profile; earlier tokens of this person are revoked."""
+        with self.db.session() as session:
+            participant = session.get(Participant, participant_id)
+            if participant is None:
+                raise AuthError("this account no longer exists")
+            if participant.handle is None:
+                participant.handle = self._free_handle(session)
+            issued = issue_token(
+                profile,
+                self.space,
+                self.keys.ensure_signing_key(),
+                issuer=self.settings.issuer,
+                audience=self.settings.audience,
+                subject=participant_id,
+                ttl_seconds=self.settings.token_ttl_days * 86400,
+                handle=participant.handle,
+            )
+            moment = datetime.now(UTC)
+            session.execute(
+                update(IssuedTokenRecord)
+                .where(IssuedTokenRecord.participant_id == participant_id, IssuedTokenRecord.revoked_at.is_(None))
+                .values(revoked_at=moment)
+            )
+            session.add(
+                IssuedTokenRecord(
+                    jti=issued.jti,
+                    participant_id=participant_id,
+                    token=issued.token,
+                    issued_at=moment,
+                    expires_at=issued.expires_at,
+                )
+            )
+            return issued
+
+    @staticmethod
+    def _free_handle(session: Any) -> str:
+        while True:  # 44 bits: a collision is rare, but possible, so check
+            handle = generate_handle()
+            if session.scalar(select(Participant.id).where(Participant.handle == handle)) is None:
+                return handle
+
+    def current_token(self, participant_id: str) -> IssuedTokenRecord | None:
+        with self.db.session() as session:
+            return session.scalar(
+                select(IssuedTokenRecord)
+                .where(
+                    IssuedTokenRecord.participant_id == participant_id,
+                    IssuedTokenRecord.revoked_at.is_(None),
+                    IssuedTokenRecord.expires_at > datetime.now(UTC),
+                )
+                .order_by(IssuedTokenRecord.issued_at.desc())
+                .limit(1)
+            )
+
+    def tokens(self, participant_id: str) -> list[IssuedTokenRecord]:
+        with self.db.session() as session:
+            return list(
+                session.scalars(
+                    select(IssuedTokenRecord)
+                    .where(IssuedTokenRecord.participant_id == participant_id)
+                    .order_by(IssuedTokenRecord.issued_at.desc())
+                )
+            )
+
+    def revoke(self, participant_id: str, jti: str) -> None:
+        with self.db.session() as session:
+            record = session.get(IssuedTokenRecord, jti)
+            if record is None or record.participant_id != participant_id:
+                raise NotFoundError("no such token of yours")
+            record.revoked_at = record.revoked_at or datetime.now(UTC)
+
+    # -- apps ------------------------------------------------------------------------
+
+    def register_app(self, name: str, scopes: object, description: str = "") -> RegisteredApp:
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise ValueprintError("an app needs a name of 1-200 characters")
+        checked = self.check_scopes(scopes)
+        key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        app = App(
+            id="app_" + secrets.token_urlsafe(8),
+            name=name.strip(),
+            description=description[:2000],
+            key_hash=hash_api_key(key),
+            key_prefix=key[:10],
+            scopes=checked,
+        )
+        with self.db.session() as session:
+            session.add(app)
+        return RegisteredApp(app.id, app.name, checked, api_key=key)
+
+    def apps(self) -> list[App]:
+        with self.db.session() as session:
+            return list(session.scalars(select(App).where(App.disabled_at.is_(None)).order_by(App.created_at)))
+
+    def authenticate(self, api_key: str | None) -> App:
+        if not api_key or not api_key.startswith(API_KEY_PREFIX):
+            raise AuthError("send the app's API key as `Authorization: Bearer vpk_…`")
+        with self.db.session() as session:
+            app = session.scalar(select(App).where(App.key_hash == hash_api_key(api_key)))
+        if app is None or app.disabled_at is not None:
+            raise AuthError("unknown or disabled API key")
+        return app
+
+    # -- consent ------------------------------------------------------------------------
+
+    def grant(self, participant_id: str, app_id: str, scopes: object) -> list[str]:
+        with self.db.session() as session:
+            app = session.get(App, app_id)
+            if app is None or app.disabled_at is not None:
+                raise NotFoundError(f"no app {app_id!r}")
+            checked = [s for s in self.check_scopes(scopes) if s in app.scopes]
+            consent = session.get(Consent, (participant_id, app_id))
+            if consent is None:
+                session.add(Consent(participant_id=participant_id, app_id=app_id, scopes=checked))
+            else:
+                consent.scopes, consent.granted_at, consent.withdrawn_at = checked, datetime.now(UTC), None
+            return checked
+
+    def withdraw(self, participant_id: str, app_id: str) -> None:
+        with self.db.session() as session:
+            consent = session.get(Consent, (participant_id, app_id))
+            if consent is not None and consent.withdrawn_at is None:
+                consent.withdrawn_at = datetime.now(UTC)
+
+    def consents(self, participant_id: str) -> dict[str, list[str]]:
+        """app id -> granted scopes, for consents in force."""
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Consent).where(Consent.participant_id == participant_id, Consent.withdrawn_at.is_(None))
+            )
+            return {row.app_id: list(row.scopes) for row in rows}
+
+    def reads(self, participant_id: str, limit: int = 200) -> list[tuple[AuditEntry, str]]:
+        """Who read my values, when: (entry, app name), newest first."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(AuditEntry, App.name)
+                .outerjoin(App, App.id == AuditEntry.app_id)
+                .where(AuditEntry.participant_id == participant_id)
+                .order_by(AuditEntry.at.desc())
+                .limit(limit)
+            )
+            return [(entry, name or "deleted app") for entry, name in rows]
+
+    # -- reads by apps ------------------------------------------------------------------
+
+    def read_by_handle(self, app: App, typed_handle: str) -> dict[str, Any]:
+        self.misses.check(app.id, "look-ups of unknown handles")
+        self.lookups.hit(app.id, "handle look-ups")
+        try:
+            handle = parse_handle(typed_handle)
+        except HandleError:
+            self.misses.hit(app.id, "look-ups of unknown handles")
+            raise NotFoundError("no such handle") from None
+        with self.db.session() as session:
+            participant_id = session.scalar(select(Participant.id).where(Participant.handle == handle))
+            if participant_id is None:
+                self.misses.hit(app.id, "look-ups of unknown handles")
+                raise NotFoundError("no such handle")
+            return self._scoped_read(session, app, participant_id, "handle_lookup")
+
+    def verifier(self) -> TokenVerifier:
+        return TokenVerifier(
+            self.keys.jwks(),
+            self.space,
+            issuer=self.settings.issuer,
+            audience=self.settings.audience,
+            leeway_s=self.settings.verify_leeway_s,
+        )
+
+    def read_by_token(self, app: App, token: object) -> dict[str, Any]:
+        verified = self.verifier().verify(token)
+        with self.db.session() as session:
+            record = session.get(IssuedTokenRecord, verified.jti)
+            if record is None or record.revoked_at is not None:
+                raise RevokedTokenError("this token was revoked by its owner (or replaced by a newer one)")
+            return self._scoped_read(session, app, record.participant_id, "token_verify")
+
+    def _scoped_read(self, session: Any, app: App, participant_id: str, action: str) -> dict[str, Any]:
+        consent = session.get(Consent, (participant_id, app.id))
+        granted = [] if consent is None or consent.withdrawn_at is not None else consent.scopes
+        scopes = [s for s in granted if s in app.scopes]
+        session.add(
+            AuditEntry(
+                participant_id=participant_id, app_id=app.id, action=action if scopes else "denied", scopes=scopes
+            )
+        )
+        if not scopes:
+            raise ForbiddenError("this person has not consented to share their values with your app")
+        participant = session.get(Participant, participant_id)
+        stored = session.get(Profile, participant_id)
+        if stored is None:
+            raise NotFoundError("this person has no profile yet")
+        return self.scoped_view(ValueProfile.from_json(stored.profile_json), participant.handle, scopes)
+
+    def scoped_view(self, profile: ValueProfile, handle: str | None, scopes: list[str]) -> dict[str, Any]:
+        """The profile limited to `scopes`: other dimensions are absent (and out of the précis)."""
+        groups = set(scopes)
+        dimensions = {
+            dim.id: profile.scores[dim.id].model_dump() for dim in self.space.dimensions if dim.group in groups
+        }
+        sds = np.array(
+            [profile.scores[d].sd if self.space.dimension(d).group in groups else 1.0 for d in self.space.ids]
+        )
+        boundaries = profile.boundaries if "boundaries" in groups else ()
+        visible = ValueProfile.from_arrays(self.space, profile.means(self.space), sds, boundaries=boundaries)
+        return {
+            "handle": handle,
+            "space_version": self.space.version,
+            "scopes": scopes,
+            "dimensions": dimensions,
+            "boundaries": list(boundaries),
+            "precis": precis(visible, self.space, self.settings.precis_min_confidence_sd),
+        }
