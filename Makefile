@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/valueprint ask
+	$(BIN)/valueprint serve
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests

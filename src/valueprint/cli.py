@@ -30,9 +30,11 @@ app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="State your val
 token_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Issue, verify and inspect value tokens.")
 keys_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Manage the issuer's Ed25519 signing keys.")
 bench_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Run a benchmark; figures go to JSON.")
+admin_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Administer a valueprint server.")
 app.add_typer(token_app, name="token")
 app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
+app.add_typer(admin_app, name="admin")
 
 console = Console()
 ResultsDir = Annotated[Path, typer.Option("--out", help="Folder for the JSON results.")]
@@ -100,6 +102,48 @@ def ask(
     session.handle = issued.handle
     session.save()
     _show_result(profile, issued)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default VALUEPRINT_HOST or 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default VALUEPRINT_PORT or 8000).")] = None,
+) -> None:
+    """Serve the web app and API (SQLite in the data directory unless VALUEPRINT_DATABASE_URL is set)."""
+    import uvicorn
+
+    from valueprint.web.app import create_app
+
+    settings = _settings()
+    application = create_app(settings)
+    console.print(f"valueprint on [bold]http://{host or settings.host}:{port or settings.port}[/] (Ctrl-C stops)")
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@admin_app.command("create")
+def admin_create() -> None:
+    """Create an administrator account and print its resume code (sign in with it on /resume)."""
+    from valueprint.web.services import Services
+
+    created = Services.build(_settings()).accounts.create(role="admin")
+    typer.echo(f"admin {created.id}\nresume code: {created.resume_code}")
+
+
+@admin_app.command("register-app")
+def admin_register_app(
+    name: str,
+    scopes: Annotated[
+        list[str], typer.Option("--scope", help="Repeat: schwartz, moral, politics, behaviour, boundaries.")
+    ],
+    description: str = "",
+) -> None:
+    """Register a third-party app and print its API key (shown once)."""
+    from valueprint.web.services import Services
+
+    app_record = Services.build(_settings()).registry.register_app(name, scopes, description)
+    typer.echo(json.dumps({"id": app_record.id, "scopes": app_record.scopes, "api_key": app_record.api_key}, indent=2))
 
 
 @app.command()

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from valueprint.errors import ConfigError
@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     precis_min_confidence_sd: float = Field(
         default=0.35, gt=0.0, lt=1.0, description="The précis mentions a dimension only when its SD is below this."
     )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite in DATA_DIR, e.g. postgresql+psycopg://u:p@h/db"
+    )
+    data_key: SecretStr | None = Field(default=None, description="Base64 of a 32-byte AES-GCM key for personal data.")
+    data_key_file: Path | None = Field(default=None, description="File holding the base64 AES-GCM key.")
+    session_secret: SecretStr | None = Field(default=None, description="Secret that signs session cookies.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    handle_lookups_per_minute: int = Field(default=6000, ge=1, description="Handle look-ups per app per minute.")
+    handle_misses_per_minute: int = Field(default=30, ge=1, description="Unknown-handle look-ups per app per minute.")
+    k_anonymity: int = Field(default=5, ge=2, description="Groups smaller than this are hidden in statistics.")
 
     @property
     def keys_dir(self) -> Path:

@@ -1,0 +1,248 @@
+"""The JSON API under /v1: everything the UI does, plus the app-facing token reads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from valueprint.store.models import App
+from valueprint.web import security
+from valueprint.web.security import services
+from valueprint.web.views import next_view, result_view
+
+router = APIRouter(prefix="/v1")
+Participant = Annotated[str, Depends(security.participant)]
+Admin = Annotated[str, Depends(security.admin)]
+AppClient = Annotated[App, Depends(security.app_client)]
+
+AnswerValue = int | str | dict[str, float] | None
+
+
+class SessionStarted(BaseModel):
+    participant_id: str
+    resume_code: str | None = Field(None, description="Shown once: the only way back into this account.")
+    csrf_token: str
+
+
+class ResumeRequest(BaseModel):
+    resume_code: str = Field(max_length=200)
+
+
+class AnswerRequest(BaseModel):
+    value: AnswerValue = Field(description="Likert 1-5, scenario option key, slider {x, y}, or null to skip.")
+
+
+class DemographicsRequest(BaseModel):
+    demographics: dict[str, str | None] = Field(default_factory=dict)
+    contact: str | None = Field(None, max_length=200)
+
+
+class BoundariesRequest(BaseModel):
+    boundaries: list[str]
+
+
+class ConsentRequest(BaseModel):
+    scopes: list[str]
+
+
+class AppRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[str]
+    description: str = Field("", max_length=2000)
+
+
+class VerifyRequest(BaseModel):
+    token: str = Field(max_length=4096)
+
+
+# -- participants --------------------------------------------------------------
+
+
+@router.post("/participants", status_code=201, response_model=SessionStarted, tags=["participants"])
+def create_participant(request: Request) -> SessionStarted:
+    """Start a pseudonymous account; the browser session is signed in to it."""
+    new = services(request).accounts.create()
+    return SessionStarted(
+        participant_id=new.id, resume_code=new.resume_code, csrf_token=security.start_session(request, new.id)
+    )
+
+
+@router.post("/session", response_model=SessionStarted, tags=["participants"])
+def resume(request: Request, body: ResumeRequest) -> SessionStarted:
+    """Sign back in with the six-word resume code."""
+    participant_id = services(request).accounts.sign_in(body.resume_code)
+    return SessionStarted(participant_id=participant_id, csrf_token=security.start_session(request, participant_id))
+
+
+@router.delete("/session", status_code=204, tags=["participants"])
+def sign_out(request: Request, _: Participant) -> Response:
+    request.session.clear()
+    return Response(status_code=204)
+
+
+@router.get("/questionnaire/next", tags=["questionnaire"])
+def next_question(request: Request, participant_id: Participant) -> dict[str, Any]:
+    """The most informative question to ask next, or done."""
+    return next_view(services(request).accounts.next_question(participant_id))
+
+
+@router.put("/answers/{item_id}", tags=["questionnaire"])
+def answer(request: Request, participant_id: Participant, item_id: str, body: AnswerRequest) -> dict[str, Any]:
+    """Store one answer (saved before this returns) and get the next question."""
+    step = services(request).accounts.record_answer(participant_id, item_id, body.value)
+    return {"acknowledged": True, "item_id": item_id, "next": next_view(step)}
+
+
+@router.get("/me/answers", tags=["me"])
+def my_answers(request: Request, participant_id: Participant) -> dict[str, Any]:
+    return services(request).accounts.answers(participant_id).to_json()
+
+
+@router.put("/me/demographics", tags=["me"])
+def set_demographics(request: Request, participant_id: Participant, body: DemographicsRequest) -> dict[str, Any]:
+    """Optional demographics (every field may be null: prefer not to say); stored encrypted."""
+    return services(request).accounts.set_personal(participant_id, body.demographics, body.contact)
+
+
+@router.put("/me/boundaries", tags=["me"])
+def set_boundaries(request: Request, participant_id: Participant, body: BoundariesRequest) -> dict[str, Any]:
+    return {"boundaries": services(request).accounts.set_boundaries(participant_id, body.boundaries)}
+
+
+@router.get("/me/profile", tags=["me"])
+def my_profile(request: Request, participant_id: Participant) -> dict[str, Any]:
+    """The profile with confidence, nearest persona, précis and political point."""
+    s = services(request)
+    return result_view(s.accounts.profile(participant_id), s.model.space, s.settings.precis_min_confidence_sd)
+
+
+@router.post("/me/refine", tags=["questionnaire"])
+def refine(request: Request, participant_id: Participant) -> dict[str, Any]:
+    """Keep asking where the profile is least certain."""
+    return next_view(services(request).accounts.refine(participant_id))
+
+
+@router.post("/me/token", status_code=201, tags=["tokens"])
+def issue_token(request: Request, participant_id: Participant) -> dict[str, Any]:
+    """Issue (or re-issue after answers changed) the value token; older tokens are revoked."""
+    s = services(request)
+    issued = s.registry.issue(participant_id, s.accounts.profile(participant_id))
+    return {
+        "token": issued.token,
+        "handle": issued.handle,
+        "jti": issued.jti,
+        "expires_at": issued.expires_at.isoformat(),
+    }
+
+
+@router.get("/me/tokens", tags=["tokens"])
+def my_tokens(request: Request, participant_id: Participant) -> list[dict[str, Any]]:
+    return [
+        {
+            "jti": t.jti,
+            "issued_at": t.issued_at.isoformat(),
+            "expires_at": t.expires_at.isoformat(),
+            "revoked": t.revoked_at is not None,
+        }
+        for t in services(request).registry.tokens(participant_id)
+    ]
+
+
+@router.delete("/me/tokens/{jti}", status_code=204, tags=["tokens"])
+def revoke_token(request: Request, participant_id: Participant, jti: str) -> Response:
+    services(request).registry.revoke(participant_id, jti)
+    return Response(status_code=204)
+
+
+@router.get("/apps", tags=["consent"])
+def list_apps(request: Request) -> list[dict[str, Any]]:
+    """Registered apps a person can grant access to."""
+    return [
+        {"id": a.id, "name": a.name, "description": a.description, "scopes": a.scopes}
+        for a in services(request).registry.apps()
+    ]
+
+
+@router.get("/me/consents", tags=["consent"])
+def my_consents(request: Request, participant_id: Participant) -> dict[str, list[str]]:
+    return services(request).registry.consents(participant_id)
+
+
+@router.put("/me/consents/{app_id}", tags=["consent"])
+def grant(request: Request, participant_id: Participant, app_id: str, body: ConsentRequest) -> dict[str, Any]:
+    """Let this app read these scopes (dimension groups and/or boundaries)."""
+    return {"app_id": app_id, "scopes": services(request).registry.grant(participant_id, app_id, body.scopes)}
+
+
+@router.delete("/me/consents/{app_id}", status_code=204, tags=["consent"])
+def withdraw(request: Request, participant_id: Participant, app_id: str) -> Response:
+    services(request).registry.withdraw(participant_id, app_id)
+    return Response(status_code=204)
+
+
+@router.get("/me/reads", tags=["consent"])
+def my_reads(request: Request, participant_id: Participant) -> list[dict[str, Any]]:
+    """Who read my values, when (and who was refused)."""
+    return [
+        {"app": name, "app_id": e.app_id, "action": e.action, "scopes": e.scopes, "at": e.at.isoformat()}
+        for e, name in services(request).registry.reads(participant_id)
+    ]
+
+
+@router.get("/me/export", tags=["me"])
+def export(request: Request, participant_id: Participant) -> Response:
+    """Everything stored about me, as a JSON download."""
+    import json
+
+    data = services(request).accounts.export(participant_id)
+    return Response(
+        json.dumps(data, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="valueprint-export.json"'},
+    )
+
+
+@router.delete("/me", status_code=204, tags=["me"])
+def delete_me(request: Request, participant_id: Participant) -> Response:
+    """Delete my account: answers, profile, personal data, consents; every token stops verifying here."""
+    services(request).accounts.delete(participant_id)
+    request.session.clear()
+    return Response(status_code=204)
+
+
+# -- apps reading values -----------------------------------------------------------
+
+
+@router.get("/tokens/{handle}", tags=["apps"])
+def read_by_handle(request: Request, app: AppClient, handle: str) -> dict[str, Any]:
+    """An app reads a person's profile by handle, limited to the scopes they consented to."""
+    return services(request).registry.read_by_handle(app, handle)
+
+
+@router.post("/tokens/verify", tags=["apps"])
+def read_by_token(request: Request, app: AppClient, body: VerifyRequest) -> dict[str, Any]:
+    """An app verifies a token (signature, expiry, revocation) and reads the consented scopes."""
+    return services(request).registry.read_by_token(app, body.token)
+
+
+# -- admin ----------------------------------------------------------------------------
+
+
+@router.post("/admin/apps", status_code=201, tags=["admin"])
+def register_app(request: Request, _: Admin, body: AppRequest) -> dict[str, Any]:
+    """Register a third-party app; its API key is shown only in this response."""
+    app = services(request).registry.register_app(body.name, body.scopes, body.description)
+    return {"id": app.id, "name": app.name, "scopes": app.scopes, "api_key": app.api_key}
+
+
+@router.get("/space", tags=["reference"])
+def value_space(request: Request) -> dict[str, Any]:
+    """The value space: groups, dimensions with poles, boundaries."""
+    return services(request).model.space.model_dump(mode="json", by_alias=False)
+
+
+@router.get("/health", tags=["reference"])
+def health() -> dict[str, str]:
+    return {"status": "ok"}

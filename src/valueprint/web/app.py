@@ -1,0 +1,60 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.middleware.sessions import SessionMiddleware
+
+from valueprint import __version__
+from valueprint.settings import Settings, load_settings
+from valueprint.store.secret_files import session_secret
+from valueprint.web import api, errors
+from valueprint.web.limits import BodySizeLimit
+from valueprint.web.security import services
+from valueprint.web.services import Services
+
+SESSION_MAX_AGE_S = 180 * 86400
+
+
+class RedactHandles(logging.Filter):
+    """Access logs never carry a handle looked up by an app (nor, being bodies, tokens)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            path = record.args[2]
+            if path.startswith("/v1/tokens/") and path != "/v1/tokens/verify":
+                record.args = (*record.args[:2], "/v1/tokens/<handle>", *record.args[3:])
+        return True
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="valueprint",
+        version=__version__,
+        description="Tell AI systems what you value, once. Participant API, token registry and app reads.",
+        openapi_url="/openapi.json",
+    )
+    app.state.services = Services.build(settings)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings),
+        session_cookie="vp_session",
+        max_age=SESSION_MAX_AGE_S,
+        same_site="lax",
+        https_only=settings.environment == "production",
+    )
+    app.add_middleware(BodySizeLimit)
+    errors.install(app)
+    app.include_router(api.router)
+
+    @app.get("/.well-known/jwks.json", tags=["reference"])
+    def jwks(request: Request) -> dict[str, Any]:
+        """The issuer's public keys: verify value tokens offline with these."""
+        return services(request).registry.keys.jwks()
+
+    logging.getLogger("uvicorn.access").addFilter(RedactHandles())
+    return app

@@ -1,0 +1,97 @@
+"""One place that turns errors into responses: JSON under /v1 and /.well-known, HTML elsewhere.
+
+JSON error format: ``{"error": {"code": "<stable code>", "message": "<what to do>"}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from valueprint.errors import (
+    AnswerError,
+    AuthError,
+    ConfigError,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitedError,
+    TokenError,
+    ValueprintError,
+)
+
+log = logging.getLogger("valueprint.web")
+
+STATUS = [
+    (RateLimitedError, 429, "rate_limited"),
+    (AuthError, 401, "unauthenticated"),
+    (ForbiddenError, 403, "forbidden"),
+    (NotFoundError, 404, "not_found"),
+    (AnswerError, 422, "invalid_answer"),
+    (ConfigError, 500, "server_misconfigured"),
+    (ValueprintError, 400, "bad_request"),
+]
+
+
+def classify(error: ValueprintError) -> tuple[int, str]:
+    if isinstance(error, TokenError):
+        return 401, f"token_{error.code}"
+    for kind, status, code in STATUS:
+        if isinstance(error, kind):
+            return status, code
+    return 400, "bad_request"
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/v1", "/.well-known")) or request.headers.get("accept", "").startswith("application/json")
+
+
+def error_response(request: Request, status: int, code: str, message: str, headers: dict | None = None) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+    templates = getattr(request.app.state, "templates", None)
+    if templates is not None:
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": status, "code": code, "message": message},
+            status_code=status,
+            headers=headers,
+        )
+    return HTMLResponse(f"<h1>{status}</h1><p>{code}</p>", status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ValueprintError)
+    async def _domain(request: Request, error: ValueprintError) -> Response:
+        status, code = classify(error)
+        headers = (
+            {"Retry-After": str(max(1, round(error.retry_after)))} if isinstance(error, RateLimitedError) else None
+        )
+        if status >= 500:
+            log.error("server error on %s: %s", request.url.path, error)
+        return error_response(request, status, code, str(error), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}"
+            for e in error.errors()[:5]
+        )
+        return error_response(request, 422, "invalid_request", problems or "the request is invalid")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            error.status_code, "http_error"
+        )
+        return error_response(request, error.status_code, code, str(error.detail), getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "internal_error", "something went wrong on our side; nothing was lost")

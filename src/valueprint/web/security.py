@@ -1,0 +1,74 @@
+"""Who is calling: the participant's session cookie (with CSRF), an app's API key, admins.
+
+Browser requests are authenticated by a signed session cookie (Starlette's
+SessionMiddleware). Every state-changing request so authenticated must carry the
+session's CSRF token, as the `X-CSRF-Token` header (JSON API, HTMX) or the
+`csrf_token` form field (plain forms). Apps authenticate with `Authorization: Bearer`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from fastapi import Request
+
+from valueprint.errors import AuthError, ForbiddenError
+from valueprint.store.models import App
+from valueprint.web.services import Services
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def start_session(request: Request, participant_id: str) -> str:
+    """Bind the browser session to a participant; returns the new CSRF token."""
+    request.session.clear()
+    request.session["pid"] = participant_id
+    request.session["csrf"] = secrets.token_urlsafe(24)
+    return request.session["csrf"]
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        sent = (await request.form()).get("csrf_token")
+    if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+        raise ForbiddenError("missing or wrong CSRF token; reload the page and try again")
+
+
+async def participant(request: Request) -> str:
+    """The signed-in participant's id (CSRF-checked for state-changing requests)."""
+    participant_id = services(request).accounts.require(request.session.get("pid"))
+    await check_csrf(request)
+    return participant_id
+
+
+async def admin(request: Request) -> str:
+    participant_id = await participant(request)
+    if services(request).accounts.role(participant_id) != "admin":
+        raise ForbiddenError("this page is for administrators")
+    return participant_id
+
+
+def app_client(request: Request) -> App:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer":
+        raise AuthError("send the app's API key as `Authorization: Bearer vpk_…`")
+    return services(request).registry.authenticate(key.strip())

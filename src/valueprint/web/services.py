@@ -1,0 +1,40 @@
+"""Everything a request needs, built once per app from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from valueprint.accounts.service import Accounts
+from valueprint.registry.service import Registry
+from valueprint.settings import Settings
+from valueprint.store.crypto import Sealer
+from valueprint.store.db import Database, migrate
+from valueprint.store.secret_files import data_key
+from valueprint.tokens.keys import KeyStore
+from valueprint.values.model import default_model
+from valueprint.values.scoring import ScoringModel
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    model: ScoringModel
+    accounts: Accounts
+    registry: Registry
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        settings.check_safe()
+        db = Database(settings.resolved_database_url)
+        migrate(db.engine)
+        model = default_model()
+        keys = KeyStore(settings.keys_dir)
+        keys.ensure_signing_key()
+        return cls(
+            settings=settings,
+            db=db,
+            model=model,
+            accounts=Accounts(db, model, Sealer(data_key(settings))),
+            registry=Registry(db, model.space, keys, settings),
+        )
