@@ -19,6 +19,7 @@ run: $(STAMP)
 	$(BIN)/valueprint serve
 
 test: $(STAMP)
+	bash scripts/system-deps.sh
 	$(BIN)/ruff check src tests
 	$(BIN)/pytest
 

@@ -55,3 +55,49 @@ def key_store(tmp_path: Path) -> KeyStore:
 @pytest.fixture
 def signing_key(key_store: KeyStore) -> SigningKey:
     return key_store.create()
+
+
+# -- web --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path):
+    from valueprint.settings import Settings
+
+    return Settings(data_dir=tmp_path / "web", environment="test")
+
+
+@pytest.fixture
+def web_app(web_settings):
+    from valueprint.web.app import create_app
+
+    return create_app(web_settings)
+
+
+@pytest.fixture
+def services(web_app):
+    return web_app.state.services
+
+
+@pytest.fixture
+def client(web_app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(web_app) as test_client:
+        yield test_client
+
+
+def sign_up(client) -> dict:
+    """Start a participant in this client's cookie jar; returns the API's answer (incl. csrf_token)."""
+    response = client.post("/v1/participants")
+    assert response.status_code == 201, response.text
+    started = response.json()
+    client.headers["X-CSRF-Token"] = started["csrf_token"]
+    return started
+
+
+@pytest.fixture
+def participant_client(client):
+    """A client signed in as a fresh participant (CSRF header set)."""
+    client.participant = sign_up(client)
+    return client
