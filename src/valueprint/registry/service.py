@@ -229,7 +229,8 @@ class Registry:
             if participant_id is None:
                 self.misses.hit(app.id, "look-ups of unknown handles")
                 raise NotFoundError("no such handle")
-            return self._scoped_read(session, app, participant_id, "handle_lookup")
+            view = self._scoped_read(session, app, participant_id, "handle_lookup")
+        return self._allowed(view)
 
     def verifier(self) -> TokenVerifier:
         return TokenVerifier(
@@ -246,9 +247,18 @@ class Registry:
             record = session.get(IssuedTokenRecord, verified.jti)
             if record is None or record.revoked_at is not None:
                 raise RevokedTokenError("this token was revoked by its owner (or replaced by a newer one)")
-            return self._scoped_read(session, app, record.participant_id, "token_verify")
+            view = self._scoped_read(session, app, record.participant_id, "token_verify")
+        return self._allowed(view)
 
-    def _scoped_read(self, session: Any, app: App, participant_id: str, action: str) -> dict[str, Any]:
+    @staticmethod
+    def _allowed(view: dict[str, Any] | None) -> dict[str, Any]:
+        """Raise for a refused read only after its audit entry is committed."""
+        if view is None:
+            raise ForbiddenError("this person has not consented to share their values with your app")
+        return view
+
+    def _scoped_read(self, session: Any, app: App, participant_id: str, action: str) -> dict[str, Any] | None:
+        """The consented view (None if nothing is consented); the read or refusal is audit-logged."""
         consent = session.get(Consent, (participant_id, app.id))
         granted = [] if consent is None or consent.withdrawn_at is not None else consent.scopes
         scopes = [s for s in granted if s in app.scopes]
@@ -258,7 +268,7 @@ class Registry:
             )
         )
         if not scopes:
-            raise ForbiddenError("this person has not consented to share their values with your app")
+            return None
         participant = session.get(Participant, participant_id)
         stored = session.get(Profile, participant_id)
         if stored is None:
