@@ -68,6 +68,8 @@ DENIED_ACTION = "denied"
 LAST_ITEMS = 10
 MAX_FLAGGED_IDS = 200
 
+LikertKeys = dict[str, tuple[str, bool]]  # Likert item id -> (primary dimension, reverse-keyed)
+
 
 class Thresholds(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -151,75 +153,75 @@ class DashboardStats(BaseModel):
 class Respondent:
     """What the statistics need from one participant's answers, in the order given."""
 
-    __slots__ = ("answers", "last_at", "last_item", "likert", "seconds", "skipped")
+    __slots__ = ("answers", "last_item", "likert", "seconds", "skipped")
 
     def __init__(self) -> None:
         self.answers = self.skipped = 0
         self.last_item: str | None = None
-        self.last_at: datetime | None = None
         self.likert: dict[str, int] = {}
         self.seconds: list[float] = []
 
-    def add(self, bank: QuestionBank, item_id: str, value: object, seconds: float | None, at: datetime) -> None:
+    def add(self, keys: LikertKeys, item_id: str, value: object, seconds: float | None) -> None:
         self.answers += 1
-        self.last_item, self.last_at = item_id, at
+        self.last_item = item_id
         if value is None:
             self.skipped += 1
             return
         if seconds is not None:
             self.seconds.append(seconds)
-        if isinstance(bank.get(item_id), LikertItem) and isinstance(value, int):
+        if isinstance(value, int) and item_id in keys:
             self.likert[item_id] = value
 
 
-def respondents(session: Session, bank: QuestionBank) -> Iterator[tuple[str, Respondent]]:
-    rows = session.execute(
-        select(Answer.participant_id, Answer.item_id, Answer.value, Answer.seconds, Answer.answered_at)
+def respondents(session: Session, keys: LikertKeys) -> Iterator[tuple[str, Respondent]]:
+    rows = session.connection().execute(  # Core rows: no ORM bookkeeping for 10^5-10^6 answers
+        select(Answer.participant_id, Answer.item_id, Answer.value, Answer.seconds)
         .join(Participant, Participant.id == Answer.participant_id)
         .where(Participant.role == PARTICIPANT_ROLE)
         .order_by(Answer.participant_id, Answer.answered_at, Answer.id)
     )
     for participant_id, group in groupby(rows, key=lambda row: row[0]):
         respondent = Respondent()
-        for _, item_id, value, seconds, at in group:
-            respondent.add(bank, item_id, value, seconds, at)
+        for _, item_id, value, seconds in group:
+            respondent.add(keys, item_id, value, seconds)
         yield participant_id, respondent
 
 
 # -- flags -------------------------------------------------------------------------------
 
 
-def straight_lining(respondent: Respondent, bank: QuestionBank, t: Thresholds) -> bool:
+def straight_lining(respondent: Respondent, keys: LikertKeys, t: Thresholds) -> bool:
     values = list(respondent.likert.values())
     if len(values) < t.straight_min_answers:
         return False
     return Counter(values).most_common(1)[0][1] >= t.straight_share * len(values)
 
 
-def speeding(respondent: Respondent, bank: QuestionBank, t: Thresholds) -> bool:
+def speeding(respondent: Respondent, keys: LikertKeys, t: Thresholds) -> bool:
     times = respondent.seconds
     return len(times) >= t.speeding_min_answers and statistics.median(times) < t.speeding_median_s
 
 
-def contradicting_pairs(likert: dict[str, int], bank: QuestionBank) -> int:
+def likert_keys(bank: QuestionBank) -> LikertKeys:
+    """Likert item id -> (primary dimension, reverse-keyed)."""
+    return {item.id: (item.primary, item.reverse_keyed) for item in bank.items if isinstance(item, LikertItem)}
+
+
+def contradicting_pairs(likert: dict[str, int], keys: LikertKeys) -> int:
     """Pairs (forward, reverse-keyed) on one primary dimension answered both agree or both disagree."""
-    tally: dict[str, Counter[tuple[bool, str]]] = defaultdict(Counter)
+    tally: Counter[tuple[str, bool, bool]] = Counter()
     for item_id, value in likert.items():
-        item = bank.item(item_id)
-        assert isinstance(item, LikertItem)
         if value != 3:
-            tally[item.primary][(item.reverse_keyed, "agree" if value >= 4 else "disagree")] += 1
-    return sum(
-        c[(False, "agree")] * c[(True, "agree")] + c[(False, "disagree")] * c[(True, "disagree")]
-        for c in tally.values()
-    )
+            primary, reverse = keys[item_id]
+            tally[(primary, reverse, value > 3)] += 1
+    return sum(n * tally[(primary, True, agree)] for (primary, reverse, agree), n in tally.items() if not reverse)
 
 
-def contradictions(respondent: Respondent, bank: QuestionBank, t: Thresholds) -> bool:
-    return contradicting_pairs(respondent.likert, bank) >= t.contradiction_min_pairs
+def contradictions(respondent: Respondent, keys: LikertKeys, t: Thresholds) -> bool:
+    return contradicting_pairs(respondent.likert, keys) >= t.contradiction_min_pairs
 
 
-FLAGS: dict[str, Callable[[Respondent, QuestionBank, Thresholds], bool]] = {
+FLAGS: dict[str, Callable[[Respondent, LikertKeys, Thresholds], bool]] = {
     "straight_lining": straight_lining,
     "speeding": speeding,
     "contradictions": contradictions,
@@ -362,23 +364,28 @@ class Scan:
     flagged: dict[str, list[str]] = field(default_factory=lambda: {name: [] for name in FLAGS})
     answers: int = 0
     skipped: int = 0
-    active: int = 0
 
 
 def scan(session: Session, bank: QuestionBank, ids: list[str], completed: Container[str], t: Thresholds) -> Scan:
-    result = Scan(counts=dict.fromkeys(ids, 0))
-    recent = datetime.now(UTC) - timedelta(hours=1)
-    for pid, respondent in respondents(session, bank):
+    result, keys = Scan(counts=dict.fromkeys(ids, 0)), likert_keys(bank)
+    for pid, respondent in respondents(session, keys):
         result.counts[pid] = respondent.answers
         result.answers += respondent.answers
         result.skipped += respondent.skipped
-        result.active += respondent.last_at is not None and respondent.last_at >= recent
         if pid not in completed and respondent.last_item is not None:
             result.last_items[respondent.last_item] += 1
         for name, test in FLAGS.items():
-            if test(respondent, bank, t):
+            if test(respondent, keys, t):
                 result.flagged[name].append(pid)
     return result
+
+
+def active_since(session: Session, moment: datetime) -> int:
+    return session.scalar(
+        select(func.count(func.distinct(Answer.participant_id)))
+        .join(Participant, Participant.id == Answer.participant_id)
+        .where(Participant.role == PARTICIPANT_ROLE, Answer.answered_at >= moment)
+    )
 
 
 def dashboard_stats(accounts: Accounts, k: int, thresholds: Thresholds | None = None) -> DashboardStats:
@@ -403,7 +410,7 @@ def dashboard_stats(accounts: Accounts, k: int, thresholds: Thresholds | None = 
             median_completion_s=statistics.median(durations.values()) if durations else None,
             answers=answers.answers,
             skipped=answers.skipped,
-            active_last_hour=answers.active,
+            active_last_hour=active_since(session, moment - timedelta(hours=1)),
             drop_off=drop_off(list(answers.counts.values()), stopped, answers.last_items, bank),
             coverage=coverage(session, accounts, ids, k),
             flags=Flags(**{name: flag(pids) for name, pids in answers.flagged.items()}),
