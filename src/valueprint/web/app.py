@@ -6,12 +6,13 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from valueprint import __version__
 from valueprint.settings import Settings, load_settings
 from valueprint.store.secret_files import session_secret
-from valueprint.web import api, errors
+from valueprint.web import admin, api, errors, ui
 from valueprint.web.limits import BodySizeLimit
 from valueprint.web.security import services
 from valueprint.web.services import Services
@@ -49,7 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit)
     errors.install(app)
+    app.state.templates = ui.make_templates()
+    app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
     app.include_router(api.router)
+    app.include_router(ui.router)
+    app.include_router(admin.router)
 
     @app.get("/.well-known/jwks.json", tags=["reference"])
     def jwks(request: Request) -> dict[str, Any]:
