@@ -1,0 +1,94 @@
+"""The admin dashboard: the statistics as JSON (`/v1/admin/stats`) and as a page that updates live.
+
+`/admin` renders the page once; its body polls `/admin/live` every 5 seconds through
+HTMX and swaps in the fresh partial. Every route is for signed-in admins only (403 for
+other participants, 401 when not signed in). The rules behind each number are in
+`valueprint.accounts.stats`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from valueprint.accounts.stats import DashboardStats, DropOffStep, dashboard_stats
+from valueprint.web import security
+from valueprint.web.security import services
+from valueprint.web.ui import render
+
+router = APIRouter()
+Admin = Annotated[str, Depends(security.admin)]
+
+CHART_WIDTH, CHART_HEIGHT = 600.0, 160.0
+SHOWN_IDS = 20
+
+
+def current_stats(request: Request) -> DashboardStats:
+    s = services(request)
+    return dashboard_stats(s.accounts, s.settings.k_anonymity)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def drop_off_chart(steps: list[DropOffStep]) -> dict[str, Any]:
+    """Bars for an inline SVG (attributes only: the pages' CSP allows no inline styles)."""
+    tallest = max((step.stopped for step in steps), default=0) or 1
+    slot = CHART_WIDTH / max(len(steps), 1)
+    bars = [
+        {
+            "x": round(i * slot + slot * 0.1, 2),
+            "width": round(slot * 0.8, 2),
+            "height": round(step.stopped / tallest * CHART_HEIGHT, 2),
+            "y": round(CHART_HEIGHT - step.stopped / tallest * CHART_HEIGHT, 2),
+            "step": step,
+        }
+        for i, step in enumerate(steps)
+    ]
+    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "bars": bars, "tallest": tallest}
+
+
+def page_context(stats: DashboardStats) -> dict[str, Any]:
+    return {
+        "stats": stats,
+        "median_completion": duration(stats.median_completion_s),
+        "chart": drop_off_chart(stats.drop_off.by_position),
+        "shown_ids": SHOWN_IDS,
+        "flag_rules": flag_rules(stats),
+    }
+
+
+def flag_rules(stats: DashboardStats) -> dict[str, str]:
+    t = stats.thresholds
+    return {
+        "straight_lining": f"at least {t.straight_min_answers} Likert answers, "
+        f"{round(t.straight_share * 100)}% or more of them the same value",
+        "speeding": f"at least {t.speeding_min_answers} answers, median under {t.speeding_median_s:g} s each",
+        "contradictions": f"at least {t.contradiction_min_pairs} forward and reverse-keyed item pairs "
+        "on one dimension both agreed or both disagreed with",
+    }
+
+
+@router.get("/v1/admin/stats", response_model=DashboardStats, tags=["admin"])
+def stats_json(request: Request, _: Admin) -> DashboardStats:
+    """Participation, completion, drop-off, coverage by demographic group (groups under k hidden),
+    flagged answer patterns (pseudonymous ids only) and app reads."""
+    return current_stats(request)
+
+
+@router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
+def dashboard(request: Request, _: Admin) -> Response:
+    return render(request, "admin.html", page_context(current_stats(request)))
+
+
+@router.get("/admin/live", response_class=HTMLResponse, include_in_schema=False)
+def dashboard_live(request: Request, _: Admin) -> Response:
+    """The partial the dashboard polls every 5 seconds."""
+    return render(request, "admin_live.html", page_context(current_stats(request)))
