@@ -1,0 +1,271 @@
+"""The participant web UI through the in-process client: pages, CSRF, escaping, resume, consent, deletion."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from valueprint.settings import Settings
+from valueprint.web import ui
+
+SCRIPT = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path) -> Settings:
+    """A short questionnaire (loose stopping SD) keeps the journeys quick."""
+    return Settings(data_dir=tmp_path / "web", environment="test", stop_sd=0.5)
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF field"
+    return match.group(1)
+
+
+def start(client: TestClient) -> tuple[str, str]:
+    """Consent and start; returns (resume code, csrf token of the new session)."""
+    token = csrf(client.get("/").text)
+    response = client.post("/start", data={"csrf_token": token, "consent": "yes"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/start/code"
+    page = client.get("/start/code")
+    code = re.search(r'<code id="resume-code-text">([^<]+)</code>', page.text).group(1)
+    return code, csrf(page.text)
+
+
+def current_item(client: TestClient) -> tuple[str, str] | None:
+    """(item id, kind) of the question the page shows, or None when the questionnaire is done."""
+    response = client.get("/question", follow_redirects=False)
+    if response.status_code == 303:
+        assert response.headers["location"] == "/result"
+        return None
+    match = re.search(r'data-item-id="([^"]+)" data-kind="([^"]+)"', response.text)
+    return match.group(1), match.group(2)
+
+
+def answer_form(kind: str, token: str) -> dict[str, str]:
+    values = {"slider": {"x": "0.4", "y": "-0.3"}, "likert": {"value": "4"}, "scenario": {"value": "B"}}
+    return {"csrf_token": token, **values[kind]}
+
+
+def answer_one(client: TestClient, token: str, **headers: str) -> str | None:
+    item = current_item(client)
+    if item is None:
+        return None
+    response = client.post(f"/question/{item[0]}", data=answer_form(item[1], token), headers=headers)
+    assert response.status_code in (200, 303), response.text
+    return item[0]
+
+
+def finish(client: TestClient, token: str) -> int:
+    for count in range(60):
+        if answer_one(client, token) is None:
+            return count
+    raise AssertionError("the questionnaire did not stop")
+
+
+def test_journey_pages_render(client):
+    welcome = client.get("/")
+    assert welcome.status_code == 200
+    assert '<html lang="en">' in welcome.text and "Skip to content" in welcome.text
+    assert 'name="consent"' in welcome.text and "no-store" in welcome.headers["cache-control"]
+    assert "script-src 'self'" in welcome.headers["content-security-policy"]
+    code, token = start(client)
+    assert len(code.split("-")) == 6
+    assert client.get("/start/code", follow_redirects=False).status_code == 303, "the resume code is shown once"
+
+    about = client.get("/about-you")
+    assert about.status_code == 200 and about.text.count("Prefer not to say") >= 4
+    saved = client.post("/about-you", data={"csrf_token": token, "age_band": "25-34"}, follow_redirects=False)
+    assert saved.headers["location"] == "/question"
+
+    first = client.get("/question")
+    assert 'role="slider"' in first.text and 'name="x"' in first.text, "the political slider comes first"
+    assert "Why we ask" in first.text and 'aria-live="polite"' in first.text
+    kinds = set()
+    while (item := current_item(client)) is not None:
+        kinds.add(item[1])
+        client.post(f"/question/{item[0]}", data=answer_form(item[1], token))
+    assert {"slider", "likert"} <= kinds or {"slider", "scenario"} <= kinds
+
+    result = client.get("/result")
+    assert result.status_code == 200
+    for marker in ('id="profile-chart"', 'id="compass"', 'id="persona"', 'id="precis-text"', 'id="token-text"'):
+        assert marker in result.text
+    assert result.text.count('class="chart-row"') == 26
+    handle = re.search(r'id="handle-text" readonly value="([a-z-]+)"', result.text).group(1)
+    assert len(handle.split("-")) == 4
+
+
+def test_consent_is_required_to_start(client):
+    token = csrf(client.get("/").text)
+    response = client.post("/start", data={"csrf_token": token})
+    assert response.status_code == 400 and "tick the box" in response.text
+    assert client.get("/question", follow_redirects=False).headers["location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/start", {"consent": "yes"}),
+        ("/resume", {"resume_code": "a b c d e f"}),
+        ("/about-you", {"country": "x"}),
+        ("/question/political-slider", {"x": "0", "y": "0"}),
+        ("/refine", {}),
+        ("/me/delete", {"confirm": "yes"}),
+        ("/signout", {}),
+    ],
+)
+def test_posts_without_csrf_token_are_refused(client, services, path, form):
+    start(client)
+    response = client.post(path, data=form)
+    assert response.status_code == 403
+    assert "CSRF" in response.text and "<h1>" in response.text
+    wrong = client.post(path, data={**form, "csrf_token": "not-the-token"})
+    assert wrong.status_code == 403
+
+
+def test_script_typed_into_text_fields_is_rendered_as_text(client):
+    _, token = start(client)
+    data = {"csrf_token": token, "country": SCRIPT, "language": SCRIPT, "contact": SCRIPT}
+    client.post("/about-you", data=data)
+    for path in ("/about-you", "/me"):
+        page = client.get(path).text
+        assert "<script>window" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
+    assert client.get("/me").text.count("&lt;script&gt;") == 3
+
+
+def test_answers_are_saved_and_htmx_gets_partials(client):
+    _, token = start(client)
+    item_id = answer_one(client, token, **{"HX-Request": "true"})
+    assert item_id == "political-slider"
+    partial = client.post(
+        f"/question/{current_item(client)[0]}",
+        data={"csrf_token": token, "skip": "1"},
+        headers={"HX-Request": "true"},
+    )
+    assert partial.status_code == 200 and "<html" not in partial.text
+    assert 'id="question"' in partial.text and 'hx-swap-oob="innerHTML"' in partial.text
+    export = client.get("/v1/me/export").json()
+    assert [a["item_id"] for a in export["answers"]][:1] == ["political-slider"]
+    assert export["answers"][0]["value"] == {"x": 0.4, "y": -0.3} and export["answers"][1]["value"] is None
+
+
+def test_htmx_answer_that_finishes_redirects_to_result(client):
+    _, token = start(client)
+    while True:
+        item = current_item(client)
+        response = client.post(f"/question/{item[0]}", data=answer_form(item[1], token), headers={"HX-Request": "true"})
+        if response.headers.get("HX-Redirect"):
+            assert response.headers["HX-Redirect"] == "/result"
+            break
+    assert 'id="token-text"' in client.get("/result").text
+
+
+def test_missing_answer_is_explained_not_saved(client):
+    _, token = start(client)
+    client.post("/question/political-slider", data=answer_form("slider", token))
+    item = current_item(client)
+    response = client.post(f"/question/{item[0]}", data={"csrf_token": token})
+    assert response.status_code == 422 and "choose an answer" in response.text
+    assert current_item(client) == item
+    bad = client.post("/question/political-slider", data={"csrf_token": token, "x": "3", "y": "nope"})
+    assert bad.status_code == 422
+
+
+def test_resume_code_signs_back_in_and_continues_where_it_stopped(web_app, client):
+    code, token = start(client)
+    client.post("/about-you", data={"csrf_token": token, "skip": "1"})
+    answered = [answer_one(client, token) for _ in range(3)]
+    waiting = current_item(client)
+    assert waiting is not None and waiting[0] not in answered
+
+    with TestClient(web_app) as other:
+        assert other.get("/question", follow_redirects=False).headers["location"] == "/"
+        form_token = csrf(other.get("/resume").text)
+        wrong = other.post("/resume", data={"csrf_token": form_token, "resume_code": "abandon " * 6})
+        assert wrong.status_code == 401 and "resume code" in wrong.text
+        typed = "  " + code.replace("-", " ").upper() + " "
+        response = other.post("/resume", data={"csrf_token": form_token, "resume_code": typed}, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/question"
+        assert current_item(other) == waiting
+        assert "3 answered" in other.get("/question").text
+
+
+def test_cookie_continues_where_it_stopped(client):
+    _, token = start(client)
+    welcome = client.get("/")
+    assert 'href="/about-you" id="continue"' in welcome.text
+    client.post("/about-you", data={"csrf_token": token})
+    answer_one(client, token)
+    assert 'href="/question" id="continue"' in client.get("/").text
+
+
+def test_result_refine_boundaries_and_new_token(client):
+    _, token = start(client)
+    finish(client, token)
+    first = client.get("/result").text
+    old_token = re.search(r'<textarea id="token-text"[^>]*>([^<]+)</textarea>', first).group(1)
+    saved = client.post("/result/boundaries", data={"csrf_token": token, "boundary": ["no-profanity", "no-politics"]})
+    assert saved.status_code == 200 and "Boundaries saved" in saved.text
+    assert 'value="no-profanity" checked' in saved.text and old_token not in saved.text
+    refined = client.post("/refine", data={"csrf_token": token}, follow_redirects=False)
+    assert refined.headers["location"] in ("/question", "/result")
+    assert current_item(client) is not None, "refine asks more where the profile is least certain"
+
+
+def test_my_data_consent_per_scope_reads_and_export(client, services):
+    app = services.registry.register_app("Helper bot", ["schwartz", "boundaries"], "An assistant")
+    code, token = start(client)
+    finish(client, token)
+    page = client.get("/me").text
+    assert "Helper bot" in page and f'id="scope-{app.id}-schwartz"' in page and "Nobody has read" in page
+    client.post(f"/me/consents/{app.id}", data={"csrf_token": token, "scope": ["schwartz"]})
+    handle = re.search(r'id="handle-text" readonly value="([a-z-]+)"', client.get("/result").text).group(1)
+    read = services.registry.read_by_handle(services.registry.authenticate(app.api_key), handle)
+    assert set(read["dimensions"]) and read["scopes"] == ["schwartz"]
+    page = client.get("/me").text
+    assert 'value="schwartz" checked' in page and "looked you up by handle" in page
+    client.post(f"/me/consents/{app.id}", data={"csrf_token": token})
+    assert services.registry.consents(services.accounts.sign_in(code)) == {}
+    assert "not allowed" in client.get("/me").text
+    export = client.get("/v1/me/export")
+    assert export.status_code == 200 and export.json()["format"] == "valueprint.export/1"
+    assert "/v1/me/export" in page
+
+
+def test_delete_account_removes_the_data(client, services):
+    code, token = start(client)
+    client.post("/about-you", data={"csrf_token": token, "country": "Norway"})
+    answer_one(client, token)
+    participant_id = services.accounts.sign_in(code)
+    unconfirmed = client.post("/me/delete", data={"csrf_token": token})
+    assert unconfirmed.status_code == 400 and services.accounts.exists(participant_id)
+    deleted = client.post("/me/delete", data={"csrf_token": token, "confirm": "yes"})
+    assert deleted.status_code == 200 and "were deleted" in deleted.text
+    assert not services.accounts.exists(participant_id)
+    assert client.get("/me", follow_redirects=False).headers["location"] == "/"
+    with pytest.raises(Exception, match="resume code"):
+        services.accounts.sign_in(code)
+
+
+def test_assets_are_vendored_with_no_external_urls(client):
+    for asset in ("htmx.min.js", "app.js", "app.css"):
+        response = client.get(f"/static/{asset}")
+        assert response.status_code == 200 and len(response.content) > 1000
+    files = [*ui.TEMPLATES_DIR.rglob("*.html"), *ui.STATIC_DIR.glob("*.js"), *ui.STATIC_DIR.glob("*.css")]
+    for path in files:
+        text = path.read_text()
+        assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.IGNORECASE), path
+    assert "0BSD" in (ui.STATIC_DIR / "VENDORED.md").read_text()
+
+
+def test_signed_out_pages_send_people_to_the_start(client):
+    for path in ("/question", "/result", "/me", "/about-you"):
+        assert client.get(path, follow_redirects=False).headers["location"] == "/"
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "<h1>" in missing.text
