@@ -265,7 +265,7 @@ def normalise(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def field_groups(spec: DemographicField, values: Iterable[str | None]) -> tuple[Counter[str], int]:
+def field_groups(spec: DemographicField, values: Sequence[str | None]) -> tuple[Counter[str], int]:
     """Counts per group (free text grouped case-insensitively, labelled by its commonest spelling), and not given."""
     given = [v for v in values if v is not None and v.strip()]
     not_given = sum(1 for v in values if v is None or not v.strip())
@@ -346,7 +346,6 @@ def app_reads(session: Session) -> list[AppReads]:
     for app_id, action, count, last in rows:
         tally = tallies.setdefault(app_id, {"name": "deleted app", "reads": 0, "denied": 0, "last_read": None})
         tally["denied" if action == DENIED_ACTION else "reads"] += count
-        last = last.replace(tzinfo=UTC) if last is not None and last.tzinfo is None else last
         if last is not None and (tally["last_read"] is None or last > tally["last_read"]):
             tally["last_read"] = last
     return [AppReads(app_id=app_id, **tally) for app_id, tally in tallies.items()]
