@@ -343,6 +343,59 @@ def bench_tokens(
     _print_figures(figures, "tokens", out)
 
 
+@bench_app.command("web-load")
+def bench_web_load(
+    out: ResultsDir = Path("benchmarks/results"),
+    participants: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    answers: Annotated[int, typer.Option(min=1, max=150, help="Answers per participant.")] = 40,
+    think_ms: Annotated[float, typer.Option(min=0, max=10_000, help="Mean pause before each answer.")] = 0.0,
+) -> None:
+    """Concurrent participants answering on the real server (SQLite): latency, throughput, none lost."""
+    from rich.progress import Progress
+
+    from valueprint.bench import web_load
+    from valueprint.bench.server import phase_bars
+
+    with Progress(console=console) as progress:
+        figures = web_load.run(participants, answers, on_progress=phase_bars(progress), think_ms=think_ms)
+    _print_figures(figures, "web_load", out)
+
+
+@bench_app.command("web-crash")
+def bench_web_crash(
+    out: ResultsDir = Path("benchmarks/results"),
+    participants: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    answers: Annotated[int, typer.Option(min=2, max=150, help="Answers per participant.")] = 40,
+) -> None:
+    """The web load with the server killed (SIGKILL) half way and restarted: no acknowledged answer lost."""
+    from rich.progress import Progress
+
+    from valueprint.bench import web_crash
+    from valueprint.bench.server import phase_bars
+
+    with Progress(console=console) as progress:
+        figures = web_crash.run(participants, answers, on_progress=phase_bars(progress))
+    _print_figures(figures, "web_crash", out)
+
+
+@bench_app.command("token-lookup")
+def bench_token_lookup(
+    out: ResultsDir = Path("benchmarks/results"),
+    participants: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+    seconds: Annotated[float, typer.Option(min=1, max=300)] = 15.0,
+    concurrency: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """Apps reading profiles by handle (GET /v1/tokens/{handle}) on the real server: rate and latency."""
+    from rich.progress import Progress
+
+    from valueprint.bench import token_lookup
+    from valueprint.bench.server import phase_bars
+
+    with Progress(console=console) as progress:
+        figures = token_lookup.run(participants, seconds, concurrency=concurrency, on_progress=phase_bars(progress))
+    _print_figures(figures, "token_lookup", out)
+
+
 def _print_figures(figures: dict[str, Any], name: str, out: Path) -> None:
     from valueprint.bench.report import write_result
 
