@@ -278,3 +278,57 @@ def test_app_reads_and_refusals_are_counted(services, client, web_app, admin_cli
     assert apps[app.id]["last_read"] is not None
     assert (apps[idle.id]["reads"], apps[idle.id]["denied"], apps[idle.id]["last_read"]) == (0, 0, None)
     assert "Helpful bot" in admin_client.get("/admin/live").text
+
+
+# -- a real browser --------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_dashboard_updates_itself_in_a_real_browser(tmp_path):
+    """Chromium signs in as an admin; a new participant shows up on the open page within one poll."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    uvicorn = pytest.importorskip("uvicorn")
+    import socket
+    import threading
+    import time
+    from pathlib import Path
+
+    from valueprint.settings import Settings
+    from valueprint.web.app import create_app
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.fail(f"chromium is expected at {chromium} (apt-get install chromium)")
+    app = create_app(Settings(data_dir=tmp_path / "live", environment="test"))
+    services = app.state.services
+    admin = services.accounts.create(role="admin")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(chromium), args=["--headless=new", "--no-sandbox"])
+            page = browser.new_page(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}")
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
+            page.goto("/resume")
+            page.fill("input[name=resume_code]", admin.resume_code)
+            page.press("input[name=resume_code]", "Enter")
+            page.wait_for_load_state()
+            page.goto("/admin")
+            sync_api.expect(page.locator("#stat-participants")).to_have_text("0")
+            services.accounts.create()
+            sync_api.expect(page.locator("#stat-participants")).to_have_text("1", timeout=8_000)
+            sync_api.expect(page.get_by_role("table", name="Which country do you live in?")).to_be_visible()
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+    assert not [line for line in console if "Content Security Policy" in line]
