@@ -15,17 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from valueprint.bench.server import OnProgress, Server, no_progress, sqlite_rows
-from valueprint.bench.web_load import LOAD_ENV, LoadStats, crowd
+from valueprint.bench.web_load import LOAD_ENV, Crowd, LoadStats, run_crowd
 
 KILL_AT_SHARE = 0.5
 
 
-async def crowd_killed_midway(
-    server: Server, participants: int, answers: int, seed: int, on_progress: OnProgress
-) -> tuple[LoadStats, float]:
+async def crowd_killed_midway(server: Server, crowd: Crowd, on_progress: OnProgress) -> tuple[LoadStats, float]:
     """Run the crowd; SIGKILL the server once half the answers are acknowledged. Returns stats, kill time."""
-    total = participants * answers
-    kill_at = max(1, int(total * KILL_AT_SHARE))
+    kill_at = max(1, int(crowd.total * KILL_AT_SHARE))
     done = {"answers": 0, "killed_at": 0.0}
     began = time.perf_counter()
 
@@ -36,7 +33,7 @@ async def crowd_killed_midway(
             server.kill()
             done["killed_at"] = time.perf_counter() - began
 
-    stats = await crowd(server.base_url, participants, answers, seed, on_answer)
+    stats = await run_crowd(server.base_url, crowd, on_answer)
     return stats, done["killed_at"]
 
 
@@ -52,30 +49,31 @@ def run(
     work_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Load, kill -9 in the middle, restart on the same data dir, compare; figures for web_crash.json."""
+    crowd = Crowd(participants, answers, seed)
     with tempfile.TemporaryDirectory(prefix="valueprint-crash-", dir=work_dir) as tmp:
         server = Server(Path(tmp) / "data", LOAD_ENV)
         try:
             on_progress("starting the server", 0, 1)
             server.start()
             on_progress("starting the server", 1, 1)
-            stats, killed_at = asyncio.run(crowd_killed_midway(server, participants, answers, seed, on_progress))
-            server.kill()  # in case the crowd finished before the kill point (it cannot, but never leave it)
+            stats, killed_at = asyncio.run(crowd_killed_midway(server, crowd, on_progress))
+            server.kill()  # no-op, unless client errors kept the crowd below the kill point
             on_progress("restarting", 0, 1)
             restart_s = server.start()
             on_progress("restarting", 1, 1)
             stored = stored_pairs(server.database)
         finally:
             server.stop()
-    return figures(stats, stored, killed_at, restart_s, participants, answers)
+    return figures(stats, stored, killed_at, restart_s, crowd)
 
 
 def figures(
-    stats: LoadStats, stored: set[tuple[str, str]], killed_at: float, restart_s: float, participants: int, answers: int
+    stats: LoadStats, stored: set[tuple[str, str]], killed_at: float, restart_s: float, crowd: Crowd
 ) -> dict[str, Any]:
     return {
         "participants": stats.participants,
-        "participants_planned": participants,
-        "answers_each": answers,
+        "participants_planned": crowd.participants,
+        "answers_each": crowd.answers,
         "killed_after_s": round(killed_at, 2),
         "acknowledged_before_kill": len(stats.acknowledged),
         "stored_after_restart": len(stored),

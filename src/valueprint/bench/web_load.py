@@ -26,6 +26,7 @@ from valueprint.bench.server import OnProgress, Server, httpx_module, no_progres
 LOAD_ENV = {"VALUEPRINT_STOP_SD": "0.05"}
 REQUEST_TIMEOUT_S = 30.0
 HEALTH_REQUESTS_EACH = 20
+OnAnswer = Callable[[], None]
 
 
 @dataclass
@@ -51,29 +52,33 @@ def answer_for(item: dict[str, Any], rng: random.Random) -> object:
     return {"x": round(rng.uniform(-1, 1), 3), "y": round(rng.uniform(-1, 1), 3)}
 
 
-def _error_kind(error: Exception) -> str:
-    return type(error).__name__
+@dataclass(frozen=True)
+class Crowd:
+    """Who answers: how many people at once, how many answers each, how long each one thinks."""
+
+    participants: int
+    answers: int
+    seed: int = 0
+    think_s: float = 0.0  # mean pause before each answer; 0 = back to back (the stress case)
+
+    @property
+    def total(self) -> int:
+        return self.participants * self.answers
 
 
 async def _answer_all(
-    client: Any,
-    participant_id: str,
-    quota: int,
-    rng: random.Random,
-    stats: LoadStats,
-    on_answer: Callable[[], None],
-    think_s: float,
+    client: Any, participant_id: str, crowd: Crowd, rng: random.Random, stats: LoadStats, on_answer: OnAnswer
 ) -> None:
     reply = await client.get("/v1/questionnaire/next")
     reply.raise_for_status()
     question = reply.json()
-    for _ in range(quota):
+    for _ in range(crowd.answers):
         if question["done"]:
             stats.error("questionnaire_done_early")
             return
         item_id = question["item"]["id"]
-        if think_s:  # reading the question: 0.5-1.5 times the mean, so the crowd does not move in step
-            await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
+        if crowd.think_s:  # 0.5-1.5 times the mean, so the crowd does not move in step
+            await asyncio.sleep(crowd.think_s * rng.uniform(0.5, 1.5))
         began = time.perf_counter()
         reply = await client.put(f"/v1/answers/{item_id}", json={"value": answer_for(question["item"], rng)})
         elapsed = time.perf_counter() - began
@@ -86,17 +91,10 @@ async def _answer_all(
         question = reply.json()["next"]
 
 
-async def participant(
-    base_url: str,
-    quota: int,
-    seed: int,
-    stats: LoadStats,
-    on_answer: Callable[[], None] = lambda: None,
-    think_s: float = 0.0,
-) -> None:
-    """One person: sign up, then answer `quota` questions. Stops (counting an error) on any failure."""
+async def participant(base_url: str, crowd: Crowd, index: int, stats: LoadStats, on_answer: OnAnswer) -> None:
+    """One person: sign up, then answer. Stops (counting an error) on any failure, e.g. a dead server."""
     httpx = httpx_module()
-    rng = random.Random(seed)
+    rng = random.Random(crowd.seed * 100_003 + index)
     async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         try:
             reply = await client.post("/v1/participants")
@@ -104,26 +102,18 @@ async def participant(
             started = reply.json()
             client.headers["X-CSRF-Token"] = started["csrf_token"]
             stats.participants += 1
-            await _answer_all(client, started["participant_id"], quota, rng, stats, on_answer, think_s)
+            await _answer_all(client, started["participant_id"], crowd, rng, stats, on_answer)
         except httpx.HTTPStatusError as error:
             stats.error(f"http_{error.response.status_code}")
         except httpx.HTTPError as error:
-            stats.error(_error_kind(error))
+            stats.error(type(error).__name__)
 
 
-async def crowd(
-    base_url: str,
-    participants: int,
-    quota: int,
-    seed: int,
-    on_answer: Callable[[], None] = lambda: None,
-    think_s: float = 0.0,
-) -> LoadStats:
+async def run_crowd(base_url: str, crowd: Crowd, on_answer: OnAnswer = lambda: None) -> LoadStats:
     """All participants at once; returns when every one has finished or given up."""
     stats = LoadStats()
     began = time.perf_counter()
-    people = (participant(base_url, quota, seed * 100_003 + i, stats, on_answer, think_s) for i in range(participants))
-    await asyncio.gather(*people)
+    await asyncio.gather(*(participant(base_url, crowd, i, stats, on_answer) for i in range(crowd.participants)))
     stats.wall_s = time.perf_counter() - began
     return stats
 
@@ -156,21 +146,19 @@ class Measured:
     client_cpu_s: float
 
 
-def measure(
-    server: Server, participants: int, answers: int, seed: int, on_progress: OnProgress, think_s: float = 0.0
-) -> Measured:
+def measure(server: Server, crowd: Crowd, on_progress: OnProgress) -> Measured:
     """On a running server: the health baseline, then the crowd, with the CPU each side spent on the crowd."""
     on_progress("health baseline", 0, 1)
-    health = asyncio.run(health_baseline(server.base_url, participants))
+    health = asyncio.run(health_baseline(server.base_url, crowd.participants))
     on_progress("health baseline", 1, 1)
-    total, done = participants * answers, Counter[str]()
+    done = Counter[str]()
 
     def on_answer() -> None:
         done["answers"] += 1
-        on_progress("answering", done["answers"], total)
+        on_progress("answering", done["answers"], crowd.total)
 
     server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
-    stats = asyncio.run(crowd(server.base_url, participants, answers, seed, on_answer, think_s))
+    stats = asyncio.run(run_crowd(server.base_url, crowd, on_answer))
     server_after = server.cpu_seconds()
     server_used = None if server_cpu is None or server_after is None else server_after - server_cpu
     return Measured(stats, health, server_used, time.process_time() - client_cpu)
@@ -184,33 +172,32 @@ def run(
     work_dir: Path | None = None,
     think_ms: float = 0.0,
 ) -> dict[str, Any]:
-    """Start a server on a fresh data dir, measure health, then the crowd; figures for web_load.json.
-
-    `think_ms` is a participant's mean pause before each answer (0: back-to-back, the stress case)."""
+    """Start a server on a fresh data dir, measure health, then the crowd; figures for web_load.json."""
+    crowd = Crowd(participants, answers, seed, think_ms / 1000)
     with tempfile.TemporaryDirectory(prefix="valueprint-load-", dir=work_dir) as tmp:
         server = Server(Path(tmp) / "data", LOAD_ENV)
         try:
             on_progress("starting the server", 0, 1)
             server.start()
             on_progress("starting the server", 1, 1)
-            measured = measure(server, participants, answers, seed, on_progress, think_ms / 1000)
+            measured = measure(server, crowd, on_progress)
         finally:
             server.stop()
         stored = stored_answers(server.database)
-    return {**figures(measured, stored, participants, answers), "think_time_ms": think_ms}
+    return figures(measured, stored, crowd)
 
 
 def _per_answer_ms(cpu_s: float | None, answers: int) -> float | None:
     return None if cpu_s is None or not answers else round(cpu_s / answers * 1000, 2)
 
 
-def figures(measured: Measured, stored: int, participants: int, answers: int) -> dict[str, Any]:
+def figures(measured: Measured, stored: int, crowd: Crowd) -> dict[str, Any]:
     stats, health = measured.stats, measured.health
     acknowledged = len(stats.acknowledged)
     return {
         "participants": stats.participants,
-        "participants_planned": participants,
-        "answers_each": answers,
+        "participants_planned": crowd.participants,
+        "answers_each": crowd.answers,
         "answers_acknowledged": acknowledged,
         "answers_stored": stored,
         "p50_ms": percentile_ms(stats.latencies_s, 50),
@@ -224,7 +211,8 @@ def figures(measured: Measured, stored: int, participants: int, answers: int) ->
         "health_p95_ms": percentile_ms(health, 95),
         "server_cpu_ms_per_answer": _per_answer_ms(measured.server_cpu_s, acknowledged),
         "client_cpu_ms_per_answer": _per_answer_ms(measured.client_cpu_s, acknowledged),
-        "concurrency": participants,
+        "concurrency": crowd.participants,
+        "think_time_ms": round(crowd.think_s * 1000, 1),
         "database": "sqlite",
         "goal_p95_ms": 100,
     }
