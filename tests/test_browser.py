@@ -278,6 +278,8 @@ def test_closing_the_tab_continues_where_it_stopped(page: Page, context: Browser
     waiting = page.get_attribute("#question", "data-item-id")
     progress = page.locator("#progress-label").inner_text()
     assert progress.startswith("2 answered")
+    assert page.title().startswith("Question 3"), "HTMX swaps update the title"
+    assert focused(page, "#question-title"), "after an answer the focus moves to the next question"
     page.close()
 
     again = context.new_page()
