@@ -307,8 +307,15 @@ def chart_groups(profile: ValueProfile, space: ValueSpace) -> list[dict[str, Any
             score = profile.scores[dim.id]
             lo, hi = _x(score.mean - score.sd), _x(score.mean + score.sd)
             rows.append(
-                {"dim": dim, "mean": score.mean, "sd": score.sd, "cx": _x(score.mean), "lo": lo, "width": hi - lo}
-                | {"certainty": certainty(score.sd)}
+                {
+                    "dim": dim,
+                    "mean": score.mean,
+                    "sd": score.sd,
+                    "certainty": certainty(score.sd),
+                    "cx": _x(score.mean),
+                    "lo": lo,
+                    "width": round(hi - lo, 2),
+                }
             )
         groups.append({"group": group, "rows": rows})
     return groups
