@@ -164,6 +164,14 @@ def sqlite_rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
         connection.close()
 
 
+def host_load() -> float | None:
+    """The machine's 1-minute load average: other work on the box skews every figure measured here."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def percentile_ms(seconds: list[float], q: float) -> float | None:
     """The q-th percentile of durations in seconds, in milliseconds (None when there are none)."""
     if not seconds:

@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from valueprint.bench.server import OnProgress, Server, httpx_module, no_progress, percentile_ms, sqlite_scalar
+from valueprint.bench.server import (
+    OnProgress,
+    Server,
+    host_load,
+    httpx_module,
+    no_progress,
+    percentile_ms,
+    sqlite_scalar,
+)
 
 SCOPES = ["schwartz", "moral", "politics", "behaviour", "boundaries"]
 ANSWERS_EACH = 5
@@ -125,6 +133,7 @@ def run(
     work_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Set up, serve, measure health then look-ups; figures for token_lookup.json."""
+    load_before = host_load()
     with tempfile.TemporaryDirectory(prefix="valueprint-lookup-", dir=work_dir) as tmp:
         data_dir = Path(tmp) / "data"
         api_key, handles = set_up(data_dir, participants, seed, on_progress)
@@ -149,7 +158,7 @@ def run(
         finally:
             server.stop()
         audited = int(sqlite_scalar(server.database, "SELECT COUNT(*) FROM audit_log WHERE action = 'handle_lookup'"))
-    return figures(lookups, health, audited, participants, concurrency)
+    return {**figures(lookups, health, audited, participants, concurrency), "host_load_1min_before": load_before}
 
 
 def _phase(on_progress: OnProgress, name: str) -> OnProgress:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from valueprint.bench.server import OnProgress, Server, no_progress, sqlite_rows
+from valueprint.bench.server import OnProgress, Server, host_load, no_progress, sqlite_rows
 from valueprint.bench.web_load import LOAD_ENV, Crowd, LoadStats, run_crowd
 
 KILL_AT_SHARE = 0.5
@@ -50,6 +50,7 @@ def run(
 ) -> dict[str, Any]:
     """Load, kill -9 in the middle, restart on the same data dir, compare; figures for web_crash.json."""
     crowd = Crowd(participants, answers, seed)
+    load_before = host_load()
     with tempfile.TemporaryDirectory(prefix="valueprint-crash-", dir=work_dir) as tmp:
         server = Server(Path(tmp) / "data", LOAD_ENV)
         try:
@@ -64,7 +65,7 @@ def run(
             stored = stored_pairs(server.database)
         finally:
             server.stop()
-    return figures(stats, stored, killed_at, restart_s, crowd)
+    return {**figures(stats, stored, killed_at, restart_s, crowd), "host_load_1min_before": load_before}
 
 
 def figures(

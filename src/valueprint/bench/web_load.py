@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from valueprint.bench.server import OnProgress, Server, httpx_module, no_progress, percentile_ms, sqlite_scalar
+from valueprint.bench.server import (
+    OnProgress,
+    Server,
+    host_load,
+    httpx_module,
+    no_progress,
+    percentile_ms,
+    sqlite_scalar,
+)
 
 # the questionnaire must never stop before a participant's quota
 LOAD_ENV = {"VALUEPRINT_STOP_SD": "0.05"}
@@ -174,6 +182,7 @@ def run(
 ) -> dict[str, Any]:
     """Start a server on a fresh data dir, measure health, then the crowd; figures for web_load.json."""
     crowd = Crowd(participants, answers, seed, think_ms / 1000)
+    load_before = host_load()
     with tempfile.TemporaryDirectory(prefix="valueprint-load-", dir=work_dir) as tmp:
         server = Server(Path(tmp) / "data", LOAD_ENV)
         try:
@@ -184,7 +193,7 @@ def run(
         finally:
             server.stop()
         stored = stored_answers(server.database)
-    return figures(measured, stored, crowd)
+    return {**figures(measured, stored, crowd), "host_load_1min_before": load_before}
 
 
 def _per_answer_ms(cpu_s: float | None, answers: int) -> float | None:
