@@ -298,3 +298,18 @@ def test_openapi_document_lists_the_api(client):
         "/v1/me/export",
     ):
         assert path in paths
+
+
+def test_guessing_resume_codes_is_rate_limited(client):
+    statuses = [client.post("/v1/session", json={"resume_code": "abandon " * 6}).status_code for _ in range(22)]
+    assert statuses[:20] == [401] * 20
+    assert statuses[20:] == [429, 429]
+
+
+def test_new_accounts_stop_at_the_configured_sd(tmp_path):
+    from valueprint.web.app import create_app
+
+    app = create_app(Settings(data_dir=tmp_path / "sd", environment="test", stop_sd=0.45))
+    with TestClient(app) as client:
+        sign_up(client)
+        assert answer_until_done(client) <= 16  # the full default (SD 0.3) asks about 60

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from valueprint.errors import AuthError, HandleError, NotFoundError
+from valueprint.registry.ratelimit import RateLimiter
 from valueprint.store.crypto import Sealer
 from valueprint.store.db import Database
 from valueprint.store.models import Answer, AuditEntry, Consent, IssuedTokenRecord, Participant, PersonalData, Profile
@@ -53,9 +54,12 @@ class NextQuestion:
 
 
 class Accounts:
-    def __init__(self, db: Database, model: ScoringModel, sealer: Sealer) -> None:
-        self.db, self.model, self.sealer = db, model, sealer
+    def __init__(
+        self, db: Database, model: ScoringModel, sealer: Sealer, stop_sd: float = 0.3, sign_ins_per_minute: int = 20
+    ) -> None:
+        self.db, self.model, self.sealer, self.stop_sd = db, model, sealer, stop_sd
         self.hasher = PasswordHasher()
+        self.sign_in_attempts = RateLimiter(sign_ins_per_minute)
 
     # -- identity -----------------------------------------------------------------
 
@@ -68,12 +72,17 @@ class Accounts:
                     id=participant_id,
                     role=role,
                     secret_hash=f"{resume_lookup(code)}${self.hasher.hash(code)}",
+                    stop_sd=self.stop_sd,
                 )
             )
         return NewParticipant(participant_id, code)
 
-    def sign_in(self, typed_code: str) -> str:
-        """The participant id for a resume code; AuthError if it matches nobody."""
+    def sign_in(self, typed_code: str, source: str = "") -> str:
+        """The participant id for a resume code; AuthError if it matches nobody.
+
+        Attempts are rate-limited per `source` (the client address), on top of the
+        66-bit codes and Argon2's cost, against guessing."""
+        self.sign_in_attempts.hit(source, "sign-in attempts")
         try:
             code = parse_handle(typed_code, RESUME_WORDS)
         except HandleError as error:
@@ -204,6 +213,15 @@ class Accounts:
     def personal(self, session: Session, participant_id: str) -> dict[str, Any]:
         row = session.get(PersonalData, participant_id)
         return self.sealer.open(row.sealed, participant_id) if row else {}
+
+    def personal_data(self, participant_id: str) -> dict[str, Any]:
+        """The decrypted personal data ({} if none was given)."""
+        with self.db.session() as session:
+            return self.personal(session, participant_id)
+
+    def demographics_done(self, participant_id: str) -> bool:
+        with self.db.session() as session:
+            return self.get(session, participant_id).demographics_done
 
     # -- my data --------------------------------------------------------------------------
 

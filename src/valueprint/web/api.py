@@ -72,7 +72,7 @@ def create_participant(request: Request) -> SessionStarted:
 @router.post("/session", response_model=SessionStarted, tags=["participants"])
 def resume(request: Request, body: ResumeRequest) -> SessionStarted:
     """Sign back in with the six-word resume code."""
-    participant_id = services(request).accounts.sign_in(body.resume_code)
+    participant_id = services(request).accounts.sign_in(body.resume_code, security.client_address(request))
     return SessionStarted(participant_id=participant_id, csrf_token=security.start_session(request, participant_id))
 
 

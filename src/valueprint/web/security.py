@@ -72,3 +72,8 @@ def app_client(request: Request) -> App:
     if scheme.lower() != "bearer":
         raise AuthError("send the app's API key as `Authorization: Bearer vpk_…`")
     return services(request).registry.authenticate(key.strip())
+
+
+def client_address(request: Request) -> str:
+    """The peer address (behind a proxy, run uvicorn with --proxy-headers so this is the client's)."""
+    return request.client.host if request.client else "unknown"

@@ -35,6 +35,6 @@ class Services:
             settings=settings,
             db=db,
             model=model,
-            accounts=Accounts(db, model, Sealer(data_key(settings))),
+            accounts=Accounts(db, model, Sealer(data_key(settings)), stop_sd=settings.stop_sd),
             registry=Registry(db, model.space, keys, settings),
         )

@@ -101,15 +101,8 @@ def current(request: Request) -> str | None:
 
 def resume_point(s: Services, participant_id: str) -> str:
     """Where this person stopped: demographics first (until answered or skipped), then the questions."""
-    with s.db.session() as session:
-        demographics_done = s.accounts.get(session, participant_id).demographics_done
-    return "/question" if demographics_done or s.accounts.answers(participant_id).seen else "/about-you"
-
-
-def apply_stop_sd(s: Services, participant_id: str) -> None:
-    """New accounts stop asking at the configured SD (the stored default is the model's)."""
-    with s.db.session() as session:
-        s.accounts.get(session, participant_id).stop_sd = s.settings.stop_sd
+    done = s.accounts.demographics_done(participant_id)
+    return "/question" if done or s.accounts.answers(participant_id).seen else "/about-you"
 
 
 def issue_token(s: Services, participant_id: str) -> None:
@@ -134,7 +127,6 @@ async def start(request: Request) -> Response:
         return render(request, "welcome.html", context, status_code=400)
     s = services(request)
     new = s.accounts.create()
-    apply_stop_sd(s, new.id)
     security.start_session(request, new.id)
     request.session["resume_code"] = new.resume_code
     return redirect("/start/code")
@@ -160,7 +152,7 @@ async def resume(request: Request) -> Response:
     typed = str((await request.form()).get("resume_code") or "")[:200]
     s = services(request)
     try:
-        participant_id = s.accounts.sign_in(typed)
+        participant_id = s.accounts.sign_in(typed, security.client_address(request))
     except AuthError as error:
         return render(request, "resume.html", {"error": str(error)}, status_code=401)
     security.start_session(request, participant_id)
@@ -178,11 +170,6 @@ def sign_out(request: Request, _: Participant) -> Response:
 # -- demographics ---------------------------------------------------------------------------
 
 
-def _personal(s: Services, participant_id: str) -> dict[str, Any]:
-    with s.db.session() as session:
-        return s.accounts.personal(session, participant_id)
-
-
 @router.get("/about-you", response_class=HTMLResponse)
 def about_you(request: Request) -> Response:
     participant_id = current(request)
@@ -190,7 +177,9 @@ def about_you(request: Request) -> Response:
         return redirect("/")
     s = services(request)
     return render(
-        request, "about_you.html", {"fields": s.model.bank.demographics, "saved": _personal(s, participant_id)}
+        request,
+        "about_you.html",
+        {"fields": s.model.bank.demographics, "saved": s.accounts.personal_data(participant_id)},
     )
 
 
@@ -385,7 +374,7 @@ def _my_data(s: Services, participant_id: str) -> dict[str, Any]:
         "apps": s.registry.apps(),
         "consents": s.registry.consents(participant_id),
         "reads": s.registry.reads(participant_id),
-        "personal": _personal(s, participant_id),
+        "personal": s.accounts.personal_data(participant_id),
         "fields": {f.id: f.label for f in s.model.bank.demographics},
         "groups": {g.id: g.label for g in s.model.space.groups} | {"boundaries": "Boundaries"},
     }
