@@ -172,6 +172,11 @@ def host_load() -> float | None:
         return None
 
 
+def ms_each(seconds: float | None, count: int) -> float | None:
+    """Seconds spent over `count` events, in milliseconds per event (None when unknown or no events)."""
+    return None if seconds is None or not count else round(seconds / count * 1000, 2)
+
+
 def percentile_ms(seconds: list[float], q: float) -> float | None:
     """The q-th percentile of durations in seconds, in milliseconds (None when there are none)."""
     if not seconds:

@@ -23,6 +23,7 @@ from valueprint.bench.server import (
     Server,
     host_load,
     httpx_module,
+    ms_each,
     no_progress,
     percentile_ms,
     sqlite_scalar,
@@ -41,6 +42,7 @@ class Timed:
     latencies_s: list[float] = field(default_factory=list)
     errors: int = 0
     wall_s: float = 0.0
+    server_cpu_s: float | None = None
 
     @property
     def per_s(self) -> float:
@@ -123,6 +125,29 @@ async def hammer(
     return timed
 
 
+def measure(
+    server: Server,
+    api_key: str,
+    handles: list[str],
+    seconds: float,
+    health_seconds: float,
+    concurrency: int,
+    on_progress: OnProgress,
+) -> tuple[Timed, Timed]:
+    """On a running server: (health baseline, look-ups), the look-ups with the server's CPU time."""
+    health = asyncio.run(
+        hammer(server.base_url, ["/v1/health"], {}, concurrency, health_seconds, _phase(on_progress, "health"))
+    )
+    paths = [f"/v1/tokens/{handle}" for handle in handles]
+    as_app = {"Authorization": f"Bearer {api_key}"}
+    cpu_before = server.cpu_seconds()
+    lookups = asyncio.run(hammer(server.base_url, paths, as_app, concurrency, seconds, _phase(on_progress, "look-ups")))
+    cpu_after = server.cpu_seconds()
+    if cpu_before is not None and cpu_after is not None:
+        lookups.server_cpu_s = cpu_after - cpu_before
+    return health, lookups
+
+
 def run(
     participants: int = 200,
     seconds: float = 15.0,
@@ -142,19 +167,7 @@ def run(
             on_progress("starting the server", 0, 1)
             server.start()
             on_progress("starting the server", 1, 1)
-            health = asyncio.run(
-                hammer(server.base_url, ["/v1/health"], {}, concurrency, health_seconds, _phase(on_progress, "health"))
-            )
-            lookups = asyncio.run(
-                hammer(
-                    server.base_url,
-                    [f"/v1/tokens/{handle}" for handle in handles],
-                    {"Authorization": f"Bearer {api_key}"},
-                    concurrency,
-                    seconds,
-                    _phase(on_progress, "look-ups"),
-                )
-            )
+            health, lookups = measure(server, api_key, handles, seconds, health_seconds, concurrency, on_progress)
         finally:
             server.stop()
         audited = int(sqlite_scalar(server.database, "SELECT COUNT(*) FROM audit_log WHERE action = 'handle_lookup'"))
@@ -176,6 +189,7 @@ def figures(lookups: Timed, health: Timed, audited: int, participants: int, conc
         "p95_ms": percentile_ms(lookups.latencies_s, 95),
         "errors": lookups.errors,
         "audited_lookups": audited,
+        "server_cpu_ms_per_lookup": ms_each(lookups.server_cpu_s, len(lookups.latencies_s)),
         "health_per_s": health.per_s,
         "health_p50_ms": percentile_ms(health.latencies_s, 50),
         "health_errors": health.errors,

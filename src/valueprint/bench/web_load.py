@@ -25,6 +25,7 @@ from valueprint.bench.server import (
     Server,
     host_load,
     httpx_module,
+    ms_each,
     no_progress,
     percentile_ms,
     sqlite_scalar,
@@ -196,10 +197,6 @@ def run(
     return {**figures(measured, stored, crowd), "host_load_1min_before": load_before}
 
 
-def _per_answer_ms(cpu_s: float | None, answers: int) -> float | None:
-    return None if cpu_s is None or not answers else round(cpu_s / answers * 1000, 2)
-
-
 def figures(measured: Measured, stored: int, crowd: Crowd) -> dict[str, Any]:
     stats, health = measured.stats, measured.health
     acknowledged = len(stats.acknowledged)
@@ -218,8 +215,8 @@ def figures(measured: Measured, stored: int, crowd: Crowd) -> dict[str, Any]:
         "error_kinds": dict(stats.errors),
         "health_p50_ms": percentile_ms(health, 50),
         "health_p95_ms": percentile_ms(health, 95),
-        "server_cpu_ms_per_answer": _per_answer_ms(measured.server_cpu_s, acknowledged),
-        "client_cpu_ms_per_answer": _per_answer_ms(measured.client_cpu_s, acknowledged),
+        "server_cpu_ms_per_answer": ms_each(measured.server_cpu_s, acknowledged),
+        "client_cpu_ms_per_answer": ms_each(measured.client_cpu_s, acknowledged),
         "concurrency": crowd.participants,
         "think_time_ms": round(crowd.think_s * 1000, 1),
         "database": "sqlite",
