@@ -28,10 +28,18 @@ def _seen_mask(model: ScoringModel, answers: Answers) -> tuple[np.ndarray, np.nd
 def variance_reduction(
     model: ScoringModel, precision: np.ndarray, candidates: np.ndarray, weights: np.ndarray
 ) -> np.ndarray:
-    """Weighted variance reduction from answering each candidate item (indices) next."""
+    """Weighted variance reduction from answering each candidate item (indices) next.
+
+    With the item's information F Fᵀ (rank r ≤ 2), Woodbury gives the new covariance
+    Σ' = Σ − (ΣF)(I + FᵀΣF)⁻¹(ΣF)ᵀ, so the reduction of each variance is the diagonal
+    of the subtracted term: an r×r solve per item instead of a d×d inverse.
+    """
     cov = np.linalg.inv(precision)
-    after = np.linalg.inv(precision[None] + model.information[candidates])
-    reduction = np.diagonal(cov)[None] - np.diagonal(after, axis1=1, axis2=2)
+    factors = model.information_factors[candidates]  # (n, d, r)
+    spread = cov @ factors  # Σ F, (n, d, r)
+    inner = np.eye(factors.shape[2]) + np.swapaxes(factors, 1, 2) @ spread  # I + FᵀΣF, (n, r, r)
+    solved = np.linalg.solve(inner, np.swapaxes(spread, 1, 2))  # (n, r, d)
+    reduction = np.einsum("ndr,nrd->nd", spread, solved)
     return reduction @ weights
 
 

@@ -80,6 +80,7 @@ class ScoringModel:
         self._build_gaussian_rows()
         self._build_scenarios()
         self.information = self._item_information()  # (N, d, d)
+        self.information_factors = self._low_rank_factors()  # (N, d, r): information = F Fᵀ
         # Outer products of observation rows and option vectors, flattened so that the
         # batched Newton step is a matrix product (BLAS) rather than a 3-operand einsum.
         self._g_outer = np.einsum("rd,re->rde", self.g_rows, self.g_rows).reshape(len(self.g_rows), -1)
@@ -139,6 +140,15 @@ class ScoringModel:
             centre = np.diag(p.mean(axis=0)) - p.T @ p / len(p)  # E[diag(p) - p pᵀ]
             info[owner] = beta**2 * vectors.T @ centre @ vectors
         return info
+
+    def _low_rank_factors(self) -> np.ndarray:
+        """F with F Fᵀ = each item's information. Every item has rank ≤ 2 (one Likert row,
+        the slider's two axes, a choice among at most three options), which lets the
+        adaptive step use the Woodbury identity instead of inverting a d×d matrix per item."""
+        values, vectors = np.linalg.eigh(self.information)  # ascending eigenvalues
+        rank = int(max(1, (values > 1e-10 * values.max()).sum(axis=1).max()))
+        top_values, top_vectors = values[:, -rank:], vectors[:, :, -rank:]
+        return top_vectors * np.sqrt(np.clip(top_values, 0.0, None))[:, None, :]
 
     # -- encoding -------------------------------------------------------------
 
