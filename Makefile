@@ -27,3 +27,6 @@ bench: $(STAMP)
 	$(BIN)/valueprint bench scoring
 	$(BIN)/valueprint bench tokens
 	$(BIN)/valueprint bench adaptive
+	$(BIN)/valueprint bench web-load --think-ms 1000
+	$(BIN)/valueprint bench token-lookup
+	$(BIN)/valueprint bench web-crash

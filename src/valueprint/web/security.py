@@ -12,6 +12,8 @@ import hmac
 import secrets
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from valueprint.errors import AuthError, ForbiddenError
 from valueprint.store.models import App
@@ -53,17 +55,31 @@ async def check_csrf(request: Request) -> None:
 
 
 async def participant(request: Request) -> str:
-    """The signed-in participant's id (CSRF-checked for state-changing requests)."""
-    participant_id = services(request).accounts.require(request.session.get("pid"))
+    """The signed-in participant's id (CSRF-checked for state-changing requests).
+
+    Async dependencies run on the event loop, so database work goes to the threadpool:
+    a blocking call here would stall every other request."""
+    participant_id = await run_in_threadpool(services(request).accounts.require, request.session.get("pid"))
     await check_csrf(request)
     return participant_id
 
 
 async def admin(request: Request) -> str:
     participant_id = await participant(request)
-    if services(request).accounts.role(participant_id) != "admin":
+    if await run_in_threadpool(services(request).accounts.role, participant_id) != "admin":
         raise ForbiddenError("this page is for administrators")
     return participant_id
+
+
+async def form(request: Request) -> FormData:
+    """The posted form, read on the event loop so that the route can be a plain (threadpool) function."""
+    return await request.form()
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form of a request that has no signed-in participant yet, CSRF-checked."""
+    await check_csrf(request)
+    return await request.form()
 
 
 def app_client(request: Request) -> App:

@@ -33,6 +33,8 @@ router = APIRouter(include_in_schema=False)
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 Participant = Annotated[str, Depends(security.participant)]
+Form = Annotated[FormData, Depends(security.form)]
+CheckedForm = Annotated[FormData, Depends(security.checked_form)]
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -120,9 +122,8 @@ def welcome(request: Request) -> Response:
 
 
 @router.post("/start")
-async def start(request: Request) -> Response:
-    await security.check_csrf(request)
-    if (await request.form()).get("consent") != "yes":
+def start(request: Request, form: CheckedForm) -> Response:
+    if form.get("consent") != "yes":
         context = {"continue_to": None, "error": "Please tick the box to say you agree before starting."}
         return render(request, "welcome.html", context, status_code=400)
     s = services(request)
@@ -147,9 +148,8 @@ def resume_form(request: Request) -> Response:
 
 
 @router.post("/resume")
-async def resume(request: Request) -> Response:
-    await security.check_csrf(request)
-    typed = str((await request.form()).get("resume_code") or "")[:200]
+def resume(request: Request, form: CheckedForm) -> Response:
+    typed = str(form.get("resume_code") or "")[:200]
     s = services(request)
     try:
         participant_id = s.accounts.sign_in(typed, security.client_address(request))
@@ -191,9 +191,9 @@ def _demographics(s: Services, form: FormData) -> tuple[dict[str, str | None], s
 
 
 @router.post("/about-you")
-async def save_about_you(request: Request, participant_id: Participant) -> Response:
+def save_about_you(request: Request, participant_id: Participant, form: Form) -> Response:
     s = services(request)
-    demographics, contact = _demographics(s, await request.form())
+    demographics, contact = _demographics(s, form)
     try:
         s.accounts.set_personal(participant_id, demographics, contact)
     except AnswerError as error:
@@ -239,13 +239,13 @@ def answer_value(item: object, form: FormData) -> object:
 
 
 @router.post("/question/{item_id}")
-async def answer(request: Request, participant_id: Participant, item_id: str) -> Response:
+def answer(request: Request, participant_id: Participant, item_id: str, form: Form) -> Response:
     s = services(request)
     item = s.model.bank.get(item_id)
     if item is None:
         raise NotFoundError("there is no such question; go back to the questionnaire")
     try:
-        step = s.accounts.record_answer(participant_id, item_id, answer_value(item, await request.form()))
+        step = s.accounts.record_answer(participant_id, item_id, answer_value(item, form))
     except AnswerError as error:
         context = {**(_question_context(s, participant_id) or {}), "error": error.problem}
         return render(request, "partials/question_swap.html" if is_htmx(request) else "question.html", context, 422)
@@ -358,9 +358,9 @@ def new_token(request: Request, participant_id: Participant) -> Response:
 
 
 @router.post("/result/boundaries")
-async def boundaries(request: Request, participant_id: Participant) -> Response:
+def boundaries(request: Request, participant_id: Participant, form: Form) -> Response:
     s = services(request)
-    s.accounts.set_boundaries(participant_id, [str(b) for b in (await request.form()).getlist("boundary")])
+    s.accounts.set_boundaries(participant_id, [str(b) for b in form.getlist("boundary")])
     issue_token(s, participant_id)
     flash(request, "Boundaries saved; your token was re-issued to carry them.")
     return redirect("/result#boundaries")
@@ -389,10 +389,10 @@ def my_data(request: Request) -> Response:
 
 
 @router.post("/me/consents/{app_id}")
-async def consent(request: Request, participant_id: Participant, app_id: str) -> Response:
+def consent(request: Request, participant_id: Participant, app_id: str, form: Form) -> Response:
     """Grant the ticked scopes to this app; nothing ticked withdraws consent."""
     s = services(request)
-    scopes = [str(scope) for scope in (await request.form()).getlist("scope")]
+    scopes = [str(scope) for scope in form.getlist("scope")]
     if scopes:
         granted = s.registry.grant(participant_id, app_id, scopes)
         flash(request, f"Saved: this app may now read {len(granted)} part(s) of your values.")
@@ -403,9 +403,9 @@ async def consent(request: Request, participant_id: Participant, app_id: str) ->
 
 
 @router.post("/me/delete")
-async def delete_account(request: Request, participant_id: Participant) -> Response:
+def delete_account(request: Request, participant_id: Participant, form: Form) -> Response:
     s = services(request)
-    if (await request.form()).get("confirm") != "yes":
+    if form.get("confirm") != "yes":
         context = _my_data(s, participant_id) | {"delete_error": "Tick the box to confirm that you want to delete."}
         return render(request, "me.html", context, status_code=400)
     s.accounts.delete(participant_id)
