@@ -24,27 +24,23 @@ class RateLimiter:
         self._events: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def _trim(self, events: deque[float], now: float) -> None:
+    def _open_window(self, key: str, what: str) -> deque[float]:
+        """`key`'s events within the window; RateLimitedError if it is full. Call with the lock held."""
+        now = self.clock()
+        events = self._events[key]
         while events and events[0] <= now - WINDOW_S:
             events.popleft()
+        if len(events) >= self.per_minute:
+            retry = events[0] + WINDOW_S - now
+            raise RateLimitedError(f"too many {what}; retry in {retry:.0f} s", retry_after=retry)
+        return events
 
     def check(self, key: str, what: str) -> None:
         """Raise RateLimitedError if `key` used up its window; does not count an event."""
         with self._lock:
-            now = self.clock()
-            events = self._events[key]
-            self._trim(events, now)
-            if len(events) >= self.per_minute:
-                retry = events[0] + WINDOW_S - now
-                raise RateLimitedError(f"too many {what}; retry in {retry:.0f} s", retry_after=retry)
+            self._open_window(key, what)
 
     def hit(self, key: str, what: str) -> None:
         """Count one event for `key`, refusing it if the window is full."""
         with self._lock:
-            now = self.clock()
-            events = self._events[key]
-            self._trim(events, now)
-            if len(events) >= self.per_minute:
-                retry = events[0] + WINDOW_S - now
-                raise RateLimitedError(f"too many {what}; retry in {retry:.0f} s", retry_after=retry)
-            events.append(now)
+            self._open_window(key, what).append(self.clock())
