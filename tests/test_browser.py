@@ -278,7 +278,7 @@ def test_closing_the_tab_continues_where_it_stopped(page: Page, context: Browser
         assert answer_with_mouse(page)
     waiting = page.get_attribute("#question", "data-item-id")
     progress = page.locator("#progress-label").inner_text()
-    assert progress.startswith("2 answered")
+    assert progress.startswith("2 questions so far")
     expect(page).to_have_title(re.compile("^Question 3 "))  # HTMX swaps update the title
     expect(page.locator("#question-title")).to_be_focused()  # and move the focus to the next question
     page.close()

@@ -68,3 +68,21 @@ def test_precis_of_an_unanswered_profile_is_neutral_and_keeps_boundaries(model, 
     text = precis(model.profile(answers), space)
     assert "not stated my values" in text
     assert space.boundary("no-religion").text in text
+
+
+def test_a_boundary_silences_the_dimension_it_contradicts(space):
+    means, sds = np.zeros(space.size), np.full(space.size, 0.2)
+    means[space.index("profanity_tolerance")] = 0.8
+    profile = ValueProfile.from_arrays(space, means, sds, boundaries=("no-profanity",))
+    text = precis(profile, space)
+    assert space.dimension("profanity_tolerance").high not in text
+    assert "Never use profanity." in text
+
+
+def test_a_weak_signal_within_one_sd_is_not_stated(space):
+    means, sds = np.zeros(space.size), np.full(space.size, 0.3)
+    means[space.index("formality")] = 0.28  # within one SD of zero
+    means[space.index("humour")] = 0.45
+    text = precis(ValueProfile.from_arrays(space, means, sds), space)
+    assert space.dimension("formality").high not in text
+    assert space.dimension("humour").high in text

@@ -193,7 +193,7 @@ def test_resume_code_signs_back_in_and_continues_where_it_stopped(web_app, clien
         response = other.post("/resume", data={"csrf_token": form_token, "resume_code": typed}, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"] == "/question"
         assert current_item(other) == waiting
-        assert "3 answered" in other.get("/question").text
+        assert "3 questions so far" in other.get("/question").text
 
 
 def test_cookie_continues_where_it_stopped(client):

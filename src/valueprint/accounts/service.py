@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
@@ -173,12 +174,16 @@ class Accounts:
             participant = self.get(session, participant_id)
             return self._next(participant, self._answers(session, participant))
 
-    def refine(self, participant_id: str, factor: float = 0.8, floor: float = 0.12) -> NextQuestion:
-        """Keep asking: lower this person's stopping SD so the least certain dimensions get questions."""
+    def refine(self, participant_id: str, dimensions: int = 3, floor: float = 0.1) -> NextQuestion:
+        """Keep asking about the `dimensions` least certain dimensions only: the stopping SD
+        drops to just above the next most uncertain dimension, so a few questions follow."""
         with self.db.session() as session:
             participant = self.get(session, participant_id)
-            participant.stop_sd = max(floor, participant.stop_sd * factor)
-            return self._next(participant, self._answers(session, participant))
+            answers = self._answers(session, participant)
+            sds = np.sort(self.model.posterior(answers).sd)[::-1]
+            target = max(floor, float(sds[dimensions]) + 1e-6)
+            participant.stop_sd = min(participant.stop_sd, target) if target < participant.stop_sd else target
+            return self._next(participant, answers)
 
     def profile(self, participant_id: str) -> ValueProfile:
         with self.db.session() as session:

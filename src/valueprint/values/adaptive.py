@@ -74,6 +74,8 @@ def adaptive_order(model: ScoringModel, stop_sd: float = 0.0) -> list[int]:
 
 
 def progress(model: ScoringModel, answers: Answers, stop_sd: float) -> float:
-    """Share of dimensions already below the stopping SD, in [0, 1]."""
+    """How far the questionnaire has come, in [0, 1]: the share of the way from the prior SD
+    down to the stopping SD, averaged over dimensions (smooth, unlike a count of finished ones)."""
     sd = np.sqrt(np.diagonal(np.linalg.inv(model.precision(_seen_mask(model, answers)[0][None])[0])))
-    return float(np.mean(sd < stop_sd))
+    prior_sd = np.sqrt(np.diagonal(model.prior.cov))
+    return float(np.mean(np.clip((prior_sd - sd) / np.maximum(prior_sd - stop_sd, 1e-9), 0.0, 1.0)))

@@ -2,7 +2,9 @@
 
 Deterministic: the same profile always gives the same text. Only dimensions the
 profile is confident about (SD below a threshold) and clearly away from the middle
-(|mean| ≥ 0.25) are mentioned, surest first (by |mean| / SD), in two parts: what
+(|mean| ≥ 0.25 and at least one SD from zero) are mentioned, and never a dimension
+that one of the person's boundaries overrides (a "never use profanity" boundary
+silences whatever the profanity-tolerance score says), surest first (by |mean| / SD), in two parts: what
 the person values ("above all" for |mean| ≥ 0.6), and how they want the AI to
 behave. Boundaries and a one-line
 safety floor follow. Clauses are dropped from the weakest end to fit the budget.
@@ -31,10 +33,11 @@ class Clause:
 
 
 def _clauses(profile: ValueProfile, space: ValueSpace, max_sd: float) -> list[Clause]:
+    overridden = {dim for b in profile.boundaries for dim in space.boundary(b).overrides}
     clauses = []
     for dim in space.dimensions:
         score = profile.scores[dim.id]
-        if score.sd >= max_sd or abs(score.mean) < MIN_STRENGTH:
+        if score.sd >= max_sd or abs(score.mean) < max(MIN_STRENGTH, score.sd) or dim.id in overridden:
             continue
         pole = dim.high if score.mean > 0 else dim.low
         clauses.append(Clause(dim.id, dim.group, pole, abs(score.mean), abs(score.mean) / max(score.sd, 1e-3)))

@@ -48,6 +48,7 @@ class Boundary(BaseModel):
     model_config = ConfigDict(frozen=True)
     id: str = Field(pattern=SLUG)
     text: str
+    overrides: tuple[str, ...] = Field(default=(), description="Dimensions this rule silences in the précis.")
 
 
 class SafetyFloor(BaseModel):
@@ -75,6 +76,10 @@ class ValueSpace(BaseModel):
             duplicated = {i for i in ids if ids.count(i) > 1}
             if duplicated:
                 raise ValueError(f"duplicate {kind} ids: {sorted(duplicated)}")
+        dimension_ids = {d.id for d in self.dimensions}
+        for boundary in self.boundaries:
+            if set(boundary.overrides) - dimension_ids:
+                raise ValueError(f"boundary {boundary.id} overrides unknown dimensions {boundary.overrides}")
         group_ids = {g.id for g in self.groups}
         for dim in self.dimensions:
             if dim.group not in group_ids:

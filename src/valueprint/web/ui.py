@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from valueprint import __version__
 from valueprint.errors import AnswerError, AuthError, NotFoundError
+from valueprint.tokens.codec import encode_boundaries, encode_profile
 from valueprint.tokens.jws import peek_claims
 from valueprint.values.bank import LikertItem, SliderItem
 from valueprint.values.profile import ValueProfile
@@ -35,6 +36,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 Participant = Annotated[str, Depends(security.participant)]
 Form = Annotated[FormData, Depends(security.form)]
 CheckedForm = Annotated[FormData, Depends(security.checked_form)]
+
+TENTATIVE_MEAN_SD = 0.38  # above this average SD the persona and précis are called tentative
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -109,6 +112,12 @@ def resume_point(s: Services, participant_id: str) -> str:
 
 def issue_token(s: Services, participant_id: str) -> None:
     s.registry.issue(participant_id, s.accounts.profile(participant_id))
+
+
+def ensure_token(s: Services, participant_id: str) -> None:
+    """Issue a first token; never silently replace one the person may already have handed out."""
+    if s.registry.current_token(participant_id) is None:
+        issue_token(s, participant_id)
 
 
 # -- welcome, consent, resume code, resume -------------------------------------------------
@@ -250,7 +259,7 @@ def answer(request: Request, participant_id: Participant, item_id: str, form: Fo
         context = {**(_question_context(s, participant_id) or {}), "error": error.problem}
         return render(request, "partials/question_swap.html" if is_htmx(request) else "question.html", context, 422)
     if step.item is None:
-        issue_token(s, participant_id)
+        ensure_token(s, participant_id)
         return Response(headers={"HX-Redirect": "/result"}) if is_htmx(request) else redirect("/result")
     if is_htmx(request):
         view = next_view(step)
@@ -260,8 +269,8 @@ def answer(request: Request, participant_id: Participant, item_id: str, form: Fo
 
 @router.post("/finish")
 def finish(request: Request, participant_id: Participant) -> Response:
-    """Stop for now: issue the token for the profile so far and show the result."""
-    issue_token(services(request), participant_id)
+    """Stop for now: show the result (with a first token if there is none yet)."""
+    ensure_token(services(request), participant_id)
     return redirect("/result")
 
 
@@ -322,11 +331,15 @@ def compass(profile: ValueProfile) -> dict[str, float]:
     }
 
 
-def _token(s: Services, participant_id: str) -> dict[str, str] | None:
+def _token(s: Services, participant_id: str, profile: ValueProfile) -> dict[str, object] | None:
     record = s.registry.current_token(participant_id)
     if record is None:
         return None
-    return {"token": record.token, "handle": peek_claims(record.token)["hdl"], "expires": record.expires_at.date()}
+    claims = peek_claims(record.token)
+    stale = claims["vp"] != encode_profile(profile, s.model.space) or claims["bnd"] != encode_boundaries(
+        profile.boundaries, s.model.space
+    )
+    return {"token": record.token, "handle": claims["hdl"], "expires": record.expires_at.date(), "stale": stale}
 
 
 @router.get("/result", response_class=HTMLResponse)
@@ -342,10 +355,12 @@ def result(request: Request) -> Response:
         "groups": chart_groups(profile, s.model.space),
         "compass": compass(profile),
         "uncertain": [d.label for d in sorted(s.model.space.dimensions, key=lambda d: -profile.scores[d.id].sd)[:3]],
-        "token": _token(s, participant_id),
+        "token": _token(s, participant_id, profile),
         "space": s.model.space,
         "boundaries": set(profile.boundaries),
         "step": next_view(s.accounts.next_question(participant_id)),
+        "answered": len(s.accounts.answers(participant_id).answered),
+        "tentative": float(profile.sds(s.model.space).mean()) > TENTATIVE_MEAN_SD,
     }
     return render(request, "result.html", context)
 
