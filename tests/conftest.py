@@ -89,7 +89,7 @@ def client(web_app):
 
 def sign_up(client) -> dict:
     """Start a participant in this client's cookie jar; returns the API's answer (incl. csrf_token)."""
-    response = client.post("/v1/participants")
+    response = client.post("/v1/participants", json={"consent": True})
     assert response.status_code == 201, response.text
     started = response.json()
     client.headers["X-CSRF-Token"] = started["csrf_token"]

@@ -313,3 +313,28 @@ def test_new_accounts_stop_at_the_configured_sd(tmp_path):
     with TestClient(app) as client:
         sign_up(client)
         assert answer_until_done(client) <= 16  # the full default (SD 0.3) asks about 60
+
+
+def test_signing_up_needs_explicit_consent_in_a_json_body(client):
+    assert client.post("/v1/participants").status_code == 422
+    assert client.post("/v1/participants", json={"consent": False}).status_code == 400
+    form_post = client.post("/v1/participants", content=b"consent=true", headers={"content-type": "text/plain"})
+    assert form_post.status_code == 422  # a cross-site form cannot sign a browser in (login CSRF)
+    assert client.post("/v1/participants", json={"consent": True}).status_code == 201
+
+
+def test_json_true_is_not_a_likert_answer_and_misspelt_fields_are_refused(participant_client):
+    assert participant_client.put("/v1/answers/sd-01", json={"value": True}).status_code == 422
+    participant_client.put("/v1/me/demographics", json={"demographics": {"country": "Kenya"}})
+    misspelt = participant_client.put("/v1/me/demographics", json={"contry": "Kenya"})
+    assert misspelt.status_code == 422 and "contry" in misspelt.json()["error"]["message"]
+    assert participant_client.get("/v1/me/export").json()["personal_data"]["demographics"] == {"country": "Kenya"}
+
+
+def test_sign_ups_are_rate_limited_per_address(tmp_path):
+    from valueprint.web.app import create_app
+
+    app = create_app(Settings(data_dir=tmp_path / "su", environment="test", sign_ups_per_minute=3))
+    with TestClient(app) as client:
+        statuses = [client.post("/v1/participants", json={"consent": True}).status_code for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]

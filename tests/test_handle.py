@@ -50,7 +50,7 @@ def test_generated_handles_are_random_and_valid():
         ("orange-eagle-river", "expected 4 words"),
         ("orange eagle river seven eight", "expected 4 words"),
         ("orange-eagel-river-seven", "did you mean 'eagle'"),
-        ("orange-xyzzy-river-seven", "'xyzzy' is not a handle word"),
+        ("orange-xyzzy-river-seven", "'xyzzy' is not one of the words used"),
         ("", "expected 4 words"),
     ],
 )

@@ -27,7 +27,7 @@ def fuzzed_api(tmp_path_factory):
     services = app.state.services
     key = services.registry.register_app("Fuzzer", ["schwartz", "moral", "politics", "behaviour", "boundaries"]).api_key
     with TestClient(app) as client:
-        started = client.post("/v1/participants").json()
+        started = client.post("/v1/participants", json={"consent": True}).json()
         cookie = client.cookies.get("vp_session")
     headers = {
         "X-CSRF-Token": started["csrf_token"],

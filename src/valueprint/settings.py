@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     handle_lookups_per_minute: int = Field(default=6000, ge=1, description="Handle look-ups per app per minute.")
     handle_misses_per_minute: int = Field(default=30, ge=1, description="Unknown-handle look-ups per app per minute.")
+    sign_ups_per_minute: int = Field(default=60, ge=1, description="New accounts per client address per minute.")
     k_anonymity: int = Field(default=5, ge=2, description="Groups smaller than this are hidden in statistics.")
 
     @property

@@ -56,11 +56,18 @@ class NextQuestion:
 
 class Accounts:
     def __init__(
-        self, db: Database, model: ScoringModel, sealer: Sealer, stop_sd: float = 0.3, sign_ins_per_minute: int = 20
+        self,
+        db: Database,
+        model: ScoringModel,
+        sealer: Sealer,
+        stop_sd: float = 0.3,
+        sign_ins_per_minute: int = 20,
+        sign_ups_per_minute: int = 60,
     ) -> None:
         self.db, self.model, self.sealer, self.stop_sd = db, model, sealer, stop_sd
         self.hasher = PasswordHasher()
         self.sign_in_attempts = RateLimiter(sign_ins_per_minute)
+        self.sign_ups = RateLimiter(sign_ups_per_minute)
 
     # -- identity -----------------------------------------------------------------
 
@@ -87,7 +94,7 @@ class Accounts:
         try:
             code = parse_handle(typed_code, RESUME_WORDS)
         except HandleError as error:
-            raise AuthError(f"that is not a resume code: {error}") from None
+            raise AuthError(f"a resume code is the six words shown when you started ({error})") from None
         prefix = resume_lookup(code) + "$"
         with self.db.session() as session:
             candidates = session.scalars(select(Participant).where(Participant.secret_hash.startswith(prefix)))

@@ -32,7 +32,7 @@ from valueprint.bench.server import (
 )
 
 # the questionnaire must never stop before a participant's quota
-LOAD_ENV = {"VALUEPRINT_STOP_SD": "0.05"}
+LOAD_ENV = {"VALUEPRINT_STOP_SD": "0.05", "VALUEPRINT_SIGN_UPS_PER_MINUTE": "100000"}
 REQUEST_TIMEOUT_S = 30.0
 HEALTH_REQUESTS_EACH = 20
 OnAnswer = Callable[[], None]
@@ -106,7 +106,7 @@ async def participant(base_url: str, crowd: Crowd, index: int, stats: LoadStats,
     rng = random.Random(crowd.seed * 100_003 + index)
     async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         try:
-            reply = await client.post("/v1/participants")
+            reply = await client.post("/v1/participants", json={"consent": True})
             reply.raise_for_status()
             started = reply.json()
             client.headers["X-CSRF-Token"] = started["csrf_token"]

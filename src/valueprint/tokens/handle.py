@@ -80,6 +80,6 @@ def parse_handle(text: str, count: int = WORDS_PER_HANDLE) -> str:
         if index is None:
             guess = difflib.get_close_matches(part, words, n=1)
             hint = f"; did you mean {guess[0]!r}?" if guess else ""
-            raise HandleError(f"{part!r} is not a handle word{hint}")
+            raise HandleError(f"{part!r} is not one of the words used{hint}")
         canonical.append(words[index])
     return "-".join(canonical)

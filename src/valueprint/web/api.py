@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
+from valueprint.errors import ValueprintError
 from valueprint.store.models import App
 from valueprint.web import security
 from valueprint.web.security import services
@@ -17,7 +18,18 @@ Participant = Annotated[str, Depends(security.participant)]
 Admin = Annotated[str, Depends(security.admin)]
 AppClient = Annotated[App, Depends(security.app_client)]
 
-AnswerValue = int | str | dict[str, float] | None
+# Strict types: JSON `true` must not become the Likert answer 1.
+AnswerValue = StrictInt | StrictStr | dict[str, StrictInt | StrictFloat] | None
+
+
+class Body(BaseModel):
+    """Request bodies refuse unknown fields: a misspelt field is an error, never a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignUpRequest(Body):
+    consent: bool = Field(description="Must be true: the person agrees to the terms shown on the welcome page.")
 
 
 class SessionStarted(BaseModel):
@@ -26,34 +38,34 @@ class SessionStarted(BaseModel):
     csrf_token: str
 
 
-class ResumeRequest(BaseModel):
+class ResumeRequest(Body):
     resume_code: str = Field(max_length=200)
 
 
-class AnswerRequest(BaseModel):
+class AnswerRequest(Body):
     value: AnswerValue = Field(description="Likert 1-5, scenario option key, slider {x, y}, or null to skip.")
 
 
-class DemographicsRequest(BaseModel):
+class DemographicsRequest(Body):
     demographics: dict[str, str | None] = Field(default_factory=dict)
     contact: str | None = Field(None, max_length=200)
 
 
-class BoundariesRequest(BaseModel):
+class BoundariesRequest(Body):
     boundaries: list[str]
 
 
-class ConsentRequest(BaseModel):
+class ConsentRequest(Body):
     scopes: list[str]
 
 
-class AppRequest(BaseModel):
+class AppRequest(Body):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str]
     description: str = Field("", max_length=2000)
 
 
-class VerifyRequest(BaseModel):
+class VerifyRequest(Body):
     token: str = Field(max_length=4096)
 
 
@@ -61,9 +73,13 @@ class VerifyRequest(BaseModel):
 
 
 @router.post("/participants", status_code=201, response_model=SessionStarted, tags=["participants"])
-def create_participant(request: Request) -> SessionStarted:
-    """Start a pseudonymous account; the browser session is signed in to it."""
-    new = services(request).accounts.create()
+def create_participant(request: Request, body: SignUpRequest) -> SessionStarted:
+    """Start a pseudonymous account (with `{"consent": true}`); the browser session is signed in to it."""
+    if body.consent is not True:
+        raise ValueprintError('an account needs consent: send {"consent": true} once the person has agreed')
+    s = services(request)
+    s.accounts.sign_ups.hit(security.client_address(request), "new accounts from this address")
+    new = s.accounts.create()
     return SessionStarted(
         participant_id=new.id, resume_code=new.resume_code, csrf_token=security.start_session(request, new.id)
     )
@@ -97,7 +113,9 @@ def answer(request: Request, participant_id: Participant, item_id: str, body: An
 
 @router.get("/me/answers", tags=["me"])
 def my_answers(request: Request, participant_id: Participant) -> dict[str, Any]:
-    return services(request).accounts.answers(participant_id).to_json()
+    """My answers (null = skipped) and boundaries; demographics are under /v1/me/export."""
+    answers = services(request).accounts.answers(participant_id).to_json()
+    return {"answers": answers["answers"], "boundaries": answers["boundaries"]}
 
 
 @router.put("/me/demographics", tags=["me"])

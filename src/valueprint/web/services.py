@@ -35,6 +35,12 @@ class Services:
             settings=settings,
             db=db,
             model=model,
-            accounts=Accounts(db, model, Sealer(data_key(settings)), stop_sd=settings.stop_sd),
+            accounts=Accounts(
+                db,
+                model,
+                Sealer(data_key(settings)),
+                stop_sd=settings.stop_sd,
+                sign_ups_per_minute=settings.sign_ups_per_minute,
+            ),
             registry=Registry(db, model.space, keys, settings),
         )

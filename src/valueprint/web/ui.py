@@ -136,6 +136,7 @@ def start(request: Request, form: CheckedForm) -> Response:
         context = {"continue_to": None, "error": "Please tick the box to say you agree before starting."}
         return render(request, "welcome.html", context, status_code=400)
     s = services(request)
+    s.accounts.sign_ups.hit(security.client_address(request), "new accounts from this address")
     new = s.accounts.create()
     security.start_session(request, new.id)
     request.session["resume_code"] = new.resume_code
