@@ -338,3 +338,32 @@ def test_sign_ups_are_rate_limited_per_address(tmp_path):
     with TestClient(app) as client:
         statuses = [client.post("/v1/participants", json={"consent": True}).status_code for _ in range(4)]
     assert statuses == [201, 201, 201, 429]
+
+
+def test_an_oversized_chunked_upload_gets_413_too(participant_client):
+    def chunks():
+        for _ in range(20):
+            yield b"x" * 8192
+
+    response = participant_client.put(
+        "/v1/me/demographics", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+def test_the_database_file_is_private(participant_client, web_settings):
+    import stat
+
+    database = web_settings.data_dir / "valueprint.db"
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    wal = database.with_name("valueprint.db-wal")
+    assert not wal.exists() or stat.S_IMODE(wal.stat().st_mode) == 0o600
+
+
+def test_app_names_are_unique_and_revoked_token_use_is_shown_to_the_person(participant_client, app_key, services):
+    with pytest.raises(Exception, match="registered already"):
+        services.registry.register_app("helpful ai", ["moral"])
+    first = issue(participant_client)
+    participant_client.post("/v1/me/token")
+    participant_client.post("/v1/tokens/verify", json={"token": first["token"]}, headers=app_headers(app_key))
+    assert participant_client.get("/v1/me/reads").json()[0]["action"] == "revoked_token"

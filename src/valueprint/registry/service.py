@@ -147,6 +147,8 @@ class Registry:
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise ValueprintError("an app needs a name of 1-200 characters")
         checked = self.check_scopes(scopes)
+        if any(existing.name.casefold() == name.strip().casefold() for existing in self.apps()):
+            raise ValueprintError(f"an app called {name.strip()!r} is registered already; people must tell apps apart")
         key = API_KEY_PREFIX + secrets.token_urlsafe(32)
         app = App(
             id="app_" + secrets.token_urlsafe(8),
@@ -245,9 +247,12 @@ class Registry:
         verified = self.verifier().verify(token)
         with self.db.session() as session:
             record = session.get(IssuedTokenRecord, verified.jti)
-            if record is None or record.revoked_at is not None:
-                raise RevokedTokenError("this token was revoked by its owner (or replaced by a newer one)")
-            view = self._scoped_read(session, app, record.participant_id, "token_verify")
+            revoked = record is None or record.revoked_at is not None
+            if record is not None and revoked:  # shown to the person: someone still holds an old token
+                session.add(AuditEntry(participant_id=record.participant_id, app_id=app.id, action="revoked_token"))
+            view = None if revoked else self._scoped_read(session, app, record.participant_id, "token_verify")
+        if revoked:
+            raise RevokedTokenError("this token was revoked by its owner (or replaced by a newer one)")
         return self._allowed(view)
 
     @staticmethod

@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Tell AI systems what you value, once. Participant API, token registry and app reads.",
         openapi_url="/openapi.json",
+        docs_url=None,  # FastAPI's docs pages load Swagger/ReDoc from a CDN; nothing here may
+        redoc_url=None,  # depend on the network, so only the OpenAPI document is served
     )
     app.state.services = Services.build(settings)
     app.add_middleware(
