@@ -269,3 +269,13 @@ def test_signed_out_pages_send_people_to_the_start(client):
         assert client.get(path, follow_redirects=False).headers["location"] == "/"
     missing = client.get("/no-such-page")
     assert missing.status_code == 404 and "<h1>" in missing.text
+
+
+def test_an_untouched_slider_counts_as_skipped_not_as_centre(participant_client):
+    csrf = participant_client.participant["csrf_token"]
+    form = {"csrf_token": csrf, "x": "0", "y": "0", "moved": "0"}
+    assert participant_client.post("/question/political-slider", data=form, follow_redirects=False).status_code == 303
+    assert participant_client.get("/v1/me/answers").json()["answers"] == {"political-slider": None}
+    moved = {**form, "x": "0.4", "moved": "1"}
+    participant_client.post("/question/political-slider", data=moved, follow_redirects=False)
+    assert participant_client.get("/v1/me/answers").json()["answers"] == {"political-slider": {"x": 0.4, "y": 0.0}}

@@ -67,6 +67,10 @@ def _signed_in(request: Request) -> bool:
     return bool(_session(request).get("pid"))
 
 
+def _is_admin(request: Request) -> bool:
+    return bool(_session(request).get("admin"))
+
+
 def _pop_flash(request: Request) -> str | None:
     return _session(request).pop("flash", None)
 
@@ -74,7 +78,9 @@ def _pop_flash(request: Request) -> str | None:
 def make_templates() -> Jinja2Templates:
     """The package's templates (autoescaped), with the helpers every page uses."""
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
-    templates.env.globals.update(csrf_token=_csrf, signed_in=_signed_in, pop_flash=_pop_flash, version=__version__)
+    templates.env.globals.update(
+        csrf_token=_csrf, signed_in=_signed_in, is_admin=_is_admin, pop_flash=_pop_flash, version=__version__
+    )
     return templates
 
 
@@ -166,6 +172,9 @@ def resume(request: Request, form: CheckedForm) -> Response:
     except AuthError as error:
         return render(request, "resume.html", {"error": str(error)}, status_code=401)
     security.start_session(request, participant_id)
+    if s.accounts.role(participant_id) == "admin":
+        request.session["admin"] = True
+        return redirect("/admin")
     flash(request, "Welcome back: you are signed in and can carry on where you stopped.")
     return redirect(resume_point(s, participant_id))
 
@@ -241,6 +250,8 @@ def answer_value(item: object, form: FormData) -> object:
     if form.get("skip"):
         return None
     if isinstance(item, SliderItem):
+        if form.get("moved") == "0":  # never touched (or no script): a skip, not a claim of "centre"
+            return None
         return {"x": _float(form.get("x")), "y": _float(form.get("y"))}
     raw = form.get("value")
     if raw is None or raw == "":

@@ -32,6 +32,8 @@
     var yInput = form.querySelector("input[name=y]");
     var handle = pad.querySelector(".handle");
     var readout = form.querySelector(".slider-readout");
+    var moved = form.querySelector("input[name=moved]");
+    function markMoved() { if (moved) moved.value = "1"; }
 
     function set(x, y) {
       x = clamp(x);
@@ -54,6 +56,7 @@
     }
 
     pad.addEventListener("pointerdown", function (event) {
+      markMoved();
       pad.setPointerCapture(event.pointerId);
       pad.focus();
       fromPointer(event);
@@ -63,6 +66,7 @@
       if (pad.hasPointerCapture(event.pointerId)) fromPointer(event);
     });
     pad.addEventListener("keydown", function (event) {
+      markMoved();
       var step = event.shiftKey ? BIG_STEP : STEP;
       var x = Number(xInput.value) || 0;
       var y = Number(yInput.value) || 0;
