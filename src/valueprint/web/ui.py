@@ -437,5 +437,9 @@ def delete_account(request: Request, participant_id: Participant, form: Form) ->
         return render(request, "me.html", context, status_code=400)
     s.accounts.delete(participant_id)
     request.session.clear()
-    flash(request, "Your account and everything stored with it were deleted. Your tokens no longer work.")
+    flash(
+        request,
+        "Your account and everything stored with it were deleted; valueprint no longer accepts your tokens. "
+        "A token you already gave someone can still be checked offline until it expires.",
+    )
     return redirect("/")
