@@ -367,3 +367,20 @@ def test_app_names_are_unique_and_revoked_token_use_is_shown_to_the_person(parti
     participant_client.post("/v1/me/token")
     participant_client.post("/v1/tokens/verify", json={"token": first["token"]}, headers=app_headers(app_key))
     assert participant_client.get("/v1/me/reads").json()[0]["action"] == "revoked_token"
+
+
+def test_tokens_signed_after_a_key_rotation_verify_at_once(participant_client, app_key, services):
+    participant_client.put(f"/v1/me/consents/{app_key.id}", json={"scopes": ["moral"]})
+    before = issue(participant_client)
+    assert (
+        participant_client.post(
+            "/v1/tokens/verify", json={"token": before["token"]}, headers=app_headers(app_key)
+        ).status_code
+        == 200
+    )
+    services.registry.keys.create()  # rotation: the new key signs from now on
+    after = participant_client.post("/v1/me/token").json()
+    verified = participant_client.post(
+        "/v1/tokens/verify", json={"token": after["token"]}, headers=app_headers(app_key)
+    )
+    assert verified.status_code == 200, verified.text

@@ -57,7 +57,7 @@ class Registry:
         self.scopes = (*(g.id for g in space.groups), "boundaries")
         self.lookups = RateLimiter(settings.handle_lookups_per_minute)
         self.misses = RateLimiter(settings.handle_misses_per_minute)
-        self._verifier: TokenVerifier | None = None
+        self._verifier: tuple[int, TokenVerifier] | None = None  # (key folder mtime, verifier)
 
     def check_scopes(self, scopes: object) -> list[str]:
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
@@ -235,13 +235,19 @@ class Registry:
         return self._allowed(view)
 
     def verifier(self) -> TokenVerifier:
-        return TokenVerifier(
-            self.keys.jwks(),
-            self.space,
-            issuer=self.settings.issuer,
-            audience=self.settings.audience,
-            leeway_s=self.settings.verify_leeway_s,
-        )
+        """A verifier for the current keys, rebuilt only when the key folder changes (a key
+        created or retired, by this process or by `valueprint keys …`)."""
+        stamp = self.keys.directory.stat().st_mtime_ns if self.keys.directory.exists() else 0
+        if self._verifier is None or self._verifier[0] != stamp:
+            verifier = TokenVerifier(
+                self.keys.jwks(),
+                self.space,
+                issuer=self.settings.issuer,
+                audience=self.settings.audience,
+                leeway_s=self.settings.verify_leeway_s,
+            )
+            self._verifier = (stamp, verifier)
+        return self._verifier[1]
 
     def read_by_token(self, app: App, token: object) -> dict[str, Any]:
         verified = self.verifier().verify(token)
