@@ -38,10 +38,30 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def evaluator():
+    """The evaluator shipped in the package (the real trained artefact)."""
+    from valueprint.evaluate.evaluator import ValueEvaluator
+
+    return ValueEvaluator()
+
+
+@pytest.fixture(scope="session")
+def tiny_evaluator_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """An evaluator artefact trained for one short epoch on 32 examples per task (~40 s): for the pipeline."""
+    from valueprint.evaluate.build import train_evaluator
+    from valueprint.evaluate.train import TrainConfig
+
+    out = tmp_path_factory.mktemp("evaluator") / "artefact"
+    train_evaluator(shared_data, out, TrainConfig(epochs=1, limit=32))
+    return out
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Every test gets its own data directory and fresh settings."""
     monkeypatch.setenv("VALUEPRINT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VALUEPRINT_DATASETS_DIR", str(SHARED_DATA))
     load_settings.cache_clear()
     yield load_settings()
     load_settings.cache_clear()

@@ -34,7 +34,9 @@ admin_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Administ
 app.add_typer(token_app, name="token")
 app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
+evaluator_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Train and report on the value evaluator.")
 app.add_typer(admin_app, name="admin")
+app.add_typer(evaluator_app, name="evaluator")
 
 console = Console()
 ResultsDir = Annotated[Path, typer.Option("--out", help="Folder for the JSON results.")]
@@ -394,6 +396,87 @@ def bench_token_lookup(
     with Progress(console=console) as progress:
         figures = token_lookup.run(participants, seconds, concurrency=concurrency, on_progress=phase_bars(progress))
     _print_figures(figures, "token_lookup", out)
+
+
+@app.command()
+def evaluate(
+    source: Annotated[Path, typer.Argument(help="JSONL (objects with a text field, or strings) or CSV with a header.")],
+    out: Annotated[Path | None, typer.Option(help="Output JSONL (default: SOURCE with .scores.jsonl).")] = None,
+    column: Annotated[str, typer.Option(help="The field or column holding the text.")] = "text",
+    explain: Annotated[bool, typer.Option(help="Add the dimensions that drive each score.")] = False,
+) -> None:
+    """Score every text of a file on the value dimensions."""
+    from rich.progress import Progress
+
+    from valueprint.evaluate.evaluator import shared_evaluator
+    from valueprint.evaluate.files import count_records, evaluate_file
+
+    target = out or source.with_suffix(".scores.jsonl")
+    total = count_records(source)
+    evaluator = shared_evaluator(_settings())
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"scoring {source.name}", total=total)
+        written = evaluate_file(
+            evaluator, source, target, column, explain, on_progress=lambda n: progress.update(task, completed=n)
+        )
+    console.print(f"[green]wrote[/] {written} scored texts to {target}")
+
+
+@evaluator_app.command("train")
+def evaluator_train(
+    out: Annotated[
+        Path | None, typer.Option(help="Artefact folder (default: VALUEPRINT_EVALUATOR_DIR or the packaged one).")
+    ] = None,
+    epochs: Annotated[int, typer.Option(min=1, max=20)] = 4,
+    seed: int = 13,
+    limit: Annotated[int | None, typer.Option(min=8, help="Only this many examples per task (a smoke run).")] = None,
+) -> None:
+    """Fine-tune the evaluator on the training splits (about 25 minutes on 2 cores)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from valueprint.evaluate.artefact import packaged_artefact_dir
+    from valueprint.evaluate.build import train_evaluator
+    from valueprint.evaluate.train import TrainConfig
+
+    settings = _settings()
+    target = out or settings.evaluator_dir or packaged_artefact_dir()
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("training", total=None)
+
+        def show(phase: str, done: int, total: int) -> None:
+            progress.update(task, description=phase, completed=done, total=total)
+
+        meta = train_evaluator(settings.datasets_dir, target, TrainConfig(epochs=epochs, seed=seed, limit=limit), show)
+    console.print(f"[green]trained[/] in {meta['training']['seconds']} s; validation: {meta['validation']}")
+    console.print(f"artefact written to {target}")
+
+
+@evaluator_app.command("report")
+def evaluator_report(out: ResultsDir = Path("benchmarks/results")) -> None:
+    """Accuracy on the held-out splits as Markdown with a per-category F1 plot."""
+    from valueprint.evaluate.evaluator import shared_evaluator
+    from valueprint.evaluate.report import coverage_figures, measure_accuracy, write_report
+
+    settings = _settings()
+    evaluator = shared_evaluator(settings)
+    with console.status("measuring") as status:
+        figures = measure_accuracy(evaluator, settings.datasets_dir, lambda name: status.update(f"measuring: {name}"))
+    report, plot = write_report({**figures, **coverage_figures(evaluator), "coverage": evaluator.coverage()},
+                                evaluator.meta, out)
+    console.print(report.read_text(encoding="utf-8"))
+    console.print(f"[green]written[/] {report} and {plot}")
+
+
+@bench_app.command("evaluator")
+def bench_evaluator(out: ResultsDir = Path("benchmarks/results")) -> None:
+    """Evaluator accuracy on held-out labels, texts per second and memory."""
+    from valueprint.bench import evaluator
+
+    with console.status("evaluator benchmark") as status:
+        figures = evaluator.run(_settings().datasets_dir, out, lambda name: status.update(f"evaluator: {name}"))
+    _print_figures(figures, "evaluator", out)
 
 
 def _print_figures(figures: dict[str, Any], name: str, out: Path) -> None:

@@ -1,7 +1,7 @@
 """The one exception hierarchy of valueprint.
 
 Every error the project raises on purpose derives from `ValueprintError`, and every
-message says what to do about it. Entry points (the CLI, later the web app) catch
+message says what to do about it. Entry points (the CLI, the web app) catch
 `ValueprintError` in one place and show `str(error)`; anything else is a bug.
 
     ValueprintError
@@ -12,6 +12,10 @@ message says what to do about it. Entry points (the CLI, later the web app) catc
     ├── SessionFileError         a saved questionnaire session is corrupt
     ├── KeyStoreError            signing keys missing, unreadable or inconsistent
     ├── HandleError              a four-word handle has a word outside the BIP-39 list
+    ├── DatasetError             an external data set is missing or not in the expected format
+    ├── EvaluatorError           evaluator artefacts are missing, from another version, or unusable
+    ├── MissingDependencyError   an optional heavy dependency is not installed (names the pip extra)
+    ├── InputFileError           a file to evaluate is unreadable, or a line or column is wrong
     ├── AuthError                not signed in, wrong resume code, unknown API key (HTTP 401)
     ├── ForbiddenError           signed in but not allowed: admin only, no consent (HTTP 403)
     ├── NotFoundError            no such handle, app or token (HTTP 404)
@@ -133,3 +137,19 @@ class RateLimitedError(ValueprintError):
 
 class HandleError(ValueprintError):
     """A four-word handle cannot be parsed; the message names the bad word."""
+
+
+class DatasetError(ValueprintError):
+    """An external data set (../shared/data) is missing or not in the expected format."""
+
+
+class EvaluatorError(ValueprintError):
+    """The value evaluator cannot be loaded or trained; the message names the fix."""
+
+
+class MissingDependencyError(ValueprintError):
+    """An optional dependency is missing; the message names the pip extra that installs it."""
+
+
+class InputFileError(ValueprintError):
+    """A file given on the command line cannot be read; the message names the line or column."""

@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     handle_misses_per_minute: int = Field(default=30, ge=1, description="Unknown-handle look-ups per app per minute.")
     sign_ups_per_minute: int = Field(default=60, ge=1, description="New accounts per client address per minute.")
     k_anonymity: int = Field(default=5, ge=2, description="Groups smaller than this are hidden in statistics.")
+    datasets_dir: Path = Field(
+        default=Path("../shared/data"), description="The external data sets (Touché23, FULCRA, ...) for evaluation."
+    )
+    evaluator_dir: Path | None = Field(
+        default=None, description="Trained evaluator artefacts; default: the ones shipped in the package."
+    )
+    evaluator_precision: Literal["auto", "bf16", "fp32"] = Field(
+        default="auto", description="Inference precision; auto uses bf16 where the CPU has native bf16."
+    )
 
     @property
     def keys_dir(self) -> Path:
