@@ -107,6 +107,10 @@ def test_verify_against_another_issuers_jwks_file(tmp_path: Path):
     answers.write_text(json.dumps({"answers": {"hd-01": 2}}))
     token = json.loads(invoke("token", "issue", str(answers)).output)["token"]
     assert invoke("token", "verify", token, "--jwks", str(jwks)).exit_code == 0
+    for broken in ("[]", "{}", '{"keys": []}'):
+        jwks.write_text(broken)
+        refused = invoke("token", "verify", token, "--jwks", str(jwks))
+        assert refused.exit_code == 1 and "no public keys" in refused.output
 
 
 def test_keys_rotate_and_list(tmp_path: Path):

@@ -126,6 +126,8 @@ def test_posts_without_csrf_token_are_refused(client, services, path, form):
     assert "CSRF" in response.text and "<h1>" in response.text
     wrong = client.post(path, data={**form, "csrf_token": "not-the-token"})
     assert wrong.status_code == 403
+    non_ascii = client.post(path, data={**form, "csrf_token": "jetón-ü²"})
+    assert non_ascii.status_code == 403
 
 
 def test_script_typed_into_text_fields_is_rendered_as_text(client):
@@ -175,6 +177,8 @@ def test_missing_answer_is_explained_not_saved(client):
     assert current_item(client) == item
     bad = client.post("/question/political-slider", data={"csrf_token": token, "x": "3", "y": "nope"})
     assert bad.status_code == 422
+    superscript = client.post("/question/hd-01", data={"csrf_token": token, "value": "²"})  # a Likert item
+    assert superscript.status_code == 422 and current_item(client) == item
 
 
 def test_resume_code_signs_back_in_and_continues_where_it_stopped(web_app, client):

@@ -44,6 +44,6 @@ def verifier(settings: Settings, space: ValueSpace, jwks_file: Path | None = Non
         except (OSError, ValueError) as error:
             raise KeyStoreError(f"cannot read JWKS file {jwks_file}: {error}") from error
         issuer = None
-    if not jwks.get("keys"):
+    if not isinstance(jwks, dict) or not jwks.get("keys"):
         raise KeyStoreError("no public keys to verify with; create one with `valueprint keys new` or pass --jwks")
     return TokenVerifier(jwks, space, issuer=issuer, audience=settings.audience, leeway_s=settings.verify_leeway_s)

@@ -256,7 +256,8 @@ def answer_value(item: object, form: FormData) -> object:
     raw = form.get("value")
     if raw is None or raw == "":
         raise AnswerError(getattr(item, "id", "?"), "choose an answer, or skip this question")
-    return int(raw) if isinstance(item, LikertItem) and str(raw).isdigit() else raw
+    is_number = isinstance(raw, str) and raw.isascii() and raw.isdigit()  # "²".isdigit() is True, int("²") fails
+    return int(raw) if isinstance(item, LikertItem) and is_number else raw
 
 
 @router.post("/question/{item_id}")
