@@ -12,7 +12,6 @@ from valueprint.evaluate import baselines
 from valueprint.evaluate.baselines import pyvalues_touche23
 from valueprint.evaluate.datasets import TOUCHE_CATEGORIES
 
-
 NATURE = "We must protect nature and the environment"
 MANY_VALUES = (
     "Our tradition and religion demand obedience to the law; we protect nature, seek pleasure and adventure, "
