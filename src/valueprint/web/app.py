@@ -13,6 +13,7 @@ from valueprint import __version__
 from valueprint.settings import Settings, load_settings
 from valueprint.store.secret_files import session_secret
 from valueprint.web import admin, api, errors, ui
+from valueprint.web.headers import SecurityHeaders
 from valueprint.web.limits import BodySizeLimit
 from valueprint.web.security import services
 from valueprint.web.services import Services
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.environment == "production",
     )
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.state.templates = ui.make_templates()
     app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")

@@ -15,9 +15,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from valueprint.errors import (
     AnswerError,
     AuthError,
+    CatalogueError,
     ConfigError,
+    DatasetError,
+    EvaluatorError,
     ForbiddenError,
+    KeyStoreError,
+    MissingDependencyError,
     NotFoundError,
+    ProfileError,
     RateLimitedError,
     TokenError,
     ValueprintError,
@@ -32,8 +38,24 @@ STATUS = [
     (NotFoundError, 404, "not_found"),
     (AnswerError, 422, "invalid_answer"),
     (ConfigError, 500, "server_misconfigured"),
+    # The server's own state, never the caller's fault: logged in full, shown as a generic 500.
+    (KeyStoreError, 500, "server_error"),
+    (CatalogueError, 500, "server_error"),
+    (ProfileError, 500, "server_error"),
+    (EvaluatorError, 500, "server_error"),
+    (DatasetError, 500, "server_error"),
+    (MissingDependencyError, 500, "server_misconfigured"),
     (ValueprintError, 400, "bad_request"),
 ]
+
+
+INTERNAL_MESSAGE = "something went wrong on our side; nothing you sent was lost. Please try again later"
+
+
+def route_template(request: Request) -> str:
+    """The matched route's template (/v1/tokens/{handle}), so logs never carry a handle or code from the path."""
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or "<unmatched route>"
 
 
 def classify(error: ValueprintError) -> tuple[int, str]:
@@ -73,7 +95,8 @@ def install(app: FastAPI) -> None:
             {"Retry-After": str(max(1, round(error.retry_after)))} if isinstance(error, RateLimitedError) else None
         )
         if status >= 500:
-            log.error("server error on %s: %s", request.url.path, error)
+            log.error("server error on %s %s: %s", request.method, route_template(request), error)
+            return error_response(request, status, code, INTERNAL_MESSAGE)
         return error_response(request, status, code, str(error), headers)
 
     @app.exception_handler(RequestValidationError)
@@ -93,5 +116,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "internal_error", "something went wrong on our side; nothing was lost")
+        log.exception("unhandled error on %s %s", request.method, route_template(request))
+        return error_response(request, 500, "internal_error", INTERNAL_MESSAGE)

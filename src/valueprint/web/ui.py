@@ -39,15 +39,6 @@ CheckedForm = Annotated[FormData, Depends(security.checked_form)]
 
 TENTATIVE_MEAN_SD = 0.38  # above this average SD the persona and précis are called tentative
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 CHART_WIDTH, CHART_PAD = 200.0, 6.0
 
 
@@ -85,9 +76,7 @@ def make_templates() -> Jinja2Templates:
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
-    response = request.app.state.templates.TemplateResponse(request, name, context or {}, status_code=status_code)
-    response.headers.update(SECURITY_HEADERS)
-    return response
+    return request.app.state.templates.TemplateResponse(request, name, context or {}, status_code=status_code)
 
 
 def redirect(url: str) -> RedirectResponse:
