@@ -15,7 +15,8 @@ def test_touche23_has_the_official_split_sizes_and_twenty_binary_categories(shar
     assert sizes == {"training": 5393, "validation": 1896, "test": 1576}
     test = datasets.touche23(shared_data, "test")
     assert test.labels.shape == (1576, 20) and set(np.unique(test.labels)) == {0.0, 1.0}
-    assert test.texts[0] == "affirmative action helps with employment equity. (against: We should end affirmative action)"
+    first = "affirmative action helps with employment equity. (against: We should end affirmative action)"
+    assert test.texts[0] == first
 
 
 def test_fulcra_holds_out_a_fifth_and_never_shares_a_dialogue(shared_data) -> None:
