@@ -47,7 +47,7 @@ def test_coverage_says_which_dimensions_have_labelled_data(evaluator, space) -> 
 
 def test_explain_names_the_strongest_dimensions_with_their_evidence(evaluator) -> None:
     explained = evaluator.explain(NATURE, top=3)
-    assert [e["dimension"] for e in explained][0] == "universalism"
+    assert explained[0]["dimension"] == "universalism"
     strengths = [abs(e["score"]) for e in explained]
     assert strengths == sorted(strengths, reverse=True)
     assert any("Universalism: nature" in line for line in explained[0]["evidence"])
