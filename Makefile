@@ -30,3 +30,4 @@ bench: $(STAMP)
 	$(BIN)/valueprint bench web-load --think-ms 1000
 	$(BIN)/valueprint bench token-lookup
 	$(BIN)/valueprint bench web-crash
+	$(BIN)/valueprint bench evaluator

@@ -50,6 +50,7 @@ def run(root: Path, out: Path, on_step: Callable[[str], None] | None = None) -> 
     started = time.perf_counter()
     evaluator = ValueEvaluator()
     load_s = time.perf_counter() - started
+    rss_after_load = peak_rss_mb()
     figures = measure_accuracy(evaluator, root, step)
     step("throughput")
     texts = datasets.touche23(root, "test").texts
@@ -60,6 +61,7 @@ def run(root: Path, out: Path, on_step: Callable[[str], None] | None = None) -> 
         "load_s": round(load_s, 2),
         "peak_rss_mb": peak_rss_mb(),
         "rss_before_load_mb": rss_before,
+        "rss_after_load_mb": rss_after_load,
         "artefact_trained_at": evaluator.meta.get("trained_at"),
     }
     write_report({**figures, "coverage": evaluator.coverage()}, evaluator.meta, out)

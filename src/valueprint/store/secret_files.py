@@ -11,22 +11,35 @@ import base64
 import binascii
 import os
 import secrets
+import tempfile
+from contextlib import suppress
+from collections.abc import Callable
 from pathlib import Path
 
 from valueprint.errors import ConfigError
 from valueprint.settings import Settings
 
 KEY_BYTES = 32
+MIN_SECRET_CHARS = 32
 
 
-def _read_or_create(path: Path, make: callable) -> str:
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = make()
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(value + "\n")
+def _read_or_create(path: Path, make: Callable[[], str]) -> str:
+    """The secret in `path`, created once if absent; written whole or not at all (temp file + link)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(make() + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            with suppress(FileExistsError):  # another process won the race: use its secret
+                os.link(staging, path)  # atomic, and never replaces an existing secret
+        finally:
+            os.unlink(staging)
+    value = path.read_text().strip()
+    if len(value) < MIN_SECRET_CHARS:
+        raise ConfigError(f"{path} holds a secret shorter than {MIN_SECRET_CHARS} characters: delete it to regenerate")
     return value
 
 
@@ -58,6 +71,9 @@ def data_key(settings: Settings) -> bytes:
 
 def session_secret(settings: Settings) -> str:
     if settings.session_secret is not None:
-        return settings.session_secret.get_secret_value()
+        secret = settings.session_secret.get_secret_value()
+        if len(secret) < MIN_SECRET_CHARS:
+            raise ConfigError(f"VALUEPRINT_SESSION_SECRET must be at least {MIN_SECRET_CHARS} characters")
+        return secret
     settings.check_safe()
     return _read_or_create(settings.secrets_dir / "session.secret", lambda: secrets.token_urlsafe(48))
