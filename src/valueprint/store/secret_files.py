@@ -12,8 +12,8 @@ import binascii
 import os
 import secrets
 import tempfile
-from contextlib import suppress
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 from valueprint.errors import ConfigError
