@@ -222,6 +222,17 @@ def test_result_refine_boundaries_and_new_token(client):
     assert current_item(client) is not None, "refine asks more where the profile is least certain"
 
 
+def test_refine_before_finishing_keeps_the_questionnaire_going(client, services):
+    code, token = start(client)
+    answer_one(client, token)
+    waiting = current_item(client)
+    client.post("/refine", data={"csrf_token": token})
+    participant_id = services.accounts.sign_in(code)
+    with services.accounts.db.session() as session:
+        assert services.accounts.get(session, participant_id).stop_sd <= services.accounts.stop_sd
+    assert current_item(client) == waiting, "an unfinished questionnaire goes on as before"
+
+
 def test_my_data_consent_per_scope_reads_and_export(client, services):
     app = services.registry.register_app("Helper bot", ["schwartz", "boundaries"], "An assistant")
     code, token = start(client)

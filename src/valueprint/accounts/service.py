@@ -189,7 +189,7 @@ class Accounts:
             answers = self._answers(session, participant)
             sds = np.sort(self.model.posterior(answers).sd)[::-1]
             target = max(floor, float(sds[dimensions]) + 1e-6)
-            participant.stop_sd = min(participant.stop_sd, target) if target < participant.stop_sd else target
+            participant.stop_sd = min(participant.stop_sd, target)  # refining never ends a questionnaire early
             return self._next(participant, answers)
 
     def profile(self, participant_id: str) -> ValueProfile:
