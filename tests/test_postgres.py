@@ -190,3 +190,26 @@ def test_delete_account_removes_every_row(pg_client: TestClient, pg_database: tu
     gone = pg_client.get(f"/v1/tokens/{handle}", headers={"Authorization": f"Bearer {api_key}"})
     assert gone.status_code == 404
     assert pg_client.get("/v1/me/answers").status_code == 401
+
+
+def test_concurrent_writes_by_one_person_neither_fail_nor_duplicate(
+    pg_client: TestClient, pg_database: tuple[str, str]
+) -> None:
+    """Two tabs answering the same question and asking for a token at once: row locks serialise them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    services = pg_client.app.state.services
+    participant_id = sign_up(pg_client)["participant_id"]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda v: services.accounts.record_answer(participant_id, "hd-01", 1 + v % 5), range(16)))
+    rows = sql(pg_database[1], "SELECT count(*) FROM answers WHERE participant_id = %s", participant_id)
+    assert rows == [(1,)]
+
+    profile = services.accounts.profile(participant_id)
+    with ThreadPoolExecutor(6) as pool:
+        issued = list(pool.map(lambda _: services.registry.issue(participant_id, profile), range(6)))
+    assert len({token.handle for token in issued}) == 1
+    live = sql(
+        pg_database[1], "SELECT count(*) FROM tokens WHERE participant_id = %s AND revoked_at IS NULL", participant_id
+    )
+    assert live == [(1,)]

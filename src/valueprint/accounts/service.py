@@ -106,8 +106,9 @@ class Accounts:
                     continue
         raise AuthError("no account has that resume code; check the six words")
 
-    def get(self, session: Session, participant_id: str) -> Participant:
-        participant = session.get(Participant, participant_id)
+    def get(self, session: Session, participant_id: str, for_update: bool = False) -> Participant:
+        """The participant; `for_update` locks the row (PostgreSQL) so one person's writes run one at a time."""
+        participant = session.get(Participant, participant_id, with_for_update=for_update)
         if participant is None:
             raise AuthError("this account no longer exists; start again")
         return participant
@@ -128,7 +129,7 @@ class Accounts:
     def record_answer(self, participant_id: str, item_id: str, value: object) -> NextQuestion:
         """Validate and store one answer (None = skip), re-score, and say what comes next."""
         with self.db.session() as session:
-            participant = self.get(session, participant_id)
+            participant = self.get(session, participant_id, for_update=True)
             answers = self._answers(session, participant)
             record(answers, self.model.bank, item_id, value)  # raises AnswerError naming the item
             stored = answers.likert.get(item_id, answers.scenario.get(item_id))

@@ -72,7 +72,8 @@ class Registry:
     def issue(self, participant_id: str, profile: ValueProfile) -> IssuedToken:
         """Issue a token for the current profile; earlier tokens of this person are revoked."""
         with self.db.session() as session:
-            participant = session.get(Participant, participant_id)
+            # The row lock (PostgreSQL) makes two concurrent issues agree on one handle and one live token.
+            participant = session.get(Participant, participant_id, with_for_update=True)
             if participant is None:
                 raise AuthError("this account no longer exists")
             if participant.handle is None:
