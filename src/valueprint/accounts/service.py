@@ -74,12 +74,13 @@ class Accounts:
     def create(self, role: str = "participant") -> NewParticipant:
         code = generate_words(RESUME_WORDS)
         participant_id = "p_" + secrets.token_urlsafe(12)
+        secret_hash = f"{resume_lookup(code)}${self.hasher.hash(code)}"  # slow on purpose: outside the session
         with self.db.session() as session:
             session.add(
                 Participant(
                     id=participant_id,
                     role=role,
-                    secret_hash=f"{resume_lookup(code)}${self.hasher.hash(code)}",
+                    secret_hash=secret_hash,
                     stop_sd=self.stop_sd,
                 )
             )
@@ -96,14 +97,16 @@ class Accounts:
         except HandleError as error:
             raise AuthError(f"a resume code is the six words shown when you started ({error})") from None
         prefix = resume_lookup(code) + "$"
-        with self.db.session() as session:
-            candidates = session.scalars(select(Participant).where(Participant.secret_hash.startswith(prefix)))
-            for participant in candidates:
-                try:
-                    self.hasher.verify(participant.secret_hash.removeprefix(prefix), code)
-                    return participant.id
-                except (VerificationError, InvalidHashError):
-                    continue
+        with self.db.session() as session:  # read the few candidates, then verify (slow) without the database
+            candidates = session.execute(
+                select(Participant.id, Participant.secret_hash).where(Participant.secret_hash.startswith(prefix))
+            ).all()
+        for participant_id, secret_hash in candidates:
+            try:
+                self.hasher.verify(secret_hash.removeprefix(prefix), code)
+                return participant_id
+            except (VerificationError, InvalidHashError):
+                continue
         raise AuthError("no account has that resume code; check the six words")
 
     def get(self, session: Session, participant_id: str, for_update: bool = False) -> Participant:
