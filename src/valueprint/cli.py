@@ -398,6 +398,42 @@ def bench_token_lookup(
     _print_figures(figures, "token_lookup", out)
 
 
+@bench_app.command("fit")
+def bench_fit(
+    endpoint: Annotated[str, typer.Option(help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1.")],
+    model: Annotated[str, typer.Option(help="Model name sent to the endpoint.")],
+    out: ResultsDir = Path("benchmarks/results"),
+    prompts: Annotated[int, typer.Option(min=1, help="Held-out prompts: half DailyDilemmas, half Moral Stories.")] = 50,
+    personas: Annotated[str, typer.Option(help="all, or comma-separated persona ids.")] = "all",
+    condition: Annotated[str, typer.Option(help="precis (writes fit.json) or none (fit_none.json).")] = "precis",
+    api_key_env: Annotated[str | None, typer.Option(help="Environment variable holding the API key.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Requests in flight at once.")] = 4,
+    seed: int = 0,
+) -> None:
+    """Persona fit of any OpenAI-compatible model: alignment distance per persona, 95% bootstrap CI."""
+    from rich.progress import Progress
+
+    from valueprint.evaluate.endpoint import ChatEndpoint, api_key_from_env
+    from valueprint.evaluate.evaluator import shared_evaluator
+    from valueprint.evaluate.fit import FitConfig, plot_fit, run_fit, select_personas
+
+    settings = _settings()
+    precis_sd = settings.precis_min_confidence_sd
+    config = FitConfig(prompts, condition, seed, concurrency=concurrency, precis_max_sd=precis_sd)
+    chosen = select_personas(personas)
+    with ChatEndpoint(endpoint, model, api_key_from_env(api_key_env)) as generator, Progress(console=console) as bar:
+        task = bar.add_task(f"asking {model}", total=None)
+        evaluator = shared_evaluator(settings)
+
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = run_fit(generator, evaluator, config, chosen, datasets_dir=settings.datasets_dir, on_progress=show)
+    name = "fit" if config.condition == "precis" else f"fit_{config.condition}"  # a baseline run keeps fit.json
+    plot = plot_fit(result, out / f"{name}.png", model)
+    _print_figures({**result.figures(model), "plot": str(plot)}, name, out)
+
+
 @app.command()
 def evaluate(
     source: Annotated[Path, typer.Argument(help="JSONL (objects with a text field, or strings) or CSV with a header.")],
@@ -440,8 +476,14 @@ def evaluator_train(
 
     settings = _settings()
     target = out or settings.evaluator_dir or packaged_artefact_dir()
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("training", total=None)
 
@@ -463,8 +505,9 @@ def evaluator_report(out: ResultsDir = Path("benchmarks/results")) -> None:
     evaluator = shared_evaluator(settings)
     with console.status("measuring") as status:
         figures = measure_accuracy(evaluator, settings.datasets_dir, lambda name: status.update(f"measuring: {name}"))
-    report, plot = write_report({**figures, **coverage_figures(evaluator), "coverage": evaluator.coverage()},
-                                evaluator.meta, out)
+    report, plot = write_report(
+        {**figures, **coverage_figures(evaluator), "coverage": evaluator.coverage()}, evaluator.meta, out
+    )
     console.print(report.read_text(encoding="utf-8"))
     console.print(f"[green]written[/] {report} and {plot}")
 

@@ -16,6 +16,12 @@ message says what to do about it. Entry points (the CLI, the web app) catch
     ├── EvaluatorError           evaluator artefacts are missing, from another version, or unusable
     ├── MissingDependencyError   an optional heavy dependency is not installed (names the pip extra)
     ├── InputFileError           a file to evaluate is unreadable, or a line or column is wrong
+    ├── AlignmentError           a target or response cannot be compared (NaN, out of range, target takes no side)
+    ├── FitError                 the persona-fit harness got a wrong prompt count, persona id or condition
+    ├── EndpointError            a remote model endpoint cannot be used (bad URL, API key variable unset)
+    │   ├── EndpointUnreachableError  connection refused, DNS failure or timeout
+    │   ├── EndpointStatusError       answered with an HTTP status other than 200
+    │   └── EndpointResponseError     answered 200, but not with chat-completions JSON
     ├── AuthError                not signed in, wrong resume code, unknown API key (HTTP 401)
     ├── ForbiddenError           signed in but not allowed: admin only, no consent (HTTP 403)
     ├── NotFoundError            no such handle, app or token (HTTP 404)
@@ -153,3 +159,27 @@ class MissingDependencyError(ValueprintError):
 
 class InputFileError(ValueprintError):
     """A file given on the command line cannot be read; the message names the line or column."""
+
+
+class AlignmentError(ValueprintError):
+    """A target or response cannot be compared; the message names the fix."""
+
+
+class FitError(ValueprintError):
+    """The persona-fit harness was asked for something it cannot do; the message names the fix."""
+
+
+class EndpointError(ValueprintError):
+    """A model endpoint cannot be used; the message names the URL and the fix."""
+
+
+class EndpointUnreachableError(EndpointError):
+    """Connection refused, DNS failure or timeout."""
+
+
+class EndpointStatusError(EndpointError):
+    """The endpoint answered with an HTTP status other than 200."""
+
+
+class EndpointResponseError(EndpointError):
+    """The endpoint answered 200 but not with chat-completions JSON."""

@@ -27,17 +27,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from valueprint.errors import ValueprintError
+from valueprint.errors import AlignmentError
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace, load_space
 
 T_MIN = 0.25
 S0 = 0.1
 _TOLERANCE = 1e-9
-
-
-class AlignmentError(ValueprintError):
-    """A target or response cannot be compared; the message names the fix."""
 
 
 def _as_vector(values: np.ndarray, name: str, bound: float | None = 1.0) -> np.ndarray:

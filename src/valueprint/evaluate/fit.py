@@ -1,10 +1,10 @@
 """Persona fit: how well does a model's behaviour match each persona's values?
 
 For every persona, each held-out prompt goes to a generator (any Python callable, or an
-OpenAI-compatible endpoint through `ChatEndpoint`); the evaluator scores the replies and
-`alignment.alignment_distance` measures each reply against the persona's profile. The
-result is the mean distance per persona with a seeded percentile-bootstrap 95% interval
-over prompts (lower is better: 0 is a perfect fit, see `alignment`).
+OpenAI-compatible endpoint through `endpoint.ChatEndpoint`); the evaluator scores the
+replies and `alignment.alignment_distance` measures each reply against the persona's
+profile. The result is the mean distance per persona with a seeded percentile-bootstrap
+95% interval over prompts (lower is better: 0 is a perfect fit, see `alignment`).
 
 Held-out prompts, half from each source (the evaluator never trains on either):
 
@@ -22,18 +22,15 @@ persona: the baseline the précis should beat.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import httpx
 import numpy as np
 
-from valueprint.errors import DatasetError, ValueprintError
+from valueprint.errors import DatasetError, FitError
 from valueprint.evaluate.alignment import S0, T_MIN, profile_alignment
 from valueprint.evaluate.datasets import _csv, _jsonl, bucket
 from valueprint.values.personas import Persona, load_personas
@@ -42,14 +39,9 @@ from valueprint.values.space import ValueSpace, load_space
 
 Generator = Callable[[str | None, str], str]
 ProgressCallback = Callable[[int, int], None]
-Condition = Literal["precis", "none"]
 CONDITIONS: tuple[str, ...] = ("precis", "none")
 ANSWER_HINT = "Answer in a few sentences, and say why."
 PERSONA_SD = 0.1
-
-
-class FitError(ValueprintError):
-    """The persona-fit harness was asked for something it cannot do; the message names the fix."""
 
 
 class Scorer(Protocol):
@@ -72,11 +64,10 @@ def daily_dilemma_prompts(datasets_dir: Path) -> list[Prompt]:
     rows = _csv(datasets_dir / "daily_dilemmas" / "dilemma.csv")
     if rows and "dilemma_situation" not in rows[0]:
         raise DatasetError("daily_dilemmas/dilemma.csv has no `dilemma_situation` column; restore the original file")
-    return [
-        Prompt("daily_dilemmas", row.get("idx") or str(i), f"{row['dilemma_situation'].strip()}\n\n{ANSWER_HINT}")
-        for i, row in enumerate(rows)
-        if row["dilemma_situation"].strip()
+    situations = [
+        (row.get("idx") or str(i), (row.get("dilemma_situation") or "").strip()) for i, row in enumerate(rows)
     ]
+    return [Prompt("daily_dilemmas", idx, f"{text}\n\n{ANSWER_HINT}") for idx, text in situations if text]
 
 
 def moral_story_prompts(datasets_dir: Path) -> list[Prompt]:
@@ -98,8 +89,7 @@ def _moral_prompt(stem: str, story: dict[str, str]) -> Prompt:
         options.reverse()
     text = (
         f'A common norm says: "{story["norm"]}"\n'
-        f"Someone in this situation could do either of these:\nA) {options[0]}\nB) {options[1]}\n"
-        f"Which should they do? {ANSWER_HINT}"
+        f"Which of these should the person do?\nA) {options[0]}\nB) {options[1]}\n\n{ANSWER_HINT}"
     )
     return Prompt("moral_stories", stem, text)
 
@@ -208,133 +198,6 @@ class FitResult:
 
 def _rounded(values: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()}
-
-
-# -- OpenAI-compatible endpoints --------------------------------------------------------
-
-
-class EndpointError(ValueprintError):
-    """A model endpoint cannot be used; the message names the URL and the fix."""
-
-
-class EndpointUnreachableError(EndpointError):
-    """Connection refused, DNS failure or timeout."""
-
-
-class EndpointStatusError(EndpointError):
-    """The endpoint answered with an HTTP status other than 200."""
-
-
-class EndpointResponseError(EndpointError):
-    """The endpoint answered 200 but not with chat-completions JSON."""
-
-
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-STATUS_HINTS = {
-    401: "pass the API key with --api-key-env NAME",
-    403: "the API key may not use this model",
-    404: "check the URL (an OpenAI-compatible base such as http://host:port/v1) and --model",
-}
-
-
-def chat_completions_url(base: str) -> str:
-    """Where to POST, given a base URL the way the openai client takes one.
-
-    `http://h:p` -> `http://h:p/v1/chat/completions`; `http://h:p/v1` (or any other path)
-    -> `.../v1/chat/completions`; a URL that already ends in /chat/completions is kept.
-    """
-    try:
-        url = httpx.URL(base.strip())
-    except (httpx.InvalidURL, TypeError) as error:
-        raise EndpointError(f"endpoint {base!r} is not a URL ({error}); pass e.g. http://127.0.0.1:8080/v1") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise EndpointError(f"endpoint {base!r} is not an http(s) URL; pass e.g. http://127.0.0.1:8080/v1")
-    path = url.path.rstrip("/")
-    if not path.endswith("/chat/completions"):
-        path = (path or "/v1") + "/chat/completions"
-    return str(url.copy_with(path=path))
-
-
-def api_key_from_env(name: str | None) -> str | None:
-    if not name:
-        return None
-    key = os.environ.get(name, "").strip()
-    if not key:
-        raise EndpointError(f"environment variable {name} is not set; export the API key in it or drop --api-key-env")
-    return key
-
-
-class ChatEndpoint:
-    """A `Generator` backed by POST {base}/chat/completions. Thread-safe; close() when done."""
-
-    def __init__(
-        self,
-        base_url: str,
-        model: str,
-        api_key: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 300,
-        timeout_s: float = 120.0,
-        retries: int = 2,
-    ) -> None:
-        self.url = chat_completions_url(base_url)
-        self.model, self.temperature, self.max_tokens = model, temperature, max_tokens
-        self.timeout_s, self.retries = timeout_s, retries
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10.0), headers=headers)
-
-    def __call__(self, system_prompt: str | None, user_prompt: str) -> str:
-        messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-        messages.append({"role": "user", "content": user_prompt})
-        body = {"model": self.model, "messages": messages, "temperature": self.temperature}
-        body["max_tokens"] = self.max_tokens
-        return self._content(self._post(body))
-
-    def _post(self, body: dict[str, Any]) -> httpx.Response:
-        for attempt in range(self.retries + 1):
-            try:
-                response = self._client.post(self.url, json=body)
-            except httpx.TimeoutException as error:
-                raise EndpointUnreachableError(
-                    f"the model endpoint {self.url} did not answer within {self.timeout_s:g} s; "
-                    "check that the server is up and not overloaded, or lower --concurrency"
-                ) from error
-            except httpx.TransportError as error:
-                raise EndpointUnreachableError(
-                    f"cannot reach the model endpoint {self.url} ({error}); start the server or fix --endpoint"
-                ) from error
-            if response.status_code not in RETRY_STATUSES or attempt == self.retries:
-                return response
-            time.sleep(0.5 * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _content(self, response: httpx.Response) -> str:
-        if response.status_code != 200:
-            hint = STATUS_HINTS.get(response.status_code, "see the server's log")
-            raise EndpointStatusError(
-                f"the model endpoint {self.url} answered HTTP {response.status_code}: {response.text[:200]!r}; {hint}"
-            )
-        try:
-            message = response.json()["choices"][0]["message"]
-            content = message.get("content")
-            content = message.get("refusal") if content is None else content
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as error:
-            raise EndpointResponseError(
-                f"the model endpoint {self.url} did not answer with chat-completions JSON "
-                f"(no choices[0].message.content: {error!r}); is it an OpenAI-compatible server?"
-            ) from error
-        if not isinstance(content, str):
-            raise EndpointResponseError(f"the model endpoint {self.url} sent no text in choices[0].message.content")
-        return content
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> ChatEndpoint:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 # -- the harness ----------------------------------------------------------------------
