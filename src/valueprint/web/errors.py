@@ -18,6 +18,7 @@ from valueprint.errors import (
     CatalogueError,
     ConfigError,
     DatasetError,
+    EndpointError,
     EvaluatorError,
     ForbiddenError,
     KeyStoreError,
@@ -45,6 +46,7 @@ STATUS = [
     (EvaluatorError, 500, "server_error"),
     (DatasetError, 500, "server_error"),
     (MissingDependencyError, 500, "server_misconfigured"),
+    (EndpointError, 502, "upstream_failed"),
     (ValueprintError, 400, "bad_request"),
 ]
 
