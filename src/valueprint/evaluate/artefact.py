@@ -101,11 +101,12 @@ def load(path: Path, space_version: str) -> Artefact:
             f"the evaluator at {path} was trained for value space {meta.get('space_version')!r}, not "
             f"{space_version!r}: retrain with `valueprint evaluator train`"
         )
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
     try:
         arrays = load_file(str(path / ARRAYS))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, SafetensorError) as error:
         raise EvaluatorError(
             f"cannot read {path / ARRAYS}: {error}; retrain with `valueprint evaluator train`"
         ) from error

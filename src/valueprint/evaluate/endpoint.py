@@ -74,8 +74,18 @@ class ChatEndpoint:
     def __call__(self, system_prompt: str | None, user_prompt: str) -> str:
         messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
         messages.append({"role": "user", "content": user_prompt})
-        body = {"model": self.model, "messages": messages, "temperature": self.temperature}
-        body["max_tokens"] = self.max_tokens
+        return self.complete(messages)
+
+    def complete(
+        self, messages: list[dict[str, str]], max_tokens: int | None = None, temperature: float | None = None
+    ) -> str:
+        """The reply to a whole conversation."""
+        body = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.temperature if temperature is None else temperature,
+            "max_tokens": max_tokens or self.max_tokens,
+        }
         return self._content(self._post(body))
 
     def _post(self, body: dict[str, Any]) -> httpx.Response:
