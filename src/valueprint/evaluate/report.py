@@ -86,12 +86,20 @@ def measure_accuracy(evaluator: ValueEvaluator, root: Path, on_step: Progress | 
         "fulcra_direction_accuracy": round(float(correct[labelled].mean()), 4),
         "fulcra_direction_per_value": per_value,
         "fulcra_direction_pairs": int(labelled.sum()),
+        "fulcra_direction_majority_baseline": round(float(_majority_share(fulcra.labels[labelled])), 4),
         "socialchem_foundation_macro_f1": round(float(foundations.mean()), 4),
         "socialchem_foundation_f1": {f: round(float(foundations[i]), 4) for i, f in enumerate(FOUNDATIONS)},
         "socialchem_holdout_rows": len(social),
         "ethics_commonsense_accuracy": round(ethics_accuracy, 4),
         "ethics_commonsense_rows": len(ethics),
+        "ethics_commonsense_majority_baseline": round(float(_majority_share(ethics.labels[:, 0])), 4),
     }
+
+
+def _majority_share(labels: np.ndarray) -> float:
+    """Accuracy of always answering the most common label."""
+    _, counts = np.unique(labels, return_counts=True)
+    return counts.max() / counts.sum()
 
 
 def coverage_figures(evaluator: ValueEvaluator) -> dict[str, Any]:
@@ -151,11 +159,13 @@ def markdown(figures: dict[str, Any], meta: dict[str, Any], plot_name: str) -> s
         f"**{figures['touche23_macro_f1']:.3f}** | pyvalues {figures['pyvalues_touche23_macro_f1']:.3f}; "
         f"all-ones here {figures['touche23_all_ones_macro_f1']:.3f}; published: {published} |",
         f"| Value FULCRA held-out direction accuracy ({figures['fulcra_direction_pairs']} value labels) | "
-        f"**{figures['fulcra_direction_accuracy']:.3f}** | sign of P(promoted) - P(violated) |",
+        f"**{figures['fulcra_direction_accuracy']:.3f}** | always 'promoted': "
+        f"{figures['fulcra_direction_majority_baseline']:.3f} |",
         f"| Social Chemistry held-out moral foundations macro-F1 ({figures['socialchem_holdout_rows']} rules) | "
         f"**{figures['socialchem_foundation_macro_f1']:.3f}** | 5 foundations |",
         f"| ETHICS commonsense test accuracy ({figures['ethics_commonsense_rows']} short scenarios) | "
-        f"**{figures['ethics_commonsense_accuracy']:.3f}** | chance 0.5; trained on Moral Stories only |",
+        f"**{figures['ethics_commonsense_accuracy']:.3f}** | majority class "
+        f"{figures['ethics_commonsense_majority_baseline']:.3f}; trained on Moral Stories only (transfer) |",
         "",
         f"Goal: Touché23 macro-F1 ≥ {GOAL_TOUCHE23}: **{'met' if goal_met else 'NOT met'}**.",
         "",
