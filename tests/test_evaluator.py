@@ -102,3 +102,14 @@ def test_a_damaged_artefact_gives_an_error_naming_the_fix(tiny_evaluator_dir, tm
         (copy / "arrays.safetensors").write_bytes(b"garbage")
     with pytest.raises(EvaluatorError, match="valueprint evaluator train"):
         ValueEvaluator(copy)
+
+
+def test_the_train_command_runs_end_to_end(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from valueprint.cli import app
+
+    out = tmp_path / "artefact"
+    result = CliRunner().invoke(app, ["evaluator", "train", "--epochs", "1", "--limit", "8", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "trained" in result.output and (out / "meta.json").is_file()

@@ -19,11 +19,15 @@ from valueprint.settings import Settings
 from valueprint.web.app import create_app
 
 EXAMPLES_PER_OPERATION = 30
+CHAT_EXAMPLES = 10  # each may run the language model (capped at 4 tokens here)
 
 
 @pytest.fixture(scope="module")
-def fuzzed_api(tmp_path_factory):
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("fuzz"), environment="test"))
+def fuzzed_api(tmp_path_factory, smollm2_dir):
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("fuzz"), environment="test", model_dir=smollm2_dir, chat_max_tokens=4
+    )
+    app = create_app(settings)
     services = app.state.services
     key = services.registry.register_app("Fuzzer", ["schwartz", "moral", "politics", "behaviour", "boundaries"]).api_key
     with TestClient(app) as client:
@@ -41,8 +45,10 @@ def fuzz_runner(operation, auth: dict[str, str]):
     """A Hypothesis test calling `operation` with generated requests."""
     keeps_session_alive = operation.method.upper() == "DELETE" and operation.path in {"/v1/me", "/v1/session"}
 
+    examples = CHAT_EXAMPLES if operation.path == "/v1/chat/completions" else EXAMPLES_PER_OPERATION
+
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
     def run(case) -> None:
         headers = {**auth, **(case.headers or {})}
         if keeps_session_alive:

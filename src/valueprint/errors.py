@@ -15,6 +15,7 @@ message says what to do about it. Entry points (the CLI, the web app) catch
     ├── DatasetError             an external data set is missing or not in the expected format
     ├── EvaluatorError           evaluator artefacts are missing, from another version, or unusable
     ├── MissingDependencyError   an optional heavy dependency is not installed (names the pip extra)
+    ├── StrategyError            an unknown personalisation strategy, or one this model cannot run
     ├── InputFileError           a file to evaluate is unreadable, or a line or column is wrong
     ├── AlignmentError           a target or response cannot be compared (NaN, out of range, target takes no side)
     ├── FitError                 the persona-fit harness got a wrong prompt count, persona id or condition
@@ -183,3 +184,7 @@ class EndpointStatusError(EndpointError):
 
 class EndpointResponseError(EndpointError):
     """The endpoint answered 200 but not with chat-completions JSON."""
+
+
+class StrategyError(ValueprintError):
+    """An unknown personalisation strategy, or one that cannot run here; the message lists the options."""

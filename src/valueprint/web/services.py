@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from valueprint.accounts.service import Accounts
+from valueprint.personalize.service import Personalizer
 from valueprint.registry.service import Registry
 from valueprint.settings import Settings
 from valueprint.store.crypto import Sealer
@@ -22,6 +23,7 @@ class Services:
     model: ScoringModel
     accounts: Accounts
     registry: Registry
+    personalizer: Personalizer
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -43,4 +45,5 @@ class Services:
                 sign_ups_per_minute=settings.sign_ups_per_minute,
             ),
             registry=Registry(db, model.space, keys, settings),
+            personalizer=Personalizer(settings, model.space),
         )

@@ -1,0 +1,144 @@
+"""One chat completion, personalised by any combination of strategies, on the local model or an upstream.
+
+    messages ─► prepare (précis) ─► generate N under the hooks (steer) ─► choose (rerank) ─► text
+
+With no profile (no token) or no strategies, the engine is the plain model: the baseline
+every strategy is measured against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from valueprint.errors import StrategyError
+from valueprint.evaluate.endpoint import ChatEndpoint
+from valueprint.personalize.runtime import LocalModel, Message, Sampling
+from valueprint.personalize.strategies import Context, Strategy
+from valueprint.values.profile import ValueProfile
+from valueprint.values.space import ValueSpace
+
+RERANK_TEMPERATURE = 0.8  # candidates must differ: greedy decoding would give N copies
+
+
+@dataclass
+class Completion:
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    strategies: list[str]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def neutral_profile(space: ValueSpace) -> ValueProfile:
+    """A profile that asks nothing: mean 0 and SD 1 everywhere (used when a scope is not consented)."""
+    return ValueProfile.from_arrays(space, np.zeros(space.size), np.ones(space.size))
+
+
+@contextmanager
+def _all(hooks: Sequence[AbstractContextManager]) -> Iterator[None]:
+    with ExitStack() as stack:
+        for hook in hooks:
+            stack.enter_context(hook)
+        yield
+
+
+class Engine:
+    """Holds the generator (local model or upstream) and what strategies need (evaluator, steering)."""
+
+    def __init__(
+        self,
+        space: ValueSpace,
+        model: LocalModel | None = None,
+        upstream: ChatEndpoint | None = None,
+        score: Callable[[Sequence[str]], np.ndarray] | None = None,
+        steering_hook: Callable[[LocalModel, ValueProfile, float], AbstractContextManager] | None = None,
+        precis_max_sd: float = 0.35,
+    ) -> None:
+        if (model is None) == (upstream is None):
+            raise ValueError("an engine runs either the local model or an upstream endpoint")
+        self.space, self.model, self.upstream = space, model, upstream
+        self.score, self.steering_hook, self.precis_max_sd = score, steering_hook, precis_max_sd
+
+    @property
+    def model_name(self) -> str:
+        return self.model.name if self.model is not None else self.upstream.model  # type: ignore[union-attr]
+
+    def context(self, profile: ValueProfile | None, rerank_n: int = 4, steer_strength: float = 1.5) -> Context:
+        model = self.model
+        steering = None
+        if self.steering_hook is not None and model is not None:
+            hook = self.steering_hook
+
+            def steering(profile: ValueProfile, strength: float) -> AbstractContextManager:
+                return hook(model, profile, strength)
+
+        return Context(
+            profile=profile or neutral_profile(self.space),
+            space=self.space,
+            precis_max_sd=self.precis_max_sd,
+            rerank_n=rerank_n,
+            steer_strength=steer_strength,
+            score=self.score,
+            steering_hook=steering,
+        )
+
+    def _plan(self, messages: list[Message], strategies: list[Strategy], context: Context) -> tuple[list[Message], int]:
+        for strategy in strategies:
+            if strategy.needs_local_model and self.model is None:
+                raise StrategyError(f"{strategy.name} changes the model itself, so it needs the local model")
+            messages = strategy.prepare(messages, context)
+        return messages, max([s.candidates(context) for s in strategies] or [1])
+
+    def complete(
+        self, messages: list[Message], sampling: Sampling, strategies: list[Strategy], context: Context
+    ) -> Completion:
+        messages, n = self._plan(messages, strategies, context)
+        if n > 1 and sampling.temperature <= 0:
+            sampling = replace(sampling, temperature=RERANK_TEMPERATURE)
+        texts, prompt_tokens, completion_tokens = self._generate(messages, sampling, n, strategies, context)
+        chosen = 0
+        for strategy in strategies:
+            if strategy.candidates(context) > 1:
+                chosen = strategy.choose(texts, context)
+        return Completion(
+            texts[chosen],
+            self.model_name,
+            prompt_tokens,
+            completion_tokens[chosen],
+            [s.name for s in strategies],
+            context.notes,
+        )
+
+    def _generate(
+        self, messages: list[Message], sampling: Sampling, n: int, strategies: list[Strategy], context: Context
+    ) -> tuple[list[str], int, list[int]]:
+        if self.model is None:
+            texts = [
+                self.upstream.complete(messages, max_tokens=sampling.max_new_tokens, temperature=sampling.temperature)  # type: ignore[union-attr]
+                for _ in range(n)
+            ]
+            return texts, 0, [0] * n
+        hooks = [h for h in (s.hook(context) for s in strategies) if h is not None]
+        with _all(hooks):
+            generations = self.model.generate(messages, sampling, n=n)
+        return [g.text for g in generations], generations[0].prompt_tokens, [g.completion_tokens for g in generations]
+
+    def stream(
+        self, messages: list[Message], sampling: Sampling, strategies: list[Strategy], context: Context
+    ) -> Iterator[str]:
+        """Text pieces as they come; a reranked answer is chosen first, then sent in pieces."""
+        planned, n = self._plan(list(messages), strategies, context)
+        if n > 1 or self.model is None:
+            completion = self.complete(messages, sampling, strategies, context)
+            words = completion.text.split(" ")
+            for i, word in enumerate(words):
+                yield word if i == 0 else " " + word
+            return
+        hooks = [h for h in (s.hook(context) for s in strategies) if h is not None]
+        yield from self.model.stream(planned, sampling, hook=_all(hooks) if hooks else None)

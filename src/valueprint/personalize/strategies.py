@@ -1,0 +1,127 @@
+"""Personalisation strategies behind one interface, registered by name and combinable.
+
+A strategy may do any of three things to one chat completion:
+
+- `prepare`: change the messages before generation (précis: the profile as a system prompt);
+- `hook`: change the model while it generates (steer: add the person's steering vector);
+- `candidates` / `choose`: ask for several completions and pick one (rerank: the one the
+  evaluator places closest to the profile).
+
+They compose in that order, so `precis+steer+rerank` is a précis-prompted, steered model
+sampled N times and reranked. Strategies that change the model (`hook`) need the local
+model; `precis` and `rerank` also work with a remote OpenAI-compatible upstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from valueprint.errors import StrategyError
+from valueprint.values.precis import precis
+from valueprint.values.profile import ValueProfile
+from valueprint.values.space import ValueSpace
+
+Message = dict[str, str]
+
+
+@dataclass
+class Context:
+    """What a strategy may use: the (consent-scoped) profile and the services it needs."""
+
+    profile: ValueProfile
+    space: ValueSpace
+    precis_max_sd: float = 0.35
+    rerank_n: int = 4
+    steer_strength: float = 1.5
+    score: Callable[[Sequence[str]], np.ndarray] | None = None  # the evaluator
+    steering_hook: Callable[[ValueProfile, float], AbstractContextManager] | None = None
+    notes: dict[str, Any] = field(default_factory=dict)  # what each strategy did, for the response
+
+
+class Strategy:
+    name: ClassVar[str]
+    needs_local_model: ClassVar[bool] = False
+
+    def prepare(self, messages: list[Message], context: Context) -> list[Message]:
+        return messages
+
+    def hook(self, context: Context) -> AbstractContextManager | None:
+        return None
+
+    def candidates(self, context: Context) -> int:
+        return 1
+
+    def choose(self, texts: list[str], context: Context) -> int:
+        return 0
+
+
+REGISTRY: dict[str, type[Strategy]] = {}
+
+
+def register(cls: type[Strategy]) -> type[Strategy]:
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+@register
+class Precis(Strategy):
+    name = "precis"
+
+    def prepare(self, messages: list[Message], context: Context) -> list[Message]:
+        text = precis(context.profile, context.space, context.precis_max_sd)
+        context.notes["precis"] = text
+        own_system = [m for m in messages if m.get("role") == "system"]
+        rest = [m for m in messages if m.get("role") != "system"]
+        merged = "\n\n".join([text, *(m["content"] for m in own_system)])
+        return [{"role": "system", "content": merged}, *rest]
+
+
+@register
+class Steer(Strategy):
+    name = "steer"
+    needs_local_model = True
+
+    def hook(self, context: Context) -> AbstractContextManager | None:
+        if context.steering_hook is None:
+            raise StrategyError("steering vectors are not available here: run `valueprint steer train`")
+        context.notes["steer_strength"] = context.steer_strength
+        return context.steering_hook(context.profile, context.steer_strength)
+
+
+@register
+class Rerank(Strategy):
+    name = "rerank"
+
+    def candidates(self, context: Context) -> int:
+        return context.rerank_n
+
+    def choose(self, texts: list[str], context: Context) -> int:
+        from valueprint.evaluate.alignment import alignment_distance, counted_dimensions
+
+        if context.score is None:
+            raise StrategyError("rerank needs the value evaluator, which is not loaded")
+        mean, sd = context.profile.means(context.space), context.profile.sds(context.space)
+        if not counted_dimensions(mean, sd).any():
+            context.notes["rerank"] = "the profile takes no side on any shared dimension; first candidate kept"
+            return 0
+        distances = alignment_distance(mean, sd, context.score(texts))
+        context.notes["rerank_distances"] = [round(float(d), 4) for d in distances]
+        return int(np.argmin(distances))
+
+
+def parse_strategies(requested: Sequence[str] | str | None) -> list[Strategy]:
+    """Strategy objects from names ("precis+rerank", ["precis", "steer"], ...), in a fixed order."""
+    if requested is None:
+        return []
+    names = requested.replace(",", "+").split("+") if isinstance(requested, str) else list(requested)
+    names = [n.strip().lower() for n in names if n and n.strip()]
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise StrategyError(f"unknown strategy {unknown[0]!r}; choose from {', '.join(REGISTRY)} (combine with +)")
+    order = list(REGISTRY)
+    return [REGISTRY[n]() for n in sorted(set(names), key=order.index)]

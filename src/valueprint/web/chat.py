@@ -1,0 +1,141 @@
+"""`POST /v1/chat/completions`: OpenAI-compatible chat, personalised by a value token.
+
+Apps authenticate with their API key (`Authorization: Bearer vpk_…`, which is what the
+official `openai` client sends). The value token (a JWS or a four-word handle) comes in
+the `X-Value-Token` header or the `value_token` body field; it is resolved through the
+registry, so only the scopes the person consented to shape the answer, and the read is
+audit-logged like any other. Without a token the plain model answers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from valueprint.personalize.runtime import Sampling
+from valueprint.personalize.service import scoped_profile
+from valueprint.personalize.strategies import parse_strategies
+from valueprint.store.models import App
+from valueprint.web import security
+from valueprint.web.security import services
+
+router = APIRouter(prefix="/v1", tags=["chat"])
+AppClient = Annotated[App, Depends(security.app_client)]
+MAX_MESSAGE_CHARS = 8000
+DEFAULT_STRATEGIES = ("precis",)
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(max_length=MAX_MESSAGE_CHARS)
+
+
+class ChatRequest(BaseModel):
+    """The OpenAI request body, plus valueprint's fields; other OpenAI fields are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1, max_length=50)
+    stream: bool = False
+    max_tokens: int | None = Field(default=None, ge=1, le=512)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=512)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    seed: int | None = None
+    value_token: str | None = Field(default=None, max_length=4096, description="A value token (JWS) or a handle.")
+    strategies: list[str] | str | None = Field(
+        default=None, description="precis, rerank, steer, combined with + (default: precis when a token is given)."
+    )
+    rerank_n: int = Field(default=4, ge=2, le=8)
+    steer_strength: float = Field(default=1.5, ge=0.0, le=4.0)
+
+
+def _resolve_profile(request: Request, app: App, token: str | None) -> tuple[Any, list[str]]:
+    if not token:
+        return None, []
+    registry = services(request).registry
+    view = registry.read_by_token(app, token) if token.count(".") == 2 else registry.read_by_handle(app, token)
+    return scoped_profile(view, services(request).model.space), view["scopes"]
+
+
+@router.post("/chat/completions")
+def chat_completions(
+    request: Request,
+    app: AppClient,
+    body: ChatRequest,
+    x_value_token: Annotated[str | None, Header(max_length=4096)] = None,
+) -> Any:
+    """Chat with the local model, personalised by the value token's consented scopes."""
+    profile, scopes = _resolve_profile(request, app, x_value_token or body.value_token)
+    names = body.strategies if body.strategies is not None else (DEFAULT_STRATEGIES if profile else ())
+    strategies = parse_strategies(names) if profile else []
+    personalizer = services(request).personalizer
+    engine = personalizer.engine()
+    context = engine.context(profile, rerank_n=body.rerank_n, steer_strength=body.steer_strength)
+    cap = services(request).settings.chat_max_tokens
+    sampling = Sampling(
+        max_new_tokens=min(body.max_completion_tokens or body.max_tokens or 128, cap),
+        temperature=body.temperature,
+        top_p=body.top_p,
+        seed=body.seed,
+    )
+    messages = [m.model_dump() for m in body.messages]
+    extra = {"strategies": [s.name for s in strategies], "scopes": scopes}
+    if body.stream:
+        pieces = engine.stream(messages, sampling, strategies, context)
+        return StreamingResponse(_sse(pieces, engine.model_name, extra), media_type="text/event-stream")
+    completion = engine.complete(messages, sampling, strategies, context)
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": completion.model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": completion.text}, "finish_reason": "stop"}
+        ],
+        "usage": {
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+            "total_tokens": completion.prompt_tokens + completion.completion_tokens,
+        },
+        "valueprint": {**extra, "notes": _public_notes(completion.notes)},
+    }
+
+
+def _public_notes(notes: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in notes.items() if k in ("precis", "rerank_distances", "steer_strength", "rerank")}
+
+
+def _sse(pieces: Iterator[str], model: str, extra: dict[str, Any]) -> Iterator[str]:
+    """Server-sent events in the OpenAI streaming format, ending with `data: [DONE]`."""
+    ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> str:
+        payload = {
+            "id": ident,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **more,
+        }
+        return f"data: {json.dumps(payload)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for piece in pieces:
+            yield chunk({"content": piece})
+    finally:
+        close = getattr(pieces, "close", None)
+        if close:
+            close()
+    yield chunk({}, "stop", valueprint=extra)
+    yield "data: [DONE]\n\n"

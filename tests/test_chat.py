@@ -1,0 +1,133 @@
+"""`POST /v1/chat/completions`: the official openai client works against it, and a value token shapes the answer."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.test_api import answer_until_done
+from valueprint.settings import Settings
+from valueprint.web.app import create_app
+
+QUESTION = [{"role": "user", "content": "Should I tell my friend a hard truth about her business plan?"}]
+
+
+@pytest.fixture
+def chat_app(tmp_path, smollm2_dir):
+    app = create_app(Settings(data_dir=tmp_path / "web", environment="test", model_dir=smollm2_dir))
+    with TestClient(app) as client:
+        yield app, client
+
+
+@pytest.fixture
+def person(chat_app):
+    """A participant who finished the questionnaire, a token, and an app allowed the schwartz scope only."""
+    app, _ = chat_app
+    registered = app.state.services.registry.register_app("Chat app", ["schwartz", "moral", "behaviour"])
+    with TestClient(app) as own:
+        started = own.post("/v1/participants", json={"consent": True}).json()
+        own.headers["X-CSRF-Token"] = started["csrf_token"]
+        answer_until_done(own)
+        issued = own.post("/v1/me/token").json()
+        own.put(f"/v1/me/consents/{registered.id}", json={"scopes": ["schwartz"]})
+    return registered.api_key, issued
+
+
+def openai_client(client: TestClient, api_key: str):
+    from openai import OpenAI
+
+    return OpenAI(base_url="http://testserver/v1", api_key=api_key, http_client=client, max_retries=0)
+
+
+def test_the_openai_client_gets_a_plain_answer_without_a_token(chat_app, person) -> None:
+    _, client = chat_app
+    api_key, _ = person
+    reply = openai_client(client, api_key).chat.completions.create(model="local", messages=QUESTION, max_tokens=24)
+    assert reply.choices[0].message.content.strip()
+    assert reply.usage.completion_tokens > 0 and reply.model == "smollm2-135m-instruct"
+
+
+def test_a_token_in_the_header_adds_the_consented_precis(chat_app, person) -> None:
+    _, client = chat_app
+    api_key, issued = person
+    response = client.post(
+        "/v1/chat/completions",
+        json={"messages": QUESTION, "max_tokens": 16},
+        headers={"Authorization": f"Bearer {api_key}", "X-Value-Token": issued["token"]},
+    )
+    assert response.status_code == 200, response.text
+    extra = response.json()["valueprint"]
+    assert extra["strategies"] == ["precis"] and extra["scopes"] == ["schwartz"]
+    assert "precis" in extra["notes"]
+
+
+def test_streaming_through_the_openai_client_with_a_handle(chat_app, person) -> None:
+    _, client = chat_app
+    api_key, issued = person
+    stream = openai_client(client, api_key).chat.completions.create(
+        model="local",
+        messages=QUESTION,
+        max_tokens=16,
+        stream=True,
+        extra_body={"value_token": issued["handle"], "strategies": "precis"},
+    )
+    pieces = [chunk.choices[0].delta.content or "" for chunk in stream]
+    assert len(pieces) > 3 and "".join(pieces).strip()
+
+
+def test_rerank_picks_the_candidate_closest_to_the_profile(chat_app, person) -> None:
+    _, client = chat_app
+    api_key, issued = person
+    response = client.post(
+        "/v1/chat/completions",
+        json={
+            "messages": QUESTION,
+            "max_tokens": 16,
+            "value_token": issued["token"],
+            "strategies": "precis+rerank",
+            "rerank_n": 3,
+            "seed": 1,
+        },
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+    assert response.status_code == 200, response.text
+    notes = response.json()["valueprint"]["notes"]
+    assert len(notes["rerank_distances"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"token": "eyJhbGciOiJub25lIn0.e30."}, 401, "token_"),
+        ({"strategies": "telepathy"}, 400, "bad_request"),
+        ({"key": "vpk_wrong"}, 401, "unauthenticated"),
+        ({"messages": []}, 422, "invalid_request"),
+        ({"max_tokens": 100000}, 422, "invalid_request"),
+    ],
+)
+def test_bad_requests_get_a_clear_error(chat_app, person, change, status, code) -> None:
+    _, client = chat_app
+    api_key, issued = person
+    body = {
+        "messages": change.get("messages", QUESTION),
+        "max_tokens": change.get("max_tokens", 8),
+        "value_token": change.get("token", issued["token"]),
+        "strategies": change.get("strategies", "precis"),
+    }
+    response = client.post(
+        "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {change.get('key', api_key)}"}
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"].startswith(code)
+
+
+def test_an_app_without_consent_cannot_personalise(chat_app, person) -> None:
+    app, client = chat_app
+    _, issued = person
+    stranger = app.state.services.registry.register_app("Stranger", ["schwartz"])
+    response = client.post(
+        "/v1/chat/completions",
+        json={"messages": QUESTION, "max_tokens": 8, "value_token": issued["handle"]},
+        headers={"Authorization": f"Bearer {stranger.api_key}"},
+    )
+    assert response.status_code == 403

@@ -1,0 +1,77 @@
+"""Personalisation strategies: précis, rerank and steering, on the real local model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from valueprint.errors import EvaluatorError, StrategyError
+from valueprint.personalize import steering
+from valueprint.personalize.engine import Engine
+from valueprint.personalize.runtime import LocalModel, Sampling
+from valueprint.personalize.strategies import Context, Rerank, parse_strategies
+from valueprint.values.profile import ValueProfile
+
+QUESTION = [{"role": "user", "content": "What should I do this weekend?"}]
+
+
+@pytest.fixture(scope="module")
+def local(smollm2_dir) -> LocalModel:
+    return LocalModel(smollm2_dir, "smollm2-135m-instruct")
+
+
+def committed_profile(space, **means: float) -> ValueProfile:
+    mean = np.zeros(space.size)
+    for dim, value in means.items():
+        mean[space.index(dim)] = value
+    return ValueProfile.from_arrays(space, mean, np.full(space.size, 0.1))
+
+
+def test_strategies_parse_by_name_in_a_fixed_order(space) -> None:
+    assert [s.name for s in parse_strategies("rerank+precis")] == ["precis", "rerank"]
+    assert [s.name for s in parse_strategies(["steer", "precis", "precis"])] == ["precis", "steer"]
+    assert parse_strategies(None) == []
+    with pytest.raises(StrategyError, match="choose from precis, steer, rerank"):
+        parse_strategies("precis+telepathy")
+
+
+def test_rerank_returns_the_candidate_the_evaluator_places_closest(space) -> None:
+    target = committed_profile(space, benevolence=0.9, power=-0.8)
+    vectors = {"near": target.means(space), "far": -target.means(space), "neutral": np.zeros(space.size)}
+    context = Context(profile=target, space=space, score=lambda texts: np.stack([vectors[t] for t in texts]))
+    assert Rerank().choose(["far", "neutral", "near"], context) == 2
+    assert context.notes["rerank_distances"][2] == 0.0
+
+
+def test_precis_leads_the_system_prompt_and_keeps_the_apps_own(space, local) -> None:
+    engine = Engine(space, model=local)
+    context = engine.context(committed_profile(space, tradition=0.9))
+    messages = [{"role": "system", "content": "You are Ada."}, *QUESTION]
+    (precis,) = parse_strategies("precis")
+    prepared = precis.prepare(messages, context)
+    assert prepared[0]["role"] == "system" and prepared[0]["content"].endswith("You are Ada.")
+    assert context.notes["precis"] and prepared[0]["content"].startswith(context.notes["precis"])
+    assert [m["role"] for m in prepared] == ["system", "user"]
+
+
+def test_steering_needs_the_local_model_and_changes_what_it_says(space, local, tmp_path) -> None:
+    trained = steering.train(local, space, layers=(11, 12))
+    trained.save(tmp_path / "steer")
+    loaded = steering.SteeringSet.load(tmp_path / "steer", space, local.name)
+    assert set(loaded.vectors) == set(space.ids) and set(loaded.vectors["humour"]) == {11, 12}
+    profile = committed_profile(space, humour=1.0, stimulation=1.0)
+    plain = local.generate(QUESTION, Sampling(max_new_tokens=24))[0].text
+    steered = local.generate(QUESTION, Sampling(max_new_tokens=24), hook=loaded.hook(local, profile, 2.0))[0].text
+    assert steered != plain
+    assert local.generate(QUESTION, Sampling(max_new_tokens=24))[0].text == plain, "the hook is removed afterwards"
+    with pytest.raises(EvaluatorError, match="another model"):
+        steering.SteeringSet.load(tmp_path / "steer", space, "some-other-model")
+
+
+def test_a_strong_many_sided_profile_is_capped_at_one_unit_of_steering(space) -> None:
+    vectors = {d: {11: np.eye(space.size)[i]} for i, d in enumerate(space.ids)}
+    steer = steering.SteeringSet(vectors, {})
+    everything = ValueProfile.from_arrays(space, np.ones(space.size), np.zeros(space.size))
+    assert np.linalg.norm(steer.person_vector(everything, 1.0)[11]) == pytest.approx(1.0)
+    one = committed_profile(space, humour=0.5)
+    assert np.linalg.norm(steer.person_vector(one, 1.0)[11]) < 0.5
