@@ -13,6 +13,7 @@ from valueprint.errors import ConfigError
 from valueprint.settings import Settings
 from valueprint.store.models import Answer, AuditEntry, Consent, IssuedTokenRecord, Participant, PersonalData, Profile
 from valueprint.tokens.jws import TokenVerifier
+from valueprint.values.precis import SAFETY_LINE
 
 SAMPLE = {"likert": 4, "scenario": "B", "slider": {"x": -0.4, "y": 0.3}}
 
@@ -186,6 +187,24 @@ def test_an_app_reads_only_the_consented_scopes_and_every_read_is_shown(particip
     assert [r["action"] for r in reads] == ["token_verify", "handle_lookup"]
     assert participant_client.delete(f"/v1/me/consents/{app_key.id}").status_code == 204
     assert participant_client.get(f"/v1/tokens/{token['handle']}", headers=app_headers(app_key)).status_code == 403
+
+
+def test_the_precis_alone_is_offered_for_any_model_and_holds_only_consented_scopes(participant_client, app_key):
+    token = issue(participant_client)
+    url = f"/v1/tokens/{token['handle']}/precis"
+    assert participant_client.get(url, headers=app_headers(app_key)).status_code == 403
+    participant_client.put("/v1/me/boundaries", json={"boundaries": ["no-religion"]})
+    participant_client.put(f"/v1/me/consents/{app_key.id}", json={"scopes": ["politics"]})
+    only_politics = participant_client.get(url, headers=app_headers(app_key)).json()
+    assert set(only_politics) == {"handle", "space_version", "scopes", "precis"}
+    assert only_politics["scopes"] == ["politics"] and "religio" not in only_politics["precis"].lower()
+    assert only_politics["precis"].endswith(SAFETY_LINE) and len(only_politics["precis"].split()) <= 120
+    participant_client.put(f"/v1/me/consents/{app_key.id}", json={"scopes": ["politics", "boundaries"]})
+    with_boundaries = participant_client.get(url, headers=app_headers(app_key)).json()
+    assert with_boundaries["precis"] != only_politics["precis"]
+    assert participant_client.get(url, headers={}).status_code == 401
+    unknown = participant_client.get("/v1/tokens/no-such-handle-here/precis", headers=app_headers(app_key))
+    assert unknown.status_code == 404
 
 
 def test_reissue_keeps_the_handle_and_revokes_the_old_token(participant_client, app_key):

@@ -75,3 +75,23 @@ def test_a_strong_many_sided_profile_is_capped_at_one_unit_of_steering(space) ->
     assert np.linalg.norm(steer.person_vector(everything, 1.0)[11]) == pytest.approx(1.0)
     one = committed_profile(space, humour=0.5)
     assert np.linalg.norm(steer.person_vector(one, 1.0)[11]) < 0.5
+
+
+def test_a_batch_of_conversations_answers_each_as_if_it_were_asked_alone(space, local) -> None:
+    questions = [QUESTION, [{"role": "user", "content": "Is it ever right to break a promise to a friend?"}]]
+    greedy = Sampling(max_new_tokens=12)
+    alone = [local.generate(q, greedy)[0] for q in questions]
+    together = [candidates[0] for candidates in local.generate_batch(questions, greedy)]
+    assert [g.text for g in together] == [g.text for g in alone]  # left padding changes nothing
+    assert [g.prompt_tokens for g in together] == [g.prompt_tokens for g in alone]
+
+
+def test_the_engine_reranks_each_conversation_of_a_batch_among_its_own_candidates(space, local) -> None:
+    engine = Engine(space, model=local, score=lambda texts: np.zeros((len(texts), space.size)))
+    questions = [QUESTION, [{"role": "user", "content": "Should I tell my boss about a mistake?"}]]
+    context = engine.context(committed_profile(space, benevolence=0.9), rerank_n=3)
+    completions = engine.complete_batch(
+        questions, Sampling(max_new_tokens=8, seed=1), parse_strategies("rerank"), context
+    )
+    assert len(completions) == 2 and all(c.text for c in completions)
+    assert all(len(c.notes["rerank_distances"]) == 3 for c in completions)

@@ -37,6 +37,8 @@ app.add_typer(bench_app, name="bench")
 evaluator_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Train and report on the value evaluator.")
 app.add_typer(admin_app, name="admin")
 app.add_typer(evaluator_app, name="evaluator")
+steer_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Steering vectors for the local model.")
+app.add_typer(steer_app, name="steer")
 
 console = Console()
 ResultsDir = Annotated[Path, typer.Option("--out", help="Folder for the JSON results.")]
@@ -537,3 +539,26 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@steer_app.command("train")
+def steer_train() -> None:
+    """Train one steering vector per value dimension on the local model; the server loads them from the data dir."""
+    from rich.progress import Progress
+
+    from valueprint.personalize.service import Personalizer
+    from valueprint.values.space import load_space
+
+    settings = _settings()
+    personalizer = Personalizer(settings, load_space())
+    with Progress(console=console) as progress:
+        task = progress.add_task("loading the model", total=None)
+        personalizer.engine()
+
+        def show(done: int, total: int) -> None:
+            progress.update(task, description="training steering vectors", completed=done, total=total)
+
+        trained = personalizer.train_steering(on_progress=show)
+    folder = personalizer.steering_dir / trained.meta["model"]
+    layers = trained.meta["layers"]
+    console.print(f"[green]saved[/] {len(trained.vectors)} steering vectors (layers {layers}) to {folder}")

@@ -17,7 +17,7 @@ import numpy as np
 
 from valueprint.errors import StrategyError
 from valueprint.evaluate.endpoint import ChatEndpoint
-from valueprint.personalize.runtime import LocalModel, Message, Sampling
+from valueprint.personalize.runtime import Generation, LocalModel, Message, Sampling
 from valueprint.personalize.strategies import Context, Strategy
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
@@ -98,36 +98,55 @@ class Engine:
     def complete(
         self, messages: list[Message], sampling: Sampling, strategies: list[Strategy], context: Context
     ) -> Completion:
-        messages, n = self._plan(messages, strategies, context)
+        return self.complete_batch([messages], sampling, strategies, context)[0]
+
+    def complete_batch(
+        self,
+        conversations: list[list[Message]],
+        sampling: Sampling,
+        strategies: list[Strategy],
+        context: Context,
+    ) -> list[Completion]:
+        """One completion per conversation, all for the same person, generated together on the local model."""
+        planned = [self._plan(messages, strategies, context) for messages in conversations]
+        n = planned[0][1] if planned else 1
         if n > 1 and sampling.temperature <= 0:
             sampling = replace(sampling, temperature=RERANK_TEMPERATURE)
-        texts, prompt_tokens, completion_tokens = self._generate(messages, sampling, n, strategies, context)
-        chosen = 0
-        for strategy in strategies:
-            if strategy.candidates(context) > 1:
-                chosen = strategy.choose(texts, context)
-        return Completion(
-            texts[chosen],
-            self.model_name,
-            prompt_tokens,
-            completion_tokens[chosen],
-            [s.name for s in strategies],
-            context.notes,
-        )
+        generations = self._generate([messages for messages, _ in planned], sampling, n, strategies, context)
+        completions = []
+        for candidates in generations:
+            chosen = 0
+            for strategy in strategies:
+                if strategy.candidates(context) > 1:
+                    chosen = strategy.choose([g.text for g in candidates], context)
+            best = candidates[chosen]
+            names = [s.name for s in strategies]
+            completions.append(
+                Completion(
+                    best.text, self.model_name, best.prompt_tokens, best.completion_tokens, names, dict(context.notes)
+                )
+            )
+        return completions
 
     def _generate(
-        self, messages: list[Message], sampling: Sampling, n: int, strategies: list[Strategy], context: Context
-    ) -> tuple[list[str], int, list[int]]:
+        self,
+        conversations: list[list[Message]],
+        sampling: Sampling,
+        n: int,
+        strategies: list[Strategy],
+        context: Context,
+    ) -> list[list[Generation]]:
         if self.model is None:
-            texts = [
-                self.upstream.complete(messages, max_tokens=sampling.max_new_tokens, temperature=sampling.temperature)  # type: ignore[union-attr]
-                for _ in range(n)
-            ]
-            return texts, 0, [0] * n
+            return [[self._upstream_generation(m, sampling) for _ in range(n)] for m in conversations]
         hooks = [h for h in (s.hook(context) for s in strategies) if h is not None]
         with _all(hooks):
-            generations = self.model.generate(messages, sampling, n=n)
-        return [g.text for g in generations], generations[0].prompt_tokens, [g.completion_tokens for g in generations]
+            return self.model.generate_batch(conversations, sampling, n=n)
+
+    def _upstream_generation(self, messages: list[Message], sampling: Sampling) -> Generation:
+        upstream = self.upstream
+        assert upstream is not None
+        text = upstream.complete(messages, max_tokens=sampling.max_new_tokens, temperature=sampling.temperature)
+        return Generation(text, 0, 0)  # an upstream that reports no usage counts no tokens
 
     def stream(
         self, messages: list[Message], sampling: Sampling, strategies: list[Strategy], context: Context

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -66,14 +66,21 @@ class Personalizer:
 
     def steering_set(self, model: LocalModel) -> steering.SteeringSet:
         if self._steering is None:
-            folder = self.steering_dir / model.name
             try:
-                self._steering = steering.SteeringSet.load(folder, self.space, model.name)
+                self._steering = steering.SteeringSet.load(self.steering_dir / model.name, self.space, model.name)
             except EvaluatorError:
                 log.info("training steering vectors for %s (first use)", model.name)
-                self._steering = steering.train(model, self.space)
-                self._steering.save(folder)
+                self._steering = self.train_steering()
         return self._steering
+
+    def train_steering(self, on_progress: Callable[[int, int], None] | None = None) -> steering.SteeringSet:
+        """Train one vector per dimension on the local model and save them for every later process."""
+        model = self.engine().model
+        assert model is not None
+        trained = steering.train(model, self.space, on_progress=on_progress)
+        trained.save(self.steering_dir / model.name)
+        self._steering = trained
+        return trained
 
     def _steering_hook(self, model: LocalModel, profile: ValueProfile, strength: float) -> AbstractContextManager:
         return self.steering_set(model).hook(model, profile, strength)

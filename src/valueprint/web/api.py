@@ -239,6 +239,16 @@ def read_by_handle(request: Request, app: AppClient, handle: str) -> dict[str, A
     return services(request).registry.read_by_handle(app, handle)
 
 
+@router.get("/tokens/{handle}/precis", tags=["apps"])
+def precis_by_handle(request: Request, app: AppClient, handle: str) -> dict[str, Any]:
+    """Only the précis: custom instructions any model (local or remote) can take as its system prompt.
+
+    Built from the consented scopes alone, so it says nothing the app could not read anyway.
+    """
+    view = services(request).registry.read_by_handle(app, handle)
+    return {k: view[k] for k in ("handle", "space_version", "scopes", "precis")}
+
+
 @router.post("/tokens/verify", tags=["apps"])
 def read_by_token(request: Request, app: AppClient, body: VerifyRequest) -> dict[str, Any]:
     """An app verifies a token (signature, expiry, revocation) and reads the consented scopes."""
