@@ -436,6 +436,40 @@ def bench_fit(
     _print_figures({**result.figures(model), "plot": str(plot)}, name, out)
 
 
+@bench_app.command("personalize")
+def bench_personalize(
+    out: ResultsDir = Path("benchmarks/results"),
+    personas: Annotated[int, typer.Option(min=1, max=12, help="How many exemplar personas.")] = 8,
+    prompts: Annotated[int, typer.Option(min=1, max=1000, help="Held-out DailyDilemmas prompts.")] = 50,
+    max_tokens: Annotated[int, typer.Option(min=4, max=256, help="Tokens per reply.")] = 48,
+    harmful: Annotated[int, typer.Option(min=1, max=200, help="HarmBench requests for the safety floor.")] = 20,
+    steer_strength: Annotated[float, typer.Option(min=0.0, max=4.0)] = 1.0,
+    seed: int = 0,
+) -> None:
+    """Each strategy against the plain local model: distance to personas, cost, perplexity and refusals."""
+    from rich.progress import Progress
+
+    from valueprint.bench import personalize
+
+    config = personalize.PersonalizeConfig(
+        personas=personas,
+        prompts=prompts,
+        max_new_tokens=max_tokens,
+        harmful=harmful,
+        steer_strength=steer_strength,
+        seed=seed,
+    )
+    with Progress(console=console) as progress:
+        task = progress.add_task("loading the model and the evaluator", total=None)
+
+        def show(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        figures = personalize.run(_settings(), config, show)
+    plot = personalize.plot(figures, out / "personalize.png")
+    _print_figures({**figures, "plot": str(plot)}, "personalize", out)
+
+
 @app.command()
 def evaluate(
     source: Annotated[Path, typer.Argument(help="JSONL (objects with a text field, or strings) or CSV with a header.")],

@@ -18,7 +18,7 @@ import numpy as np
 from valueprint.errors import StrategyError
 from valueprint.evaluate.endpoint import ChatEndpoint
 from valueprint.personalize.runtime import Generation, LocalModel, Message, Sampling
-from valueprint.personalize.strategies import Context, Strategy
+from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, Context, Strategy
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
@@ -69,7 +69,9 @@ class Engine:
     def model_name(self) -> str:
         return self.model.name if self.model is not None else self.upstream.model  # type: ignore[union-attr]
 
-    def context(self, profile: ValueProfile | None, rerank_n: int = 4, steer_strength: float = 1.5) -> Context:
+    def context(
+        self, profile: ValueProfile | None, rerank_n: int = 4, steer_strength: float = DEFAULT_STEER_STRENGTH
+    ) -> Context:
         model = self.model
         steering = None
         if self.steering_hook is not None and model is not None:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from valueprint.errors import ConfigError, MissingDependencyError
 from valueprint.evaluate.backbone import require
 
@@ -149,6 +151,20 @@ class LocalModel:
                 results.append([])
             results[-1].append(Generation(text, int(prompt_tokens[i // n]), len(new)))
         return results
+
+    def perplexity(self, texts: list[str], hook: AbstractContextManager | None = None, max_tokens: int = 256) -> float:
+        """exp of the mean next-token loss over all tokens of `texts` (capability on plain text)."""
+        torch = self.torch
+        total_loss, total_tokens = 0.0, 0
+        with self.lock, torch.inference_mode(), hook or nullcontext():
+            for text in texts:
+                ids = self.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_tokens)["input_ids"]
+                if ids.shape[1] < 2:
+                    continue
+                loss = self.model(input_ids=ids, labels=ids).loss  # mean over ids.shape[1] - 1 predictions
+                total_loss += float(loss) * (ids.shape[1] - 1)
+                total_tokens += ids.shape[1] - 1
+        return float(np.exp(total_loss / max(total_tokens, 1)))
 
     def stream(
         self, messages: list[Message], sampling: Sampling, hook: AbstractContextManager | None = None

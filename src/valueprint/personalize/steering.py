@@ -27,12 +27,12 @@ import numpy as np
 from valueprint.errors import EvaluatorError
 from valueprint.evaluate.backbone import require
 from valueprint.personalize.runtime import LocalModel
+from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import Dimension, ValueSpace
 
 STEERING_VERSION = "1"
 DEFAULT_LAYERS = (10, 11, 12, 13, 14)
-DEFAULT_STRENGTH = 1.5
 QUESTIONS = (
     "What matters most when making a hard decision?",
     "My friend asked me for advice about a difficult choice. What should I tell them?",
@@ -71,7 +71,7 @@ class SteeringSet:
     vectors: dict[str, dict[int, np.ndarray]]
     meta: dict[str, Any]
 
-    def person_vector(self, profile: ValueProfile, strength: float = DEFAULT_STRENGTH) -> dict[int, np.ndarray]:
+    def person_vector(self, profile: ValueProfile, strength: float = DEFAULT_STEER_STRENGTH) -> dict[int, np.ndarray]:
         weights = {d: score.mean * _certainty(score.sd) for d, score in profile.scores.items() if d in self.vectors}
         # A profile with many strong dimensions would add up to a vector that wrecks the model's
         # language (MODELS.md: ~4x one vector gives gibberish), so the weights are capped at unit length.
@@ -85,7 +85,7 @@ class SteeringSet:
         return layers
 
     def hook(
-        self, model: LocalModel, profile: ValueProfile, strength: float = DEFAULT_STRENGTH
+        self, model: LocalModel, profile: ValueProfile, strength: float = DEFAULT_STEER_STRENGTH
     ) -> AbstractContextManager:
         """A context manager steering `model` towards the profile while generating."""
         torch = require("torch")

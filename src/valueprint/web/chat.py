@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from valueprint.personalize.runtime import Sampling
 from valueprint.personalize.service import scoped_profile
-from valueprint.personalize.strategies import parse_strategies
+from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies
 from valueprint.store.models import App
 from valueprint.web import security
 from valueprint.web.security import services
@@ -55,7 +55,7 @@ class ChatRequest(BaseModel):
         default=None, description="precis, rerank, steer, combined with + (default: precis when a token is given)."
     )
     rerank_n: int = Field(default=4, ge=2, le=8)
-    steer_strength: float = Field(default=1.5, ge=0.0, le=4.0)
+    steer_strength: float = Field(default=DEFAULT_STEER_STRENGTH, ge=0.0, le=4.0)
 
 
 def _resolve_profile(request: Request, app: App, token: str | None) -> tuple[Any, list[str]]:
