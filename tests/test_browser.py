@@ -42,8 +42,14 @@ SCRIPT = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("browser"), environment="test", stop_sd=0.45)
+def server(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) -> Iterator[str]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("browser"),
+        environment="test",
+        stop_sd=0.45,
+        model_dir=smollm2_dir,
+        chat_max_tokens=24,
+    )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -201,6 +207,13 @@ def test_whole_journey_with_the_mouse(page: Page):
             break
     assert "slider" in kinds and kinds & {"likert", "scenario"}
     assert_result_page(page)
+
+    page.fill("#try-prompt", "Should I tell my friend a hard truth about her business plan?")
+    page.click("#try-button")
+    expect(page.locator("#try-personal blockquote")).not_to_be_empty(timeout=120_000)
+    expect(page.locator("#try-base blockquote")).not_to_be_empty()
+    expect(page.locator("#try-result h3")).to_have_text("Which of your values shaped this")
+    expect(page).to_have_url(re.compile("/result$"))  # answered in place, without leaving the page
 
     page.click("button[data-copy-target=handle-text]")
     expect(page.locator("#token .copy-status")).to_have_text("Copied.")

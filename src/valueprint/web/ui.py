@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from valueprint import __version__
 from valueprint.errors import AnswerError, AuthError, NotFoundError
+from valueprint.personalize.trial import MAX_PROMPT_CHARS, run_trial
 from valueprint.tokens.codec import encode_boundaries, encode_profile
 from valueprint.tokens.jws import peek_claims
 from valueprint.values.bank import LikertItem, SliderItem
@@ -37,6 +38,7 @@ Participant = Annotated[str, Depends(security.participant)]
 Form = Annotated[FormData, Depends(security.form)]
 CheckedForm = Annotated[FormData, Depends(security.checked_form)]
 
+TRY_MAX_TOKENS = 96
 TENTATIVE_MEAN_SD = 0.38  # above this average SD the persona and précis are called tentative
 
 CHART_WIDTH, CHART_PAD = 200.0, 6.0
@@ -344,15 +346,10 @@ def _token(s: Services, participant_id: str, profile: ValueProfile) -> dict[str,
     return {"token": record.token, "handle": claims["hdl"], "expires": record.expires_at.date(), "stale": stale}
 
 
-@router.get("/result", response_class=HTMLResponse)
-def result(request: Request) -> Response:
-    participant_id = current(request)
-    if participant_id is None:
-        return redirect("/")
-    s = services(request)
+def _result_context(s: Services, participant_id: str) -> dict[str, Any]:
     profile = s.accounts.profile(participant_id)
     view = result_view(profile, s.model.space, s.settings.precis_min_confidence_sd)
-    context = {
+    return {
         "view": view,
         "groups": chart_groups(profile, s.model.space),
         "compass": compass(profile),
@@ -363,8 +360,37 @@ def result(request: Request) -> Response:
         "step": next_view(s.accounts.next_question(participant_id)),
         "answered": len(s.accounts.answers(participant_id).answered),
         "tentative": float(profile.sds(s.model.space).mean()) > TENTATIVE_MEAN_SD,
+        "try_max_chars": MAX_PROMPT_CHARS,
     }
-    return render(request, "result.html", context)
+
+
+@router.get("/result", response_class=HTMLResponse)
+def result(request: Request) -> Response:
+    participant_id = current(request)
+    if participant_id is None:
+        return redirect("/")
+    return render(request, "result.html", _result_context(services(request), participant_id))
+
+
+@router.post("/result/try", response_class=HTMLResponse)
+def try_it(request: Request, participant_id: Participant, form: Form) -> Response:
+    """One prompt, answered by the plain model and by the one personalised with this person's profile."""
+    s = services(request)
+    prompt = str(form.get("prompt") or "").strip()
+    trial, error = None, None
+    if not prompt:
+        error = "Type a question or a dilemma to try."
+    elif len(prompt) > MAX_PROMPT_CHARS:
+        error = f"Keep the question under {MAX_PROMPT_CHARS} characters."
+    else:
+        profile = s.accounts.profile(participant_id)
+        max_tokens = min(s.settings.chat_max_tokens, TRY_MAX_TOKENS)
+        trial = run_trial(s.personalizer, profile, prompt, s.settings.try_strategies, max_tokens)
+    context = {"trial": trial, "try_error": error, "prompt": prompt}
+    status = 422 if error else 200
+    if is_htmx(request):
+        return render(request, "partials/try.html", context, status_code=status)
+    return render(request, "result.html", {**_result_context(s, participant_id), **context}, status_code=status)
 
 
 @router.post("/result/token")

@@ -1,0 +1,65 @@
+""" "Try it" on the result page: the plain and the personalised model side by side, on the real local model."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import sign_up
+from tests.test_api import answer_until_done
+from valueprint.settings import Settings
+from valueprint.web.app import create_app
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def person(tmp_path, smollm2_dir):
+    settings = Settings(data_dir=tmp_path / "web", environment="test", model_dir=smollm2_dir, chat_max_tokens=16)
+    with TestClient(create_app(settings)) as client:
+        sign_up(client)
+        answer_until_done(client, limit=12)
+        yield client
+
+
+def ask(client, prompt: str, htmx: bool = True):
+    csrf = client.headers["X-CSRF-Token"]
+    headers = HTMX if htmx else {}
+    return client.post("/result/try", data={"prompt": prompt, "csrf_token": csrf}, headers=headers)
+
+
+def test_a_prompt_is_answered_plainly_and_with_my_values_side_by_side(person) -> None:
+    response = ask(person, "My neighbour asked me to lie to the police for him. What should I do?")
+    assert response.status_code == 200
+    html = response.text
+    assert 'id="try-base"' in html and 'id="try-personal"' in html
+    assert "Which of your values shaped this" in html and 'id="try-shaped-by"' in html
+    assert "precis + rerank" in html
+    assert "<html" not in html  # an HTMX partial, not a whole page
+
+
+def test_without_htmx_the_whole_result_page_comes_back_with_the_answers(person) -> None:
+    response = ask(person, "Is it fine to skip a family dinner for work?", htmx=False)
+    assert response.status_code == 200
+    assert "<html" in response.text and 'id="try-personal"' in response.text and 'id="profile-chart"' in response.text
+
+
+@pytest.mark.parametrize(("prompt", "message"), [("   ", "Type a question"), ("x" * 1001, "under 1000 characters")])
+def test_an_empty_or_oversized_prompt_is_refused_with_a_clear_message(person, prompt, message) -> None:
+    response = ask(person, prompt)
+    assert response.status_code == 422
+    assert message in response.text and 'id="try-personal"' not in response.text
+
+
+def test_hostile_text_comes_back_as_text(person) -> None:
+    response = ask(person, "<script>alert(1)</script> should I?")
+    assert "<script>alert(1)</script>" not in response.text
+
+
+def test_trying_needs_a_signed_in_person_and_the_csrf_token(tmp_path, smollm2_dir) -> None:
+    settings = Settings(data_dir=tmp_path / "web", environment="test", model_dir=smollm2_dir)
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/result/try", data={"prompt": "hi"}, headers=HTMX).status_code in (401, 403)
+        sign_up(client)
+        del client.headers["X-CSRF-Token"]
+        assert client.post("/result/try", data={"prompt": "hi"}, headers=HTMX).status_code == 403
