@@ -129,3 +129,14 @@ def participant_client(client):
     """A client signed in as a fresh participant (CSRF header set)."""
     client.participant = sign_up(client)
     return client
+
+
+@pytest.fixture(scope="session")
+def steering_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) -> Path:
+    """Steering vectors for every dimension of the local model, trained once per test session (~1 min)."""
+    from valueprint.personalize import steering
+    from valueprint.personalize.runtime import SMOLLM2_NAME, LocalModel
+
+    folder = tmp_path_factory.mktemp("steering") / SMOLLM2_NAME
+    steering.train(LocalModel(smollm2_dir, SMOLLM2_NAME), load_space()).save(folder)
+    return folder
