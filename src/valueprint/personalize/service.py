@@ -18,8 +18,12 @@ import numpy as np
 
 from valueprint.errors import EvaluatorError
 from valueprint.personalize import steering
+from valueprint.personalize.adapters import AdapterCache, AdapterStore, cache_for
 from valueprint.personalize.engine import Engine
+from valueprint.personalize.finetune import read_meta
+from valueprint.personalize.jobs import Jobs, TrainingRequest
 from valueprint.personalize.runtime import LocalModel, local_model
+from valueprint.personalize.training import check_trainable
 from valueprint.settings import Settings
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
@@ -41,6 +45,9 @@ class Personalizer:
         self._lock = threading.Lock()
         self._engine: Engine | None = None
         self._steering: steering.SteeringSet | None = None
+        self._adapters: AdapterCache | None = None
+        self.adapters = AdapterStore(settings.data_dir / "adapters")
+        self.jobs = Jobs(self.adapters.root / "jobs", settings.dask_scheduler)
 
     @property
     def steering_dir(self) -> Path:
@@ -50,11 +57,13 @@ class Personalizer:
         with self._lock:
             if self._engine is None:
                 model = local_model(self.settings.data_dir, self.settings.model_dir)
+                self._adapters = cache_for(model, self.settings.adapter_cache_size)
                 self._engine = Engine(
                     self.space,
                     model=model,
                     score=self._score,
                     steering_hook=self._steering_hook,
+                    adapter_hook=self._adapter_hook,
                     precis_max_sd=self.settings.precis_min_confidence_sd,
                 )
             return self._engine
@@ -85,5 +94,52 @@ class Personalizer:
         self._steering = trained
         return trained
 
+    def adapter_cache(self) -> AdapterCache:
+        self.engine()
+        assert self._adapters is not None
+        return self._adapters
+
+    def _adapter_hook(self, path: Path) -> AbstractContextManager:
+        return self.adapter_cache().activate(path)
+
     def _steering_hook(self, model: LocalModel, profile: ValueProfile, strength: float) -> AbstractContextManager:
         return self.steering_set(model).hook(model, profile, strength)
+
+    # -- personal adapters ------------------------------------------------------------------
+
+    def training_request(
+        self, subject: str, subject_id: str, profile: ValueProfile, own: list[tuple[str, str, str]] | None = None
+    ) -> TrainingRequest:
+        """A job for a person (starting from their nearest persona's adapter, if any) or a persona."""
+        check_trainable(profile, self.space)
+        person = subject == "person"
+        out = self.adapters.person(subject_id) if person else self.adapters.persona(subject_id)
+        nearest = self.adapters.nearest_persona_adapter(profile, self.space) if person else None
+        job_id = subject_id if person else f"persona-{subject_id}"
+        s = self.settings
+        return TrainingRequest(
+            job_id=job_id,
+            subject=subject,
+            subject_id=subject_id,
+            profile_json=profile.to_json(),
+            out=str(out),
+            status_path=str(self.jobs.status_file(job_id).path),
+            data_dir=str(s.data_dir),
+            datasets_dir=str(s.datasets_dir),
+            model_dir=str(s.model_dir) if s.model_dir else None,
+            evaluator_dir=str(s.evaluator_dir) if s.evaluator_dir else None,
+            init_adapter=str(nearest[1]) if nearest else None,
+            init_persona=nearest[0].id if nearest else None,
+            steps=s.adapter_steps,
+            own=list(own or []),
+        )
+
+    def adapter_status(self, participant_id: str) -> dict[str, Any]:
+        """The person's adapter (its metadata) and their latest training job, either possibly absent."""
+        folder = self.adapters.person(participant_id)
+        adapter = read_meta(folder) if self.adapters.exists(folder) else None
+        return {"adapter": adapter, "job": self.jobs.status(participant_id)}
+
+    def person_adapter(self, participant_id: str) -> Path | None:
+        folder = self.adapters.person(participant_id)
+        return folder if self.adapters.exists(folder) else None

@@ -3,7 +3,8 @@
 A strategy may do any of three things to one chat completion:
 
 - `prepare`: change the messages before generation (précis: the profile as a system prompt);
-- `hook`: change the model while it generates (steer: add the person's steering vector);
+- `hook`: change the model while it generates (steer: add the person's steering vector;
+  adapter: switch on the person's LoRA adapter);
 - `candidates` / `choose`: ask for several completions and pick one (rerank: the one the
   evaluator places closest to the profile).
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +45,9 @@ class Context:
     steer_strength: float = DEFAULT_STEER_STRENGTH
     score: Callable[[Sequence[str]], np.ndarray] | None = None  # the evaluator
     steering_hook: Callable[[ValueProfile, float], AbstractContextManager] | None = None
+    adapter: Path | None = None  # the person's trained adapter, when they have one
+    adapter_missing: str = "this person has no personal adapter yet: they can train one on their result page"
+    adapter_hook: Callable[[Path], AbstractContextManager] | None = None
     notes: dict[str, Any] = field(default_factory=dict)  # what each strategy did, for the response
 
 
@@ -94,6 +99,20 @@ class Steer(Strategy):
             raise StrategyError("steering vectors are not available here: run `valueprint steer train`")
         context.notes["steer_strength"] = context.steer_strength
         return context.steering_hook(context.profile, context.steer_strength)
+
+
+@register
+class Adapter(Strategy):
+    name = "adapter"
+    needs_local_model = True
+
+    def hook(self, context: Context) -> AbstractContextManager | None:
+        if context.adapter is None:
+            raise StrategyError(context.adapter_missing)
+        if context.adapter_hook is None:
+            raise StrategyError("personal adapters need the local model")
+        context.notes["adapter"] = context.adapter.name
+        return context.adapter_hook(context.adapter)
 
 
 @register

@@ -262,6 +262,11 @@ class Registry:
             raise RevokedTokenError("this token was revoked by its owner (or replaced by a newer one)")
         return self._allowed(view)
 
+    def participant_of(self, handle: str) -> str | None:
+        """The participant behind a handle the registry has just resolved (for their adapter)."""
+        with self.db.session() as session:
+            return session.scalar(select(Participant.id).where(Participant.handle == handle))
+
     @staticmethod
     def _allowed(view: dict[str, Any] | None) -> dict[str, Any]:
         """Raise for a refused read only after its audit entry is committed."""

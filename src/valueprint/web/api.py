@@ -224,9 +224,31 @@ def export(request: Request, participant_id: Participant) -> Response:
 
 @router.delete("/me", status_code=204, tags=["me"])
 def delete_me(request: Request, participant_id: Participant) -> Response:
-    """Delete my account: answers, profile, personal data, consents; every token stops verifying here."""
-    services(request).accounts.delete(participant_id)
+    """Delete my account: answers, profile, personal data, consents, adapter; every token stops verifying here."""
+    services(request).delete_participant(participant_id)
     request.session.clear()
+    return Response(status_code=204)
+
+
+# -- my personal adapter -------------------------------------------------------------------
+
+
+@router.post("/me/adapter", status_code=202, tags=["adapters"])
+def train_my_adapter(request: Request, participant_id: Participant) -> dict[str, Any]:
+    """Train my personal LoRA adapter (DPO on pairs chosen by my values) in the background."""
+    return {"job": services(request).train_adapter(participant_id)}
+
+
+@router.get("/me/adapter", tags=["adapters"])
+def my_adapter(request: Request, participant_id: Participant) -> dict[str, Any]:
+    """My adapter's metadata (null until trained) and the state of its latest training job."""
+    return services(request).personalizer.adapter_status(participant_id)
+
+
+@router.delete("/me/adapter", status_code=204, tags=["adapters"])
+def delete_my_adapter(request: Request, participant_id: Participant) -> Response:
+    """Delete my adapter (chat then falls back to the other strategies)."""
+    services(request).personalizer.adapters.delete_person(participant_id)
     return Response(status_code=204)
 
 

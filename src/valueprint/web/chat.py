@@ -13,6 +13,8 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -23,6 +25,7 @@ from valueprint.personalize.runtime import Sampling
 from valueprint.personalize.service import scoped_profile
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies
 from valueprint.store.models import App
+from valueprint.values.profile import ValueProfile
 from valueprint.web import security
 from valueprint.web.security import services
 
@@ -52,18 +55,41 @@ class ChatRequest(BaseModel):
     seed: int | None = None
     value_token: str | None = Field(default=None, max_length=4096, description="A value token (JWS) or a handle.")
     strategies: list[str] | str | None = Field(
-        default=None, description="precis, rerank, steer, combined with + (default: precis when a token is given)."
+        default=None,
+        description="precis, steer, adapter, rerank, combined with + (default: precis when a token is given).",
     )
     rerank_n: int = Field(default=4, ge=2, le=8)
     steer_strength: float = Field(default=DEFAULT_STEER_STRENGTH, ge=0.0, le=4.0)
 
 
-def _resolve_profile(request: Request, app: App, token: str | None) -> tuple[Any, list[str]]:
+@dataclass
+class Resolved:
+    profile: ValueProfile | None = None
+    scopes: list[str] = field(default_factory=list)
+    adapter: Path | None = None
+    adapter_missing: str = "no value token was given, so there is no personal adapter to use"
+
+
+def _resolve(request: Request, app: App, token: str | None) -> Resolved:
+    """The consent-scoped profile behind a token, and the person's adapter if this app may use it.
+
+    An adapter is trained on the whole profile, so only an app allowed to read every value group uses it.
+    """
     if not token:
-        return None, []
-    registry = services(request).registry
-    view = registry.read_by_token(app, token) if token.count(".") == 2 else registry.read_by_handle(app, token)
-    return scoped_profile(view, services(request).model.space), view["scopes"]
+        return Resolved()
+    s = services(request)
+    view = s.registry.read_by_token(app, token) if token.count(".") == 2 else s.registry.read_by_handle(app, token)
+    resolved = Resolved(scoped_profile(view, s.model.space), view["scopes"])
+    all_groups = {d.group for d in s.model.space.dimensions}
+    participant_id = s.registry.participant_of(view["handle"])
+    adapter = s.personalizer.person_adapter(participant_id) if participant_id else None
+    if adapter is None:
+        resolved.adapter_missing = "this person has no personal adapter yet: they can train one on their result page"
+    elif not all_groups <= set(view["scopes"]):
+        resolved.adapter_missing = "a personal adapter carries the whole profile; this app may not read all of it"
+    else:
+        resolved.adapter = adapter
+    return resolved
 
 
 @router.post("/chat/completions")
@@ -74,12 +100,13 @@ def chat_completions(
     x_value_token: Annotated[str | None, Header(max_length=4096)] = None,
 ) -> Any:
     """Chat with the local model, personalised by the value token's consented scopes."""
-    profile, scopes = _resolve_profile(request, app, x_value_token or body.value_token)
+    resolved = _resolve(request, app, x_value_token or body.value_token)
+    profile, scopes = resolved.profile, resolved.scopes
     names = body.strategies if body.strategies is not None else (DEFAULT_STRATEGIES if profile else ())
     strategies = parse_strategies(names) if profile else []
-    personalizer = services(request).personalizer
-    engine = personalizer.engine()
+    engine = services(request).personalizer.engine()
     context = engine.context(profile, rerank_n=body.rerank_n, steer_strength=body.steer_strength)
+    context.adapter, context.adapter_missing = resolved.adapter, resolved.adapter_missing
     cap = services(request).settings.chat_max_tokens
     sampling = Sampling(
         max_new_tokens=min(body.max_completion_tokens or body.max_tokens or 128, cap),
@@ -111,7 +138,8 @@ def chat_completions(
 
 
 def _public_notes(notes: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in notes.items() if k in ("precis", "rerank_distances", "steer_strength", "rerank")}
+    public = ("precis", "rerank_distances", "steer_strength", "rerank", "adapter")
+    return {k: v for k, v in notes.items() if k in public}
 
 
 def _sse(pieces: Iterator[str], model: str, extra: dict[str, Any]) -> Iterator[str]:

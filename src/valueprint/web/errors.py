@@ -13,10 +13,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from valueprint.errors import (
+    AdapterError,
     AnswerError,
     AuthError,
     CatalogueError,
     ConfigError,
+    ConflictError,
     DatasetError,
     EndpointError,
     EvaluatorError,
@@ -38,6 +40,8 @@ STATUS = [
     (ForbiddenError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
     (AnswerError, 422, "invalid_answer"),
+    (AdapterError, 422, "adapter_unavailable"),
+    (ConflictError, 409, "conflict"),
     (ConfigError, 500, "server_misconfigured"),
     # The server's own state, never the caller's fault: logged in full, shown as a generic 500.
     (KeyStoreError, 500, "server_error"),

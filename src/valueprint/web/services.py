@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from valueprint.accounts.service import Accounts
 from valueprint.personalize.service import Personalizer
@@ -24,6 +25,20 @@ class Services:
     accounts: Accounts
     registry: Registry
     personalizer: Personalizer
+
+    def delete_participant(self, participant_id: str) -> None:
+        """The account and everything derived from it, their personal adapter included."""
+        self.accounts.delete(participant_id)
+        self.personalizer.adapters.delete_person(participant_id)
+
+    def train_adapter(self, participant_id: str) -> dict[str, Any]:
+        """Start training the person's adapter in the background; their scenario answers count most."""
+        from valueprint.personalize.preferences import own_scenario_options
+
+        profile = self.accounts.profile(participant_id)
+        own = own_scenario_options(self.accounts.answers(participant_id), self.model.bank)
+        request = self.personalizer.training_request("person", participant_id, profile, own)
+        return self.personalizer.jobs.submit(request)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:

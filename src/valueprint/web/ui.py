@@ -451,7 +451,7 @@ def delete_account(request: Request, participant_id: Participant, form: Form) ->
     if form.get("confirm") != "yes":
         context = _my_data(s, participant_id) | {"delete_error": "Tick the box to confirm that you want to delete."}
         return render(request, "me.html", context, status_code=400)
-    s.accounts.delete(participant_id)
+    s.delete_participant(participant_id)
     request.session.clear()
     flash(
         request,

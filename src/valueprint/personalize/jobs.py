@@ -1,0 +1,164 @@
+"""Adapter training as a background job: in-process by default, on a Dask cluster when configured.
+
+Both engines run the same picklable `run_training(request)`; it reports its state to a JSON
+status file (`DATA_DIR/adapters/jobs/<job id>.json`), which the API and the web app read, so
+the status looks the same whichever engine ran it (a Dask worker must share the data folder,
+as workers on the same machine do). A job is queued → preparing → training (step, total,
+ETA) → done, or failed with the error's message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from valueprint.errors import ConflictError
+from valueprint.evaluate.backbone import require
+
+ACTIVE = ("queued", "preparing", "training")
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    """Everything a worker needs, as plain data (it may run in another process)."""
+
+    job_id: str
+    subject: str  # "person" or "persona"
+    subject_id: str
+    profile_json: str
+    out: str
+    status_path: str
+    data_dir: str
+    datasets_dir: str
+    model_dir: str | None = None
+    evaluator_dir: str | None = None
+    init_adapter: str | None = None
+    init_persona: str | None = None
+    steps: int = 80
+    own: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+class StatusFile:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def write(self, **fields: Any) -> dict[str, Any]:
+        status = {**(self.read() or {}), **fields, "updated_at": _now()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(prefix=f".{self.path.name}-", dir=self.path.parent)
+        with os.fdopen(handle, "w") as out:
+            json.dump(status, out)
+        os.replace(staging, self.path)
+        return status
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def run_training(request: TrainingRequest) -> dict[str, Any]:
+    """Build the subject's preference pairs and train their adapter; the status file follows along."""
+    from valueprint.personalize.training import train_subject
+
+    status = StatusFile(Path(request.status_path))
+    status.write(state="preparing", started_at=_now(), step=0, total=request.steps, error=None)
+    started = time.monotonic()
+
+    def progress(step: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        eta = elapsed / step * (total - step) if step else None
+        status.write(state="training", step=step, total=total, eta_s=round(eta, 1) if eta is not None else None)
+
+    try:
+        meta = train_subject(request, progress)
+    except BaseException as error:
+        status.write(state="failed", error=f"{type(error).__name__}: {error}", finished_at=_now())
+        raise
+    status.write(state="done", finished_at=_now(), train_seconds=meta["train_seconds"], eta_s=0)
+    return meta
+
+
+class Jobs:
+    """Submit training jobs and read their status; in-process or on Dask (`scheduler` address)."""
+
+    def __init__(self, jobs_dir: Path, scheduler: str | None = None) -> None:
+        self.jobs_dir, self.scheduler = jobs_dir, scheduler
+        self.engine = "dask" if scheduler else "in-process"
+        self._lock = threading.Lock()
+        self._futures: dict[str, Any] = {}  # Dask forgets a task whose future is dropped
+        self._executor: ThreadPoolExecutor | None = None
+        self._client: Any = None
+
+    def status_file(self, job_id: str) -> StatusFile:
+        return StatusFile(self.jobs_dir / f"{job_id}.json")
+
+    def submit(self, request: TrainingRequest) -> dict[str, Any]:
+        with self._lock:
+            current = self.status(request.job_id)
+            if current and current["state"] in ACTIVE:
+                raise ConflictError("an adapter is already being trained for this profile; wait for it to finish")
+            status = self.status_file(request.job_id).write(
+                job_id=request.job_id, state="queued", engine=self.engine, submitted_at=_now(), error=None
+            )
+            self._futures[request.job_id] = self._submit(request)
+            return status
+
+    def _submit(self, request: TrainingRequest) -> Any:
+        if self.scheduler is None:
+            if self._executor is None:  # one at a time: a training run already uses every core
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adapter-training")
+            return self._executor.submit(run_training, request)
+        if self._client is None:
+            distributed = require("distributed")
+            self._client = distributed.Client(self.scheduler, timeout=10)
+        return self._client.submit(run_training, request, key=f"adapter-{request.job_id}-{time.time_ns()}", pure=False)
+
+    def status(self, job_id: str) -> dict[str, Any] | None:
+        status = self.status_file(job_id).read()
+        future = self._futures.get(job_id)
+        if status and status["state"] in ACTIVE and future is not None and _failed(future):
+            status = self.status_file(job_id).write(state="failed", error=_error_text(future), finished_at=_now())
+        return status
+
+    def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any] | None:
+        """Block until the job ends (tests and the CLI)."""
+        future = self._futures.get(job_id)
+        if future is not None:
+            with contextlib.suppress(Exception):  # the status file carries the error
+                future.result(timeout=timeout)
+        return self.status(job_id)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._client is not None:
+            self._client.close()
+
+
+def _failed(future: Any) -> bool:
+    if isinstance(future, Future):
+        return future.done() and future.exception() is not None
+    return future.status in ("error", "cancelled", "lost")
+
+
+def _error_text(future: Any) -> str:
+    try:
+        error = future.exception()
+    except Exception as lookup:  # a cancelled or lost Dask future
+        error = lookup
+    return f"the training job stopped: {type(error).__name__}: {error}"

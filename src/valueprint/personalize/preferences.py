@@ -1,0 +1,216 @@
+"""Preference pairs for one person (or persona): which of two real options lies closer to their values.
+
+Sources, each a prompt with two options written by someone outside the team:
+
+- Moral Stories (`norm_distance_dev.jsonl`): a norm with the story's moral and immoral action.
+  The dev file only: its test file is held out for persona fit.
+- The person's own scenario answers: the option they picked is chosen over each one they
+  did not. These count most: each is repeated `OWN_WEIGHT` times.
+- Held out, never trained on (the shared ETHICS and DailyDilemmas files are test splits,
+  for evaluation only): ETHICS deontology (a reasonable against an unreasonable excuse for
+  the same request) and justice (reasonable against unreasonable treatment in the same
+  situation), DailyDilemmas' per-action pairs, and a hash-chosen tenth of Moral Stories.
+
+For every pair the evaluator scores both options and `alignment_distance` places each against
+the profile; the closer option is chosen. Pairs whose options sit (almost) equally far are
+dropped: they say nothing about this person. Near-duplicate prompts are removed with MinHash
+LSH (`datasketch`), keeping the first of each cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from valueprint.evaluate.alignment import alignment_distance, counted_dimensions
+from valueprint.evaluate.backbone import require
+from valueprint.evaluate.datasets import _csv, _jsonl, bucket
+from valueprint.values.answers import Answers
+from valueprint.values.bank import QuestionBank, ScenarioItem
+from valueprint.values.profile import ValueProfile
+from valueprint.values.space import ValueSpace
+
+OWN_WEIGHT = 4
+MIN_GAP = 0.01  # distance gap below which a pair expresses no preference
+HELDOUT_BUCKETS = 10  # one bucket in ten of Moral Stories is held out
+DEDUP_THRESHOLD = 0.8
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A prompt with two candidate replies, before anyone's preference is known."""
+
+    source: str
+    prompt: str
+    first: str
+    second: str
+
+
+@dataclass(frozen=True)
+class Pair:
+    source: str
+    prompt: str
+    chosen: str
+    rejected: str
+    margin: float  # how much closer the chosen option is (alignment distance)
+
+
+@dataclass(frozen=True)
+class PreferenceData:
+    train: list[Pair]
+    heldout: list[Pair]
+
+    def digest(self) -> str:
+        payload = json.dumps([asdict(p) for p in self.train], sort_keys=True).encode()
+        return hashlib.sha256(payload).hexdigest()
+
+
+# -- options from the real data sets ----------------------------------------------------
+
+
+def moral_story_options(datasets_dir: Path) -> list[Choice]:
+    stories: dict[str, dict[str, str]] = {}
+    for record in _jsonl(datasets_dir / "moral_stories" / "norm_distance_dev.jsonl"):
+        story = stories.setdefault(str(record.get("ID", ""))[:-1], {})
+        for key in ("norm", "moral_action", "immoral_action"):
+            if record.get(key):
+                story[key] = str(record[key]).strip()
+    return [
+        Choice("moral_stories", f'People say: "{s["norm"]}" What would you do?', s["moral_action"], s["immoral_action"])
+        for _, s in sorted(stories.items())
+        if len(s) == 3
+    ]
+
+
+def ethics_options(datasets_dir: Path) -> list[Choice]:
+    """Deontology: pairs of excuses for one request; justice: pairs of reasons sharing their opening."""
+    options = []
+    by_request: dict[str, dict[str, str]] = {}
+    for row in _csv(datasets_dir / "ethics" / "deontology_test.csv"):
+        by_request.setdefault(row["scenario"], {}).setdefault(row["label"], row["excuse"])
+    for request, excuses in by_request.items():
+        if {"0", "1"} <= set(excuses):
+            options.append(Choice("ethics_deontology", request, excuses["1"], excuses["0"]))
+    by_situation: dict[str, dict[str, str]] = {}
+    for row in _csv(datasets_dir / "ethics" / "justice_test.csv"):
+        situation, _, reason = row["scenario"].partition(" because ")
+        if reason:
+            by_situation.setdefault(situation, {}).setdefault(row["label"], reason)
+    for situation, reasons in by_situation.items():
+        if {"0", "1"} <= set(reasons):
+            prompt = f"{situation}. Why might that be?"
+            options.append(Choice("ethics_justice", prompt, f"Because {reasons['1']}", f"Because {reasons['0']}"))
+    return options
+
+
+def daily_dilemma_options(datasets_dir: Path) -> list[Choice]:
+    by_dilemma: dict[str, dict[str, str]] = {}
+    situations: dict[str, str] = {}
+    for row in _csv(datasets_dir / "daily_dilemmas" / "dilemmas_with_detail_by_action_test.csv"):
+        situations[row["idx"]] = row["dilemma_situation"]
+        by_dilemma.setdefault(row["idx"], {})[row["action_type"]] = f"{row['action']}. {row['negative_consequence']}"
+    return [
+        Choice("daily_dilemmas", situations[idx], actions["to_do"], actions["not_to_do"])
+        for idx, actions in by_dilemma.items()
+        if {"to_do", "not_to_do"} <= set(actions)
+    ]
+
+
+def own_scenario_options(answers: Answers, bank: QuestionBank) -> list[tuple[str, str, str]]:
+    """(prompt, picked option, other option) for every scenario the person answered."""
+    triples = []
+    for item_id, key in answers.scenario.items():
+        item = bank.item(item_id)
+        if not isinstance(item, ScenarioItem):
+            continue
+        picked = next((o for o in item.options if o.key == key), None)
+        if picked is None:
+            continue
+        triples.extend((item.prompt, picked.text, other.text) for other in item.options if other.key != key)
+    return triples
+
+
+# -- preferences --------------------------------------------------------------------------
+
+
+class OptionScores:
+    """Evaluator vectors of every option text, computed once and shared by all profiles."""
+
+    def __init__(self, options: Sequence[Choice], score: Callable[[list[str]], np.ndarray]) -> None:
+        self.options = list(options)
+        texts = [t for o in self.options for t in (o.first, o.second)]
+        vectors = np.asarray(score(texts), dtype=np.float64)
+        self.first, self.second = vectors[0::2], vectors[1::2]
+
+    def pairs(self, profile: ValueProfile, space: ValueSpace) -> list[Pair]:
+        mean, sd = profile.means(space), profile.sds(space)
+        if not counted_dimensions(mean, sd).any():
+            return []
+        d_first = alignment_distance(mean, sd, self.first)
+        d_second = alignment_distance(mean, sd, self.second)
+        pairs = []
+        for option, a, b in zip(self.options, d_first, d_second, strict=True):
+            if abs(a - b) < MIN_GAP:
+                continue
+            chosen, rejected = (option.first, option.second) if a < b else (option.second, option.first)
+            pairs.append(Pair(option.source, option.prompt, chosen, rejected, round(float(abs(a - b)), 4)))
+        return pairs
+
+
+def build_preferences(
+    profile: ValueProfile,
+    space: ValueSpace,
+    train_options: OptionScores,
+    heldout_options: OptionScores,
+    own: Iterable[tuple[str, str, str]] = (),
+    limit: int | None = None,
+) -> PreferenceData:
+    """The person's pairs: own answers first (weighted), then the strongest-margin data pairs."""
+    own_pairs = [Pair("own_answers", p, c, r, 1.0) for p, c, r in own] * OWN_WEIGHT
+    data_pairs = sorted(train_options.pairs(profile, space), key=lambda p: -p.margin)
+    train = own_pairs + deduplicate(data_pairs)
+    if limit is not None:
+        train = train[:limit]
+    return PreferenceData(train, heldout_options.pairs(profile, space))
+
+
+def split_options(datasets_dir: Path) -> tuple[list[Choice], list[Choice]]:
+    """(train, held-out) options: see the module's note for what is held out and why."""
+    stories = moral_story_options(datasets_dir)
+    train = [o for o in stories if bucket(o.prompt + o.first, HELDOUT_BUCKETS) != 0]
+    held = [o for o in stories if bucket(o.prompt + o.first, HELDOUT_BUCKETS) == 0]
+    return train, held + ethics_options(datasets_dir) + daily_dilemma_options(datasets_dir)
+
+
+def deduplicate(pairs: Sequence[Pair], threshold: float = DEDUP_THRESHOLD) -> list[Pair]:
+    """Drop pairs whose prompt and chosen text nearly repeat an earlier pair's (MinHash LSH, Jaccard)."""
+    datasketch = require("datasketch")
+    lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=64)
+    kept = []
+    for i, pair in enumerate(pairs):
+        signature = datasketch.MinHash(num_perm=64, seed=1)
+        words = f"{pair.prompt} {pair.chosen}".lower().split()
+        signature.update_batch([" ".join(words[j : j + 3]).encode() for j in range(max(1, len(words) - 2))])
+        if lsh.query(signature):
+            continue
+        lsh.insert(str(i), signature)
+        kept.append(pair)
+    return kept
+
+
+def write_jsonl(pairs: Sequence[Pair], path: Path) -> Path:
+    """`prompt`/`chosen`/`rejected` lines (plus source and margin), written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        for pair in pairs:
+            out.write(json.dumps(asdict(pair), ensure_ascii=False) + "\n")
+    os.replace(staging, path)
+    return path
