@@ -37,6 +37,8 @@ app.add_typer(bench_app, name="bench")
 evaluator_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Train and report on the value evaluator.")
 app.add_typer(admin_app, name="admin")
 app.add_typer(evaluator_app, name="evaluator")
+adapters_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Personal and persona LoRA adapters.")
+app.add_typer(adapters_app, name="adapters")
 steer_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Steering vectors for the local model.")
 app.add_typer(steer_app, name="steer")
 
@@ -470,6 +472,29 @@ def bench_personalize(
     _print_figures({**figures, "plot": str(plot)}, "personalize", out)
 
 
+@bench_app.command("finetune")
+def bench_finetune(
+    out: ResultsDir = Path("benchmarks/results"),
+    personas: Annotated[int, typer.Option(min=1, max=12, help="Persona adapters to train and measure.")] = 4,
+    prompts: Annotated[int, typer.Option(min=1, max=1000, help="Held-out DailyDilemmas prompts.")] = 30,
+    reuse: Annotated[bool, typer.Option(help="Keep persona adapters already trained (timings from metadata).")] = False,
+    seed: int = 0,
+) -> None:
+    """Persona adapters by DPO: training time, size, swap time, distance to the persona, perplexity."""
+    from rich.progress import Progress
+
+    from valueprint.bench import finetune
+
+    with Progress(console=console) as progress:
+        task = progress.add_task("loading", total=None)
+
+        def show(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        figures = finetune.run(_settings(), personas, prompts, reuse=reuse, seed=seed, on_progress=show)
+    _print_figures(figures, "finetune", out)
+
+
 @app.command()
 def evaluate(
     source: Annotated[Path, typer.Argument(help="JSONL (objects with a text field, or strings) or CSV with a header.")],
@@ -596,3 +621,49 @@ def steer_train() -> None:
     folder = personalizer.steering_dir / trained.meta["model"]
     layers = trained.meta["layers"]
     console.print(f"[green]saved[/] {len(trained.vectors)} steering vectors (layers {layers}) to {folder}")
+
+
+@adapters_app.command("train-personas")
+def adapters_train_personas(
+    personas: Annotated[str, typer.Option(help="all, or comma-separated persona ids.")] = "all",
+    steps: Annotated[int | None, typer.Option(min=1, help="DPO steps (default VALUEPRINT_ADAPTER_STEPS).")] = None,
+) -> None:
+    """Train the exemplar personas' adapters, one after another; people's training then starts from them."""
+    from rich.progress import Progress
+
+    from valueprint.evaluate.fit import select_personas
+    from valueprint.personalize.service import Personalizer
+    from valueprint.personalize.training import train_subject
+    from valueprint.values.space import load_space
+
+    settings = _settings() if steps is None else _settings().model_copy(update={"adapter_steps": steps})
+    personalizer = Personalizer(settings, load_space())
+    chosen = select_personas(personas)
+    with Progress(console=console) as progress:
+        for number, persona in enumerate(chosen, start=1):
+            task = progress.add_task(f"{persona.id} ({number}/{len(chosen)})", total=settings.adapter_steps)
+            profile = persona.as_profile(personalizer.space, 0.1)
+            request = personalizer.training_request("persona", persona.id, profile)
+            meta = train_subject(request, lambda n, total, task=task: progress.update(task, completed=n, total=total))
+            progress.update(task, description=f"{persona.id}: {meta['pairs']} pairs, {meta['train_seconds']} s")
+    console.print(f"[green]saved[/] {len(chosen)} adapters under {personalizer.adapters.root / 'personas'}")
+
+
+@adapters_app.command("preferences")
+def adapters_preferences(
+    persona: Annotated[str, typer.Option(help="The persona whose preferences to build.")],
+    out: Annotated[Path, typer.Option(help="JSONL file (prompt/chosen/rejected); held-out pairs go beside it.")],
+) -> None:
+    """Export a persona's preference pairs as JSONL, loadable with datasets.load_dataset("json", ...)."""
+    from valueprint.evaluate.fit import select_personas
+    from valueprint.personalize.preferences import build_preferences, write_jsonl
+    from valueprint.personalize.training import option_scores
+    from valueprint.values.space import load_space
+
+    settings, space = _settings(), load_space()
+    (chosen,) = select_personas(persona)
+    train, heldout = option_scores(settings)
+    data = build_preferences(chosen.as_profile(space, 0.1), space, train, heldout)
+    write_jsonl(data.train, out)
+    held = write_jsonl(data.heldout, out.with_name(out.stem + ".heldout.jsonl"))
+    console.print(f"[green]wrote[/] {len(data.train)} pairs to {out} and {len(data.heldout)} held-out pairs to {held}")

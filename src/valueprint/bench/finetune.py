@@ -1,0 +1,199 @@
+"""`valueprint bench finetune`: personal adapters, how long they take, what they cost and what they change.
+
+For each persona (as a stand-in for a person: same pipeline, minus own scenario answers) an
+adapter is trained by the same job function the server runs, timed end to end (preference
+pairs, DPO, saving); the first includes loading the evaluator and scoring every option, as a
+person's first training does in a fresh worker. Then, on held-out DailyDilemmas prompts:
+alignment distance for base, précis, adapter and adapter+précis with bootstrap intervals; the
+adapter's preference accuracy on held-out pairs (implicit DPO reward: does the adapter raise
+the chosen reply's likelihood more than the rejected one's, relative to the plain model);
+perplexity on neutral text with the adapter on; adapter size; and the swap time in the server's
+adapter cache, cold (first load) and warm (already loaded).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valueprint.bench.personalize import bootstrap_reduction, key
+from valueprint.evaluate.alignment import profile_alignment
+from valueprint.evaluate.datasets import _jsonl
+from valueprint.evaluate.fit import daily_dilemma_prompts
+from valueprint.personalize import heldout
+from valueprint.personalize.adapters import cache_for
+from valueprint.personalize.finetune import read_meta
+from valueprint.personalize.preferences import Pair
+from valueprint.personalize.runtime import LocalModel, Message, Sampling
+from valueprint.personalize.service import Personalizer
+from valueprint.personalize.strategies import parse_strategies
+from valueprint.personalize.training import train_subject
+from valueprint.settings import Settings
+from valueprint.values.personas import Persona, load_personas
+from valueprint.values.space import load_space
+
+STRATEGIES = ("precis", "adapter", "adapter+precis")
+PERSONA_SD = 0.1
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(_stage: str, _done: int, _total: int) -> None:
+    return None
+
+
+def train_personas(
+    personalizer: Personalizer, personas: Sequence[Persona], reuse: bool, progress: Progress
+) -> dict[str, Any]:
+    seconds = []
+    for done, persona in enumerate(personas):
+        folder = personalizer.adapters.persona(persona.id)
+        if reuse and personalizer.adapters.exists(folder):
+            continue
+        profile = persona.as_profile(personalizer.space, PERSONA_SD)
+        request = personalizer.training_request("persona", persona.id, profile)
+        label = f"training {persona.id} ({done + 1}/{len(personas)}): DPO step"
+        started = time.perf_counter()
+        train_subject(request, lambda step, total, label=label: progress(label, step, total))
+        seconds.append(time.perf_counter() - started)
+    metas = [read_meta(personalizer.adapters.persona(p.id)) for p in personas]
+    return {
+        "train_seconds": round(seconds[0], 1) if seconds else metas[0]["train_seconds"],
+        "train_seconds_all": [round(s, 1) for s in seconds],
+        "dpo_seconds": [m["train_seconds"] for m in metas],
+        "dpo_steps": metas[0]["config"]["steps"],
+        "dpo_batch": metas[0]["config"]["batch_size"],
+        "preference_pairs": {p.id: m["pairs"] for p, m in zip(personas, metas, strict=True)},
+        "adapter_mb": round(
+            (personalizer.adapters.persona(personas[0].id) / "adapter_model.safetensors").stat().st_size / 2**20, 2
+        ),
+    }
+
+
+def swap_times(model: LocalModel, folders: Sequence[Path], repeats: int = 20) -> dict[str, float]:
+    cache = cache_for(model, capacity=max(2, len(folders)))
+    cold = []
+    for folder in folders:
+        started = time.perf_counter()
+        with model.lock, cache.activate(folder):
+            pass
+        cold.append(time.perf_counter() - started)
+    warm = []
+    for i in range(repeats):
+        started = time.perf_counter()
+        with model.lock, cache.activate(folders[i % len(folders)]):
+            pass
+        warm.append(time.perf_counter() - started)
+    return {
+        "swap_ms": round(statistics.median(warm) * 1000, 2),
+        "swap_ms_cold": round(statistics.median(cold) * 1000, 1),
+    }
+
+
+def log_likelihood(model: LocalModel, prompt: str, reply: str) -> float:
+    """log p(reply | prompt) under the model as it stands (adapter on or off)."""
+    torch = model.torch
+    prefix = model.tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
+    )
+    full = model.tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}], tokenize=False
+    )
+    start = len(model.tokenizer(prefix)["input_ids"])
+    ids = torch.tensor([model.tokenizer(full)["input_ids"]])
+    with torch.inference_mode():
+        logits = model.model(input_ids=ids).logits[0, :-1]
+    logp = torch.log_softmax(logits.float(), dim=-1).gather(1, ids[0, 1:, None])[:, 0]
+    return float(logp[start - 1 :].sum())
+
+
+def preference_accuracy(model: LocalModel, folder: Path, pairs: Sequence[Pair]) -> float:
+    """Share of held-out pairs whose implicit DPO reward prefers the chosen reply."""
+
+    def margins() -> list[float]:
+        return [log_likelihood(model, p.prompt, p.chosen) - log_likelihood(model, p.prompt, p.rejected) for p in pairs]
+
+    with model.lock:
+        plain = margins()
+        with cache_for(model).activate(folder):
+            tuned = margins()
+    wins = sum(t - p > 0 for p, t in zip(plain, tuned, strict=True))
+    return wins / max(len(pairs), 1)
+
+
+def run(
+    settings: Settings,
+    personas_n: int = 4,
+    prompts_n: int = 30,
+    max_new_tokens: int = 48,
+    heldout_pairs: int = 40,
+    reuse: bool = False,
+    seed: int = 0,
+    on_progress: Progress | None = None,
+) -> dict[str, Any]:
+    progress = on_progress or _quiet
+    space = load_space()
+    personalizer = Personalizer(settings, space)
+    personas = load_personas()[:personas_n]
+    figures: dict[str, Any] = {"personas": [p.id for p in personas]}
+    figures |= train_personas(personalizer, personas, reuse, progress)
+    engine = personalizer.engine()
+    model = engine.model
+    assert model is not None
+    folders = [personalizer.adapters.persona(p.id) for p in personas]
+    figures |= swap_times(model, folders)
+
+    pool = daily_dilemma_prompts(settings.datasets_dir)
+    picks = np.sort(np.random.default_rng(seed).choice(len(pool), size=prompts_n, replace=False))
+    prompts = [pool[i].text for i in picks]
+    sampling = Sampling(max_new_tokens=max_new_tokens, seed=seed)
+    evaluator = personalizer.evaluator()
+
+    def replies(strategy: str, persona: Persona | None, folder: Path | None) -> list[str]:
+        profile = persona.as_profile(space, PERSONA_SD) if persona else None
+        context = engine.context(profile, adapter=folder)
+        chosen = parse_strategies(strategy) if strategy != "base" else []
+        conversations: list[list[Message]] = [[{"role": "user", "content": p}] for p in prompts]
+        out: list[str] = []
+        for start in range(0, len(conversations), 16):
+            out += [c.text for c in engine.complete_batch(conversations[start : start + 16], sampling, chosen, context)]
+        return out
+
+    progress("generating: base", 0, 1)
+    base_vectors = evaluator.score(replies("base", None, None))
+    distances: dict[str, list[np.ndarray]] = {"base": []}
+    accuracy, perplexity = {}, []
+    base_perplexity = model.perplexity(heldout.neutral_passages())
+    for done, (persona, folder) in enumerate(zip(personas, folders, strict=True)):
+        progress(f"measuring {persona.id}", done, len(personas))
+        profile = persona.as_profile(space, PERSONA_SD)
+        distances["base"].append(profile_alignment(profile, base_vectors, space))
+        for strategy in STRATEGIES:
+            vectors = evaluator.score(replies(strategy, persona, folder))
+            distances.setdefault(strategy, []).append(profile_alignment(profile, vectors, space))
+        held = [Pair(**row) for row in _jsonl(folder / "preferences" / "heldout.jsonl")][:heldout_pairs]  # type: ignore[arg-type]
+        accuracy[persona.id] = round(preference_accuracy(model, folder, held), 3)
+        perplexity.append(model.perplexity(heldout.neutral_passages(), hook=cache_for(model).activate(folder)))
+    stacked = {s: np.stack(v) for s, v in distances.items()}
+    figures["distance_base"] = round(float(stacked["base"].mean()), 4)
+    for strategy in STRATEGIES:
+        reduction = bootstrap_reduction(stacked["base"], stacked[strategy], 1000, seed)
+        figures[f"distance_{key(strategy)}"] = round(float(stacked[strategy].mean()), 4)
+        figures[f"reduction_{key(strategy)}"] = reduction["mean"]
+        figures[f"reduction_{key(strategy)}_ci95"] = [reduction["ci_low"], reduction["ci_high"]]
+    figures |= {
+        "prompts": len(prompts),
+        "per_persona": {
+            p.id: {s: round(float(d[k].mean()), 4) for s, d in stacked.items()} for k, p in enumerate(personas)
+        },
+        "heldout_preference_accuracy": accuracy,
+        "heldout_preference_accuracy_mean": round(float(np.mean(list(accuracy.values()))), 3),
+        "perplexity_base": round(base_perplexity, 3),
+        "perplexity_adapter": round(float(np.mean(perplexity)), 3),
+        "perplexity_change": round(float(np.mean(perplexity)) / base_perplexity - 1, 4),
+    }
+    return figures
