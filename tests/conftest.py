@@ -140,3 +140,28 @@ def steering_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) ->
     folder = tmp_path_factory.mktemp("steering") / SMOLLM2_NAME
     steering.train(LocalModel(smollm2_dir, SMOLLM2_NAME), load_space()).save(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path, shared_data: Path) -> Path:
+    """A real DPO adapter for the first persona, trained for two steps (~1 min with the option scoring)."""
+    from valueprint.personalize.jobs import TrainingRequest
+    from valueprint.personalize.training import train_subject
+    from valueprint.values.personas import load_personas
+
+    root = tmp_path_factory.mktemp("adapters")
+    persona = load_personas()[0]
+    request = TrainingRequest(
+        job_id=f"persona-{persona.id}",
+        subject="persona",
+        subject_id=persona.id,
+        profile_json=persona.as_profile(load_space(), 0.1).to_json(),
+        out=str(root / persona.id),
+        status_path=str(root / "status.json"),
+        data_dir=str(root),
+        datasets_dir=str(shared_data),
+        model_dir=str(smollm2_dir),
+        steps=2,
+    )
+    train_subject(request)
+    return root / persona.id

@@ -40,7 +40,7 @@ from valueprint.values.space import ValueSpace
 OWN_WEIGHT = 4
 MIN_GAP = 0.01  # distance gap below which a pair expresses no preference
 HELDOUT_BUCKETS = 10  # one bucket in ten of Moral Stories is held out
-DEDUP_THRESHOLD = 0.8
+DEDUP_THRESHOLD = 0.7
 
 
 @dataclass(frozen=True)
@@ -146,12 +146,12 @@ class OptionScores:
     def __init__(self, options: Sequence[Choice], score: Callable[[list[str]], np.ndarray]) -> None:
         self.options = list(options)
         texts = [t for o in self.options for t in (o.first, o.second)]
-        vectors = np.asarray(score(texts), dtype=np.float64)
+        vectors = np.asarray(score(texts), dtype=np.float64) if texts else np.zeros((0, 0))
         self.first, self.second = vectors[0::2], vectors[1::2]
 
     def pairs(self, profile: ValueProfile, space: ValueSpace) -> list[Pair]:
         mean, sd = profile.means(space), profile.sds(space)
-        if not counted_dimensions(mean, sd).any():
+        if not self.options or not counted_dimensions(mean, sd).any():
             return []
         d_first = alignment_distance(mean, sd, self.first)
         d_second = alignment_distance(mean, sd, self.second)
@@ -192,12 +192,12 @@ def split_options(datasets_dir: Path) -> tuple[list[Choice], list[Choice]]:
 def deduplicate(pairs: Sequence[Pair], threshold: float = DEDUP_THRESHOLD) -> list[Pair]:
     """Drop pairs whose prompt and chosen text nearly repeat an earlier pair's (MinHash LSH, Jaccard)."""
     datasketch = require("datasketch")
-    lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=64)
+    lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=128)
     kept = []
     for i, pair in enumerate(pairs):
-        signature = datasketch.MinHash(num_perm=64, seed=1)
+        signature = datasketch.MinHash(num_perm=128, seed=1)
         words = f"{pair.prompt} {pair.chosen}".lower().split()
-        signature.update_batch([" ".join(words[j : j + 3]).encode() for j in range(max(1, len(words) - 2))])
+        signature.update_batch([" ".join(words[j : j + 2]).encode() for j in range(max(1, len(words) - 1))])
         if lsh.query(signature):
             continue
         lsh.insert(str(i), signature)

@@ -1,0 +1,90 @@
+"""Preference pairs for a person: real options, chosen by the evaluator's distance to their profile."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from valueprint.personalize.preferences import (
+    Choice,
+    OptionScores,
+    Pair,
+    build_preferences,
+    deduplicate,
+    split_options,
+    write_jsonl,
+)
+from valueprint.values.profile import ValueProfile
+
+
+def committed(space, **means: float) -> ValueProfile:
+    mean = np.zeros(space.size)
+    for dim, value in means.items():
+        mean[space.index(dim)] = value
+    return ValueProfile.from_arrays(space, mean, np.full(space.size, 0.1))
+
+
+def fake_scores(space, vectors: dict[str, np.ndarray]):
+    return lambda texts: np.stack([vectors.get(t, np.zeros(space.size)) for t in texts])
+
+
+def test_the_held_out_split_shares_no_option_with_training_and_keeps_test_files_out(shared_data) -> None:
+    train, held = split_options(shared_data)
+    assert len(train) > 800 and len(held) > 1000
+    assert not {(o.prompt, o.first) for o in train} & {(o.prompt, o.first) for o in held}
+    assert {o.source for o in train} == {"moral_stories"}  # ETHICS and DailyDilemmas here are test splits
+    assert {"ethics_deontology", "ethics_justice", "daily_dilemmas", "moral_stories"} == {o.source for o in held}
+    assert split_options(shared_data) == (train, held)
+
+
+def test_the_option_closer_to_the_profile_is_chosen_and_ties_are_dropped(space) -> None:
+    caring = committed(space, benevolence=0.9)
+    vectors = {"help": committed(space, benevolence=0.8).means(space), "ignore": -np.eye(space.size)[0] * 0}
+    vectors["ignore"] = committed(space, benevolence=-0.8).means(space)
+    options = [Choice("test", "A friend needs you.", "ignore", "help"), Choice("test", "Tie?", "same", "same2")]
+    scores = OptionScores(options, fake_scores(space, vectors))
+    pairs = scores.pairs(caring, space)
+    assert [(p.chosen, p.rejected) for p in pairs] == [("help", "ignore")]
+    assert pairs[0].margin > 0.5
+    assert scores.pairs(committed(space, benevolence=-0.9), space)[0].chosen == "ignore"
+
+
+def test_own_answers_come_first_and_count_most(space) -> None:
+    empty = OptionScores([], fake_scores(space, {}))
+    data = build_preferences(committed(space, tradition=0.8), space, empty, empty, own=[("Q?", "mine", "other")])
+    assert [p.source for p in data.train] == ["own_answers"] * 4
+    assert all((p.chosen, p.rejected) == ("mine", "other") for p in data.train)
+
+
+def test_a_profile_that_takes_no_side_yields_no_pairs(space) -> None:
+    neutral = ValueProfile.from_arrays(space, np.zeros(space.size), np.full(space.size, 0.5))
+    scores = OptionScores([Choice("t", "p", "a", "b")], fake_scores(space, {"a": np.ones(space.size)}))
+    assert scores.pairs(neutral, space) == []
+
+
+@given(st.lists(st.text(alphabet="abcdefgh ", min_size=10, max_size=60), min_size=1, max_size=12))
+def test_deduplication_keeps_one_of_each_repeated_pair_and_never_adds(texts: list[str]) -> None:
+    pairs = [Pair("t", t, "chosen reply here", "rejected", 0.1) for t in texts]
+    kept = deduplicate(pairs + pairs)
+    assert 1 <= len(kept) <= len(set(texts))
+    assert all(k in pairs for k in kept)
+
+
+def test_near_duplicate_prompts_are_removed() -> None:
+    said = "People say you should always return what you borrow from your {} on time, even when it is a nuisance."
+    first, second = said.format("neighbours"), said.format("neighbors")
+    pairs = [Pair("t", first, "I return it.", "I keep it.", 0.2), Pair("t", second, "I return it.", "No.", 0.1)]
+    assert len(deduplicate(pairs)) == 1
+
+
+def test_the_jsonl_export_loads_with_datasets(tmp_path) -> None:
+    datasets = pytest.importorskip("datasets")
+    pairs = [Pair("moral_stories", "Q1?", "yes", "no", 0.3), Pair("own_answers", "Q2?", "a", "b", 1.0)]
+    path = write_jsonl(pairs, tmp_path / "prefs" / "train.jsonl")
+    loaded = datasets.load_dataset("json", data_files=str(path), split="train")
+    assert loaded.column_names[:3] == ["source", "prompt", "chosen"] or {"prompt", "chosen", "rejected"} <= set(
+        loaded.column_names
+    )
+    assert loaded[1]["chosen"] == "a" and len(loaded) == 2
