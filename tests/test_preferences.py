@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -80,7 +79,8 @@ def test_near_duplicate_prompts_are_removed() -> None:
 
 
 def test_the_jsonl_export_loads_with_datasets(tmp_path) -> None:
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     pairs = [Pair("moral_stories", "Q1?", "yes", "no", 0.3), Pair("own_answers", "Q2?", "a", "b", 1.0)]
     path = write_jsonl(pairs, tmp_path / "prefs" / "train.jsonl")
     loaded = datasets.load_dataset("json", data_files=str(path), split="train")

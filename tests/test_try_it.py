@@ -15,7 +15,9 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def person(tmp_path, smollm2_dir):
-    settings = Settings(data_dir=tmp_path / "web", environment="test", model_dir=smollm2_dir, chat_max_tokens=16)
+    settings = Settings(
+        data_dir=tmp_path / "web", environment="test", model_dir=smollm2_dir, chat_max_tokens=16, adapter_steps=1
+    )
     with TestClient(create_app(settings)) as client:
         sign_up(client)
         answer_until_done(client, limit=12)
@@ -63,3 +65,20 @@ def test_trying_needs_a_signed_in_person_and_the_csrf_token(tmp_path, smollm2_di
         sign_up(client)
         del client.headers["X-CSRF-Token"]
         assert client.post("/result/try", data={"prompt": "hi"}, headers=HTMX).status_code == 403
+
+
+def test_the_personal_model_is_trained_from_the_result_page_with_live_status(person) -> None:
+    services = person.app.state.services
+    page = person.get("/result").text
+    assert 'id="train-adapter"' in page and "Train my personal model" in page
+    csrf = person.headers["X-CSRF-Token"]
+    started = person.post("/result/adapter", data={"csrf_token": csrf}, headers=HTMX)
+    assert started.status_code == 200 and 'hx-trigger="every 3s"' in started.text  # polls while it trains
+    again = person.post("/result/adapter", data={"csrf_token": csrf}, headers=HTMX)
+    assert again.status_code == 422 and "already being trained" in again.text
+    participant_id = person.get("/v1/me/export").json()["participant"]["id"]
+    services.personalizer.jobs.wait(participant_id, timeout=600)
+    ready = person.get("/result/adapter", headers=HTMX).text
+    assert 'id="adapter-ready"' in ready and "every 3s" not in ready and 'id="delete-adapter"' in ready
+    deleted = person.post("/result/adapter/delete", data={"csrf_token": csrf}, follow_redirects=False)
+    assert deleted.status_code == 303 and not services.personalizer.adapter_status(participant_id)["adapter"]

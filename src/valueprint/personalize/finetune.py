@@ -133,7 +133,7 @@ def train_adapter(
         # twice as fast there, far slower elsewhere); checkpointing recomputes the forward pass to save
         # memory a 135M model does not need.
         bf16=resolve_precision("auto") == "bf16",
-        gradient_checkpointing=False,
+        activation_checkpointing=False,
         save_strategy="steps",
         save_steps=config.save_steps,
         save_total_limit=1,

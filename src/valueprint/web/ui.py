@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from valueprint import __version__
-from valueprint.errors import AnswerError, AuthError, NotFoundError
+from valueprint.errors import AdapterError, AnswerError, AuthError, ConflictError, NotFoundError
 from valueprint.personalize.trial import MAX_PROMPT_CHARS, run_trial
 from valueprint.tokens.codec import encode_boundaries, encode_profile
 from valueprint.tokens.jws import peek_claims
@@ -361,6 +361,7 @@ def _result_context(s: Services, participant_id: str) -> dict[str, Any]:
         "answered": len(s.accounts.answers(participant_id).answered),
         "tentative": float(profile.sds(s.model.space).mean()) > TENTATIVE_MEAN_SD,
         "try_max_chars": MAX_PROMPT_CHARS,
+        "adapter_status": s.personalizer.adapter_status(participant_id),
     }
 
 
@@ -391,6 +392,37 @@ def try_it(request: Request, participant_id: Participant, form: Form) -> Respons
     if is_htmx(request):
         return render(request, "partials/try.html", context, status_code=status)
     return render(request, "result.html", {**_result_context(s, participant_id), **context}, status_code=status)
+
+
+def _adapter_partial(request: Request, participant_id: str, error: str | None = None) -> Response:
+    status = services(request).personalizer.adapter_status(participant_id)
+    context = {"adapter_status": status, "adapter_error": error}
+    return render(request, "partials/adapter.html", context, status_code=422 if error else 200)
+
+
+@router.get("/result/adapter", response_class=HTMLResponse)
+def adapter_status(request: Request, participant_id: Participant) -> Response:
+    return _adapter_partial(request, participant_id)
+
+
+@router.post("/result/adapter")
+def train_adapter(request: Request, participant_id: Participant, form: Form) -> Response:
+    """Start training the person's adapter; the status partial then polls until it is done."""
+    try:
+        services(request).train_adapter(participant_id)
+    except (AdapterError, ConflictError) as error:
+        if is_htmx(request):
+            return _adapter_partial(request, participant_id, str(error))
+        flash(request, str(error))
+        return redirect("/result#adapter")
+    return _adapter_partial(request, participant_id) if is_htmx(request) else redirect("/result#adapter")
+
+
+@router.post("/result/adapter/delete")
+def delete_adapter(request: Request, participant_id: Participant, form: Form) -> Response:
+    services(request).personalizer.adapters.delete_person(participant_id)
+    flash(request, "Your personal model was deleted.")
+    return redirect("/result#adapter")
 
 
 @router.post("/result/token")
