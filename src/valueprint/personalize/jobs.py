@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import tempfile
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +95,38 @@ def run_training(request: TrainingRequest) -> dict[str, Any]:
     return meta
 
 
+class DaemonWorker:
+    """Runs submitted calls one at a time (a training run already uses every core) on a daemon thread.
+
+    Not a ThreadPoolExecutor: its threads are joined at interpreter exit, so stopping the server
+    would wait for a training run to finish. Here the run is abandoned and resumes from its last
+    checkpoint when submitted again.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._work, name="adapter-training", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._queue.put((future, fn, args))
+        return future
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as error:  # kept on the future; the status file says why
+                future.set_exception(error)
+
+    def shutdown(self) -> None:
+        self._queue.put(None)
+
+
 class Jobs:
     """Submit training jobs and read their status; in-process or on Dask (`scheduler` address)."""
 
@@ -101,7 +135,7 @@ class Jobs:
         self.engine = "dask" if scheduler else "in-process"
         self._lock = threading.Lock()
         self._futures: dict[str, Any] = {}  # Dask forgets a task whose future is dropped
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: DaemonWorker | None = None
         self._client: Any = None
 
     def status_file(self, job_id: str) -> StatusFile:
@@ -120,8 +154,8 @@ class Jobs:
 
     def _submit(self, request: TrainingRequest) -> Any:
         if self.scheduler is None:
-            if self._executor is None:  # one at a time: a training run already uses every core
-                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adapter-training")
+            if self._executor is None:
+                self._executor = DaemonWorker()
             return self._executor.submit(run_training, request)
         if self._client is None:
             distributed = require("distributed")
@@ -145,7 +179,7 @@ class Jobs:
 
     def close(self) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown()
         if self._client is not None:
             self._client.close()
 
