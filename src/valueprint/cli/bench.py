@@ -1,0 +1,222 @@
+"""`valueprint bench …`: every benchmark prints its figures and writes them to JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from valueprint.cli.common import (
+    ResultsDir,
+    bench_app,
+    console,
+    current_settings,
+    print_figures,
+)
+
+
+@bench_app.command("scoring")
+def bench_scoring(out: ResultsDir = Path("benchmarks/results")) -> None:
+    """Median time to score a full answer set."""
+    from valueprint.bench import scoring
+
+    print_figures(scoring.run(), "scoring", out)
+
+
+@bench_app.command("adaptive")
+def bench_adaptive(
+    out: ResultsDir = Path("benchmarks/results"),
+    respondents: Annotated[int, typer.Option(min=10)] = 1000,
+    seed: int = 0,
+) -> None:
+    """RMSE against questions asked, adaptive vs random order, on simulated respondents."""
+    from rich.progress import Progress
+
+    from valueprint.bench import adaptive
+    from valueprint.values.model import default_model
+
+    model = default_model()
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"scoring {respondents} respondents", total=len(model.item_ids) + 1)
+        result = adaptive.run(
+            model,
+            respondents,
+            seed,
+            current_settings().stop_sd,
+            on_step=lambda done, _total: progress.update(task, completed=done + 1),
+        )
+    plot = adaptive.plot(result, out / "adaptive.png")
+    print_figures({**result.figures, "plot": str(plot)}, "adaptive", out)
+
+
+@bench_app.command("tokens")
+def bench_tokens(
+    out: ResultsDir = Path("benchmarks/results"),
+    fuzz_inputs: Annotated[int, typer.Option(min=1)] = 100_000,
+) -> None:
+    """Issue and verify throughput, token size, and a fuzz run of broken tokens."""
+    from rich.progress import Progress
+
+    from valueprint.bench import tokens
+
+    with Progress(console=console) as progress:
+        task = progress.add_task("fuzzing the verifier", total=fuzz_inputs)
+        figures = tokens.run(fuzz_inputs, on_progress=lambda done: progress.update(task, completed=done))
+    print_figures(figures, "tokens", out)
+
+
+@bench_app.command("web-load")
+def bench_web_load(
+    out: ResultsDir = Path("benchmarks/results"),
+    participants: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    answers: Annotated[int, typer.Option(min=1, max=150, help="Answers per participant.")] = 40,
+    think_ms: Annotated[float, typer.Option(min=0, max=10_000, help="Mean pause before each answer.")] = 0.0,
+) -> None:
+    """Concurrent participants answering on the real server (SQLite): latency, throughput, none lost."""
+    from rich.progress import Progress
+
+    from valueprint.bench import web_load
+    from valueprint.bench.server import phase_bars
+
+    with Progress(console=console) as progress:
+        figures = web_load.run(participants, answers, on_progress=phase_bars(progress), think_ms=think_ms)
+    print_figures(figures, "web_load", out)
+
+
+@bench_app.command("web-crash")
+def bench_web_crash(
+    out: ResultsDir = Path("benchmarks/results"),
+    participants: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    answers: Annotated[int, typer.Option(min=2, max=150, help="Answers per participant.")] = 40,
+) -> None:
+    """The web load with the server killed (SIGKILL) half way and restarted: no acknowledged answer lost."""
+    from rich.progress import Progress
+
+    from valueprint.bench import web_crash
+    from valueprint.bench.server import phase_bars
+
+    with Progress(console=console) as progress:
+        figures = web_crash.run(participants, answers, on_progress=phase_bars(progress))
+    print_figures(figures, "web_crash", out)
+
+
+@bench_app.command("token-lookup")
+def bench_token_lookup(
+    out: ResultsDir = Path("benchmarks/results"),
+    participants: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+    seconds: Annotated[float, typer.Option(min=1, max=300)] = 15.0,
+    concurrency: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """Apps reading profiles by handle (GET /v1/tokens/{handle}) on the real server: rate and latency."""
+    from rich.progress import Progress
+
+    from valueprint.bench import token_lookup
+    from valueprint.bench.server import phase_bars
+
+    with Progress(console=console) as progress:
+        figures = token_lookup.run(participants, seconds, concurrency=concurrency, on_progress=phase_bars(progress))
+    print_figures(figures, "token_lookup", out)
+
+
+@bench_app.command("fit")
+def bench_fit(
+    endpoint: Annotated[str, typer.Option(help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1.")],
+    model: Annotated[str, typer.Option(help="Model name sent to the endpoint.")],
+    out: ResultsDir = Path("benchmarks/results"),
+    prompts: Annotated[int, typer.Option(min=1, help="Held-out prompts: half DailyDilemmas, half Moral Stories.")] = 50,
+    personas: Annotated[str, typer.Option(help="all, or comma-separated persona ids.")] = "all",
+    condition: Annotated[str, typer.Option(help="precis (writes fit.json) or none (fit_none.json).")] = "precis",
+    api_key_env: Annotated[str | None, typer.Option(help="Environment variable holding the API key.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Requests in flight at once.")] = 4,
+    seed: int = 0,
+) -> None:
+    """Persona fit of any OpenAI-compatible model: alignment distance per persona, 95% bootstrap CI."""
+    from rich.progress import Progress
+
+    from valueprint.evaluate.endpoint import ChatEndpoint, api_key_from_env
+    from valueprint.evaluate.evaluator import shared_evaluator
+    from valueprint.evaluate.fit import FitConfig, plot_fit, run_fit, select_personas
+
+    settings = current_settings()
+    precis_sd = settings.precis_min_confidence_sd
+    config = FitConfig(prompts, condition, seed, concurrency=concurrency, precis_max_sd=precis_sd)
+    chosen = select_personas(personas)
+    with ChatEndpoint(endpoint, model, api_key_from_env(api_key_env)) as generator, Progress(console=console) as bar:
+        task = bar.add_task(f"asking {model}", total=None)
+        evaluator = shared_evaluator(settings)
+
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = run_fit(generator, evaluator, config, chosen, datasets_dir=settings.datasets_dir, on_progress=show)
+    name = "fit" if config.condition == "precis" else f"fit_{config.condition}"  # a baseline run keeps fit.json
+    plot = plot_fit(result, out / f"{name}.png", model)
+    print_figures({**result.figures(model), "plot": str(plot)}, name, out)
+
+
+@bench_app.command("personalize")
+def bench_personalize(
+    out: ResultsDir = Path("benchmarks/results"),
+    personas: Annotated[int, typer.Option(min=1, max=12, help="How many exemplar personas.")] = 8,
+    prompts: Annotated[int, typer.Option(min=1, max=1000, help="Held-out DailyDilemmas prompts.")] = 50,
+    max_tokens: Annotated[int, typer.Option(min=4, max=256, help="Tokens per reply.")] = 48,
+    harmful: Annotated[int, typer.Option(min=1, max=200, help="HarmBench requests for the safety floor.")] = 20,
+    steer_strength: Annotated[float, typer.Option(min=0.0, max=4.0)] = 1.0,
+    seed: int = 0,
+) -> None:
+    """Each strategy against the plain local model: distance to personas, cost, perplexity and refusals."""
+    from rich.progress import Progress
+
+    from valueprint.bench import personalize
+
+    config = personalize.PersonalizeConfig(
+        personas=personas,
+        prompts=prompts,
+        max_new_tokens=max_tokens,
+        harmful=harmful,
+        steer_strength=steer_strength,
+        seed=seed,
+    )
+    with Progress(console=console) as progress:
+        task = progress.add_task("loading the model and the evaluator", total=None)
+
+        def show(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        figures = personalize.run(current_settings(), config, show)
+    plot = personalize.plot(figures, out / "personalize.png")
+    print_figures({**figures, "plot": str(plot)}, "personalize", out)
+
+
+@bench_app.command("finetune")
+def bench_finetune(
+    out: ResultsDir = Path("benchmarks/results"),
+    personas: Annotated[int, typer.Option(min=1, max=12, help="Persona adapters to train and measure.")] = 4,
+    prompts: Annotated[int, typer.Option(min=1, max=1000, help="Held-out DailyDilemmas prompts.")] = 30,
+    reuse: Annotated[bool, typer.Option(help="Keep persona adapters already trained (timings from metadata).")] = False,
+    seed: int = 0,
+) -> None:
+    """Persona adapters by DPO: training time, size, swap time, distance to the persona, perplexity."""
+    from rich.progress import Progress
+
+    from valueprint.bench import finetune
+
+    with Progress(console=console) as progress:
+        task = progress.add_task("loading", total=None)
+
+        def show(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        figures = finetune.run(current_settings(), personas, prompts, reuse=reuse, seed=seed, on_progress=show)
+    print_figures(figures, "finetune", out)
+
+
+@bench_app.command("evaluator")
+def bench_evaluator(out: ResultsDir = Path("benchmarks/results")) -> None:
+    """Evaluator accuracy on held-out labels, texts per second and memory."""
+    from valueprint.bench import evaluator
+
+    with console.status("evaluator benchmark") as status:
+        figures = evaluator.run(current_settings().datasets_dir, out, lambda name: status.update(f"evaluator: {name}"))
+    print_figures(figures, "evaluator", out)

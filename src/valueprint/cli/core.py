@@ -1,0 +1,260 @@
+"""The questionnaire, scoring, tokens, keys, the server and its administration."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from valueprint.cli.common import (
+    admin_app,
+    app,
+    console,
+    current_settings,
+    keys_app,
+    read_json,
+    token_app,
+)
+
+
+def _show_result(profile: Any, issued: Any = None) -> None:
+    from valueprint.terminal import render
+    from valueprint.values.personas import nearest_persona
+    from valueprint.values.precis import precis
+    from valueprint.values.space import load_space
+
+    space = load_space()
+    console.print(render.profile_table(profile, space))
+    console.print(f"[bold]Political point:[/] {render.political_point(profile)}")
+    persona, distance = nearest_persona(profile, space)
+    console.print(f"[bold]Nearest persona:[/] {persona.name} (distance {distance:.2f})\n[dim]{persona.summary}[/]")
+    text = precis(profile, space, current_settings().precis_min_confidence_sd)
+    console.print(f"\n[bold]Your précis[/] (paste it into any AI's custom instructions):\n{text}\n")
+    if issued is not None:
+        console.print(render.token_panel(issued.token, issued.handle, issued.expires_at.date().isoformat()))
+
+
+@app.command()
+def ask(
+    session_path: Annotated[
+        Path | None, typer.Option("--session", help="Session file (default: DATA_DIR/sessions/terminal.json).")
+    ] = None,
+    stop_sd: Annotated[float | None, typer.Option(help="Stop when every dimension's SD is below this.")] = None,
+) -> None:
+    """Answer the adaptive questionnaire; get your profile, précis, token and handle."""
+    from valueprint.terminal.interview import Interrupted, TerminalAsker, run_interview
+    from valueprint.terminal.session import load_session
+    from valueprint.tokens.issuer import issue
+    from valueprint.values.model import default_model
+
+    settings = current_settings()
+    model = default_model()
+    path = session_path or settings.sessions_dir / "terminal.json"
+    session = load_session(path, model.bank, model.space)
+    if session.answers.seen:
+        console.print(f"[green]Resuming[/] {path}: {len(session.answers.seen)} questions done.")
+    else:
+        console.print("[bold]valueprint[/]: a few questions about what you value and how you want AI to treat you.")
+        console.print("Demographics come first; every one is optional.")
+    try:
+        run_interview(session, model, TerminalAsker(console), stop_sd or settings.stop_sd)
+    except Interrupted:
+        console.print(f"\n[yellow]Saved[/] to {path}. Run `valueprint ask` again to continue.")
+        raise typer.Exit(0) from None
+    profile = model.profile(session.answers)
+    issued = issue(profile, model.space, settings, session.subject, session.handle)
+    session.handle = issued.handle
+    session.save()
+    _show_result(profile, issued)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default VALUEPRINT_HOST or 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default VALUEPRINT_PORT or 8000).")] = None,
+) -> None:
+    """Serve the web app and API (SQLite in the data directory unless VALUEPRINT_DATABASE_URL is set)."""
+    import uvicorn
+
+    from valueprint.web.app import create_app
+
+    settings = current_settings()
+    application = create_app(settings)
+    console.print(f"valueprint on [bold]http://{host or settings.host}:{port or settings.port}[/] (Ctrl-C stops)")
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@admin_app.command("create")
+def admin_create() -> None:
+    """Create an administrator account and print its resume code (sign in with it on /resume)."""
+    from valueprint.web.services import Services
+
+    created = Services.build(current_settings()).accounts.create(role="admin")
+    typer.echo(f"admin {created.id}\nresume code: {created.resume_code}")
+
+
+@admin_app.command("register-app")
+def admin_register_app(
+    name: str,
+    scopes: Annotated[
+        list[str], typer.Option("--scope", help="Repeat: schwartz, moral, politics, behaviour, boundaries.")
+    ],
+    description: str = "",
+) -> None:
+    """Register a third-party app and print its API key (shown once)."""
+    from valueprint.web.services import Services
+
+    app_record = Services.build(current_settings()).registry.register_app(name, scopes, description)
+    typer.echo(json.dumps({"id": app_record.id, "scopes": app_record.scopes, "api_key": app_record.api_key}, indent=2))
+
+
+@app.command()
+def score(
+    answers_file: Annotated[Path, typer.Argument(help="Answers JSON (see valueprint.values.answers).")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the profile JSON here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+) -> None:
+    """Score an answers file into a value profile."""
+    from valueprint.values.answers import parse_answers
+    from valueprint.values.model import default_model
+
+    model = default_model()
+    profile = model.profile(parse_answers(read_json(answers_file), model.bank, model.space))
+    if output:
+        output.write_text(profile.to_json())
+        console.print(f"profile written to {output}")
+    if as_json:
+        typer.echo(profile.to_json())
+    elif not output:
+        _show_result(profile)
+
+
+def _load_profile(path: Path) -> Any:
+    """A profile JSON, or an answers JSON which is scored first."""
+    from valueprint.values.answers import parse_answers
+    from valueprint.values.model import default_model
+    from valueprint.values.profile import ValueProfile
+
+    data = read_json(path)
+    if isinstance(data, dict) and "answers" in data:
+        model = default_model()
+        return model.profile(parse_answers(data, model.bank, model.space))
+    return ValueProfile.from_json(json.dumps(data))
+
+
+@token_app.command("issue")
+def token_issue(
+    source: Annotated[Path, typer.Argument(help="A profile JSON or an answers JSON.")],
+    subject: Annotated[str | None, typer.Option(help="Pseudonymous subject id (default: a new random one).")] = None,
+    handle: Annotated[str | None, typer.Option(help="Keep this four-word handle (re-issue).")] = None,
+) -> None:
+    """Sign a profile as a value token and print it with its handle."""
+    from valueprint.terminal.session import new_subject
+    from valueprint.tokens.issuer import issue
+    from valueprint.values.space import load_space
+
+    issued = issue(_load_profile(source), load_space(), current_settings(), subject or new_subject(), handle)
+    typer.echo(
+        json.dumps(
+            {
+                "token": issued.token,
+                "handle": issued.handle,
+                "jti": issued.jti,
+                "expires_at": issued.expires_at.isoformat(),
+            },
+            indent=2,
+        )
+    )
+
+
+TokenArg = Annotated[str, typer.Argument(help="The token, or - to read it from standard input.")]
+JwksOption = Annotated[
+    Path | None, typer.Option("--jwks", help="Verify against this JWKS file instead of the local keys.")
+]
+
+
+def _token_text(token: str) -> str:
+    return sys.stdin.read().strip() if token == "-" else token
+
+
+@token_app.command("verify")
+def token_verify(token: TokenArg, jwks: JwksOption = None) -> None:
+    """Verify a token offline: signature, expiry, audience, issuer, value-space version."""
+    from valueprint.tokens.issuer import verifier
+    from valueprint.values.space import load_space
+
+    verified = verifier(current_settings(), load_space(), jwks).verify(_token_text(token))
+    typer.echo(
+        json.dumps(
+            {
+                "valid": True,
+                "kid": verified.kid,
+                "handle": verified.handle,
+                "subject": verified.subject,
+                "expires_at": verified.expires_at.isoformat(),
+            },
+            indent=2,
+        )
+    )
+
+
+@token_app.command("show")
+def token_show(token: TokenArg, jwks: JwksOption = None) -> None:
+    """Verify a token and show the profile it carries."""
+    from valueprint.terminal import render
+    from valueprint.tokens.issuer import verifier
+    from valueprint.values.space import load_space
+
+    space = load_space()
+    verified = verifier(current_settings(), space, jwks).verify(_token_text(token))
+    console.print(
+        f"[green]valid[/] token {verified.jti} · handle [bold]{verified.handle}[/] · "
+        f"subject {verified.subject} · expires {verified.expires_at.date().isoformat()}"
+    )
+    console.print(render.profile_table(verified.profile, space))
+    if verified.profile.boundaries:
+        console.print("boundaries: " + ", ".join(verified.profile.boundaries))
+
+
+@keys_app.command("new")
+def keys_new() -> None:
+    """Create a signing key (a rotation when keys exist; old keys keep verifying)."""
+    from valueprint.tokens.issuer import key_store
+
+    key = key_store(current_settings()).create()
+    typer.echo(f"created signing key {key.kid}")
+
+
+@keys_app.command("jwks")
+def keys_jwks() -> None:
+    """Print the public JWKS (serve it at /.well-known/jwks.json)."""
+    from valueprint.tokens.issuer import key_store
+
+    typer.echo(json.dumps(key_store(current_settings()).jwks(), indent=2))
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys, oldest first, with their state."""
+    from valueprint.tokens.issuer import key_store
+
+    store = key_store(current_settings())
+    keys = store.keys()
+    signing = store.signing_key().kid if any(k.active for k in keys) else None
+    for key in keys:
+        state = "signing" if key.kid == signing else "verifying" if key.active else "retired"
+        typer.echo(f"{key.kid}  {key.created_at.isoformat(timespec='seconds')}  {state}")
+
+
+@keys_app.command("retire")
+def keys_retire(kid: str) -> None:
+    """Stop verifying tokens signed with this key (do it after its tokens expire)."""
+    from valueprint.tokens.issuer import key_store
+
+    key_store(current_settings()).retire(kid)
+    typer.echo(f"retired {kid}")
