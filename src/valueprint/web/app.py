@@ -12,7 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from valueprint import __version__
 from valueprint.settings import Settings, load_settings
 from valueprint.store.secret_files import session_secret
-from valueprint.web import admin, api, chat, errors, ui
+from valueprint.web import admin, api, chat, errors, personal, ui
 from valueprint.web.headers import SecurityHeaders
 from valueprint.web.limits import BodySizeLimit
 from valueprint.web.security import services
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(chat.router)
     app.include_router(ui.router)
+    app.include_router(personal.router)
     app.include_router(admin.router)
 
     @app.get("/.well-known/jwks.json", tags=["reference"])

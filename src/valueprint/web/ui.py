@@ -19,8 +19,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from valueprint import __version__
-from valueprint.errors import AdapterError, AnswerError, AuthError, ConflictError, NotFoundError
-from valueprint.personalize.trial import MAX_PROMPT_CHARS, run_trial
+from valueprint.errors import AnswerError, AuthError, NotFoundError
+from valueprint.personalize.trial import MAX_PROMPT_CHARS
 from valueprint.tokens.codec import encode_boundaries, encode_profile
 from valueprint.tokens.jws import peek_claims
 from valueprint.values.bank import LikertItem, SliderItem
@@ -38,7 +38,6 @@ Participant = Annotated[str, Depends(security.participant)]
 Form = Annotated[FormData, Depends(security.form)]
 CheckedForm = Annotated[FormData, Depends(security.checked_form)]
 
-TRY_MAX_TOKENS = 96
 TENTATIVE_MEAN_SD = 0.38  # above this average SD the persona and précis are called tentative
 
 CHART_WIDTH, CHART_PAD = 200.0, 6.0
@@ -346,7 +345,7 @@ def _token(s: Services, participant_id: str, profile: ValueProfile) -> dict[str,
     return {"token": record.token, "handle": claims["hdl"], "expires": record.expires_at.date(), "stale": stale}
 
 
-def _result_context(s: Services, participant_id: str) -> dict[str, Any]:
+def result_context(s: Services, participant_id: str) -> dict[str, Any]:
     profile = s.accounts.profile(participant_id)
     view = result_view(profile, s.model.space, s.settings.precis_min_confidence_sd)
     return {
@@ -370,59 +369,7 @@ def result(request: Request) -> Response:
     participant_id = current(request)
     if participant_id is None:
         return redirect("/")
-    return render(request, "result.html", _result_context(services(request), participant_id))
-
-
-@router.post("/result/try", response_class=HTMLResponse)
-def try_it(request: Request, participant_id: Participant, form: Form) -> Response:
-    """One prompt, answered by the plain model and by the one personalised with this person's profile."""
-    s = services(request)
-    prompt = str(form.get("prompt") or "").strip()
-    trial, error = None, None
-    if not prompt:
-        error = "Type a question or a dilemma to try."
-    elif len(prompt) > MAX_PROMPT_CHARS:
-        error = f"Keep the question under {MAX_PROMPT_CHARS} characters."
-    else:
-        profile = s.accounts.profile(participant_id)
-        max_tokens = min(s.settings.chat_max_tokens, TRY_MAX_TOKENS)
-        trial = run_trial(s.personalizer, profile, prompt, s.settings.try_strategies, max_tokens)
-    context = {"trial": trial, "try_error": error, "prompt": prompt}
-    status = 422 if error else 200
-    if is_htmx(request):
-        return render(request, "partials/try.html", context, status_code=status)
-    return render(request, "result.html", {**_result_context(s, participant_id), **context}, status_code=status)
-
-
-def _adapter_partial(request: Request, participant_id: str, error: str | None = None) -> Response:
-    status = services(request).personalizer.adapter_status(participant_id)
-    context = {"adapter_status": status, "adapter_error": error}
-    return render(request, "partials/adapter.html", context, status_code=422 if error else 200)
-
-
-@router.get("/result/adapter", response_class=HTMLResponse)
-def adapter_status(request: Request, participant_id: Participant) -> Response:
-    return _adapter_partial(request, participant_id)
-
-
-@router.post("/result/adapter")
-def train_adapter(request: Request, participant_id: Participant, form: Form) -> Response:
-    """Start training the person's adapter; the status partial then polls until it is done."""
-    try:
-        services(request).train_adapter(participant_id)
-    except (AdapterError, ConflictError) as error:
-        if is_htmx(request):
-            return _adapter_partial(request, participant_id, str(error))
-        flash(request, str(error))
-        return redirect("/result#adapter")
-    return _adapter_partial(request, participant_id) if is_htmx(request) else redirect("/result#adapter")
-
-
-@router.post("/result/adapter/delete")
-def delete_adapter(request: Request, participant_id: Participant, form: Form) -> Response:
-    services(request).personalizer.adapters.delete_person(participant_id)
-    flash(request, "Your personal model was deleted.")
-    return redirect("/result#adapter")
+    return render(request, "result.html", result_context(services(request), participant_id))
 
 
 @router.post("/result/token")
