@@ -1,8 +1,10 @@
-"""The personalisation service of a running server: model, evaluator and steering vectors, loaded on first use.
+"""The personalisation service of a running server: model, evaluator, steering vectors and adapters.
 
 Loading is lazy (a server that never serves a chat never loads a model) and happens once
 per process, under a lock. Steering vectors are trained on first use if none are saved
-for this model and value space (seconds on the default model), and saved for next time.
+for this model and value space (about a minute on the default model), and saved for next
+time. Personal adapters live in the adapter store, are swapped per request through the
+model's adapter cache, and are trained by background jobs (in-process or on Dask).
 """
 
 from __future__ import annotations
