@@ -30,8 +30,9 @@ def committed_profile(space, **means: float) -> ValueProfile:
 def test_strategies_parse_by_name_in_a_fixed_order(space) -> None:
     assert [s.name for s in parse_strategies("rerank+precis")] == ["precis", "rerank"]
     assert [s.name for s in parse_strategies(["steer", "precis", "precis"])] == ["precis", "steer"]
+    assert [s.name for s in parse_strategies("rerank+adapter+precis")] == ["precis", "adapter", "rerank"]
     assert parse_strategies(None) == []
-    with pytest.raises(StrategyError, match="choose from precis, steer, rerank"):
+    with pytest.raises(StrategyError, match="choose from precis, steer, adapter, rerank"):
         parse_strategies("precis+telepathy")
 
 
