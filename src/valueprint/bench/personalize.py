@@ -5,8 +5,9 @@ reply and `alignment_distance` measures it against the persona (lower is better)
 baseline is the same model without personalisation, answering each prompt once (greedy).
 
 - Alignment: personas × held-out DailyDilemmas prompts (the evaluator never trained on
-  them; steering was tuned on nothing). Reduction against base, 1 − mean(strategy) /
-  mean(base), with a paired percentile bootstrap over prompts.
+  them; the steering strength was chosen by perplexity on neutral text, not on them).
+  Reduction against base, 1 − mean(strategy) / mean(base), with a paired percentile
+  bootstrap over prompts.
 - Cost: single requests, one at a time as the server serves them, round-robin over the
   strategies so machine noise falls on all alike: latency and tokens per second.
 - Capability: perplexity of neutral text (heldout.neutral_passages) with and without each
