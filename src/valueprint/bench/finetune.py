@@ -24,7 +24,7 @@ import numpy as np
 from valueprint.bench.personalize import bootstrap_reduction, key
 from valueprint.evaluate.alignment import profile_alignment
 from valueprint.evaluate.datasets import _jsonl
-from valueprint.evaluate.fit import daily_dilemma_prompts
+from valueprint.evaluate.fit import PERSONA_SD, sample_dilemmas
 from valueprint.personalize import heldout
 from valueprint.personalize.adapters import cache_for
 from valueprint.personalize.finetune import read_meta
@@ -38,7 +38,6 @@ from valueprint.values.personas import Persona, load_personas
 from valueprint.values.space import load_space
 
 STRATEGIES = ("precis", "adapter", "adapter+precis")
-PERSONA_SD = 0.1
 Progress = Callable[[str, int, int], None]
 
 
@@ -147,9 +146,7 @@ def run(
     folders = [personalizer.adapters.persona(p.id) for p in personas]
     figures |= swap_times(model, folders)
 
-    pool = daily_dilemma_prompts(settings.datasets_dir)
-    picks = np.sort(np.random.default_rng(seed).choice(len(pool), size=prompts_n, replace=False))
-    prompts = [pool[i].text for i in picks]
+    prompts = sample_dilemmas(settings.datasets_dir, prompts_n, seed)
     sampling = Sampling(max_new_tokens=max_new_tokens, seed=seed)
     evaluator = personalizer.evaluator()
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from valueprint.evaluate.alignment import profile_alignment
 from valueprint.evaluate.evaluator import shared_evaluator
-from valueprint.evaluate.fit import daily_dilemma_prompts, select_personas
+from valueprint.evaluate.fit import PERSONA_SD, sample_dilemmas, select_personas
 from valueprint.personalize import heldout
 from valueprint.personalize.engine import Engine
 from valueprint.personalize.runtime import Message, Sampling
@@ -40,7 +40,6 @@ from valueprint.values.space import load_space
 
 SINGLE = ("precis", "rerank", "steer")
 COMBINATIONS = ("precis+steer", "precis+rerank", "precis+steer+rerank")
-PERSONA_SD = 0.1
 Progress = Callable[[str, int, int], None]
 
 
@@ -240,9 +239,7 @@ class Bench:
 def run(settings: Settings, config: PersonalizeConfig, on_progress: Progress | None = None) -> dict[str, Any]:
     bench = Bench(settings, config, on_progress)
     personas = select_personas("all", load_personas())[: config.personas]
-    pool = daily_dilemma_prompts(settings.datasets_dir)
-    picks = np.sort(np.random.default_rng(config.seed).choice(len(pool), size=config.prompts, replace=False))
-    prompts = [pool[i].text for i in picks]
+    prompts = sample_dilemmas(settings.datasets_dir, config.prompts, config.seed)
     figures: dict[str, Any] = {
         "model": bench.engine.model_name,
         "personas": [p.id for p in personas],

@@ -127,7 +127,7 @@ def adapters_train_personas(
     """Train the exemplar personas' adapters, one after another; people's training then starts from them."""
     from rich.progress import Progress
 
-    from valueprint.evaluate.fit import select_personas
+    from valueprint.evaluate.fit import PERSONA_SD, select_personas
     from valueprint.personalize.service import Personalizer
     from valueprint.personalize.training import train_subject
     from valueprint.values.space import load_space
@@ -138,7 +138,7 @@ def adapters_train_personas(
     with Progress(console=console) as progress:
         for number, persona in enumerate(chosen, start=1):
             task = progress.add_task(f"{persona.id} ({number}/{len(chosen)})", total=settings.adapter_steps)
-            profile = persona.as_profile(personalizer.space, 0.1)
+            profile = persona.as_profile(personalizer.space, PERSONA_SD)
             request = personalizer.training_request("persona", persona.id, profile)
             meta = train_subject(request, lambda n, total, task=task: progress.update(task, completed=n, total=total))
             progress.update(task, description=f"{persona.id}: {meta['pairs']} pairs, {meta['train_seconds']} s")
@@ -151,7 +151,7 @@ def adapters_preferences(
     out: Annotated[Path, typer.Option(help="JSONL file (prompt/chosen/rejected); held-out pairs go beside it.")],
 ) -> None:
     """Export a persona's preference pairs as JSONL, loadable with datasets.load_dataset("json", ...)."""
-    from valueprint.evaluate.fit import select_personas
+    from valueprint.evaluate.fit import PERSONA_SD, select_personas
     from valueprint.personalize.preferences import build_preferences, write_jsonl
     from valueprint.personalize.training import option_scores
     from valueprint.values.space import load_space
@@ -159,7 +159,7 @@ def adapters_preferences(
     settings, space = current_settings(), load_space()
     (chosen,) = select_personas(persona)
     train, heldout = option_scores(settings)
-    data = build_preferences(chosen.as_profile(space, 0.1), space, train, heldout)
+    data = build_preferences(chosen.as_profile(space, PERSONA_SD), space, train, heldout)
     write_jsonl(data.train, out)
     held = write_jsonl(data.heldout, out.with_name(out.stem + ".heldout.jsonl"))
     console.print(f"[green]wrote[/] {len(data.train)} pairs to {out} and {len(data.heldout)} held-out pairs to {held}")

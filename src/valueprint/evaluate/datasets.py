@@ -191,6 +191,18 @@ def moral_stories_actions(root: Path, split: Literal["dev", "test"]) -> Labelled
     return Labelled(f"moral-stories-{split}", texts, np.array(labels, dtype=np.float32)[:, None], ("acceptable",))
 
 
+def moral_stories(root: Path, split: Literal["dev", "test"]) -> dict[str, dict[str, str]]:
+    """Moral Stories records grouped by story (their IDs differ in the last character):
+    {story id: {"norm", "moral_action", "immoral_action"}}; incomplete stories are kept as read."""
+    stories: dict[str, dict[str, str]] = {}
+    for record in _jsonl(root / "moral_stories" / f"norm_distance_{split}.jsonl"):
+        story = stories.setdefault(str(record.get("ID", ""))[:-1], {})
+        for key in ("norm", "moral_action", "immoral_action"):
+            if record.get(key):
+                story[key] = str(record[key]).strip()
+    return stories
+
+
 def ethics_commonsense(root: Path) -> Labelled:
     """ETHICS commonsense test (short scenarios): label 1 means the narrator acted wrongly."""
     rows = _csv(root / "ethics" / "cm_test_short.csv")

@@ -32,7 +32,7 @@ import numpy as np
 
 from valueprint.errors import DatasetError, FitError
 from valueprint.evaluate.alignment import S0, T_MIN, profile_alignment
-from valueprint.evaluate.datasets import _csv, _jsonl, bucket
+from valueprint.evaluate.datasets import _csv, bucket, moral_stories
 from valueprint.values.personas import Persona, load_personas
 from valueprint.values.precis import precis
 from valueprint.values.space import ValueSpace, load_space
@@ -70,13 +70,15 @@ def daily_dilemma_prompts(datasets_dir: Path) -> list[Prompt]:
     return [Prompt("daily_dilemmas", idx, f"{text}\n\n{ANSWER_HINT}") for idx, text in situations if text]
 
 
+def sample_dilemmas(datasets_dir: Path, n: int, seed: int = 0) -> list[str]:
+    """A seeded sample of `n` DailyDilemmas prompt texts, in file order."""
+    pool = daily_dilemma_prompts(datasets_dir)
+    picks = np.sort(np.random.default_rng(seed).choice(len(pool), size=n, replace=False))
+    return [pool[i].text for i in picks]
+
+
 def moral_story_prompts(datasets_dir: Path) -> list[Prompt]:
-    stories: dict[str, dict[str, str]] = {}
-    for record in _jsonl(datasets_dir / "moral_stories" / "norm_distance_test.jsonl"):
-        story = stories.setdefault(str(record.get("ID", ""))[:-1], {})
-        for key in ("norm", "moral_action", "immoral_action"):
-            if record.get(key):
-                story[key] = str(record[key]).strip()
+    stories = moral_stories(datasets_dir, "test")
     prompts = [_moral_prompt(stem, s) for stem, s in sorted(stories.items()) if len(s) == 3 and stem]
     if not prompts:
         raise DatasetError("moral_stories/norm_distance_test.jsonl has no complete (norm, moral, immoral) story")

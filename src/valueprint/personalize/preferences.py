@@ -31,7 +31,7 @@ import numpy as np
 
 from valueprint.evaluate.alignment import alignment_distance, counted_dimensions
 from valueprint.evaluate.backbone import require
-from valueprint.evaluate.datasets import _csv, _jsonl, bucket
+from valueprint.evaluate.datasets import _csv, bucket, moral_stories
 from valueprint.values.answers import Answers
 from valueprint.values.bank import QuestionBank, ScenarioItem
 from valueprint.values.profile import ValueProfile
@@ -76,12 +76,7 @@ class PreferenceData:
 
 
 def moral_story_options(datasets_dir: Path) -> list[Choice]:
-    stories: dict[str, dict[str, str]] = {}
-    for record in _jsonl(datasets_dir / "moral_stories" / "norm_distance_dev.jsonl"):
-        story = stories.setdefault(str(record.get("ID", ""))[:-1], {})
-        for key in ("norm", "moral_action", "immoral_action"):
-            if record.get(key):
-                story[key] = str(record[key]).strip()
+    stories = moral_stories(datasets_dir, "dev")
     return [
         Choice("moral_stories", f'People say: "{s["norm"]}" What would you do?', s["moral_action"], s["immoral_action"])
         for _, s in sorted(stories.items())
