@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from tests.test_api import answer_until_done
+from valueprint.cli import app as cli
 from valueprint.errors import AdapterError, ConflictError
 from valueprint.personalize.adapters import AdapterCache
 from valueprint.personalize.finetune import FinetuneConfig, read_meta, train_adapter
@@ -192,3 +194,32 @@ def test_training_is_started_through_the_api_and_reports_status(served) -> None:
     assert status["job"]["state"] == "done" and status["adapter"]["subject"] == "person"
     assert own.delete("/v1/me/adapter").status_code == 204
     assert own.get("/v1/me/adapter").json() == {"adapter": None, "job": None}
+
+
+# -- the benchmark -------------------------------------------------------------------------
+
+
+def test_the_finetune_benchmark_writes_every_figure_the_issue_asks_for(
+    tmp_path, smollm2_dir, tiny_adapter, monkeypatch
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(tiny_adapter, data / "adapters" / "personas" / tiny_adapter.name)
+    monkeypatch.setenv("VALUEPRINT_DATA_DIR", str(data))
+    monkeypatch.setenv("VALUEPRINT_MODEL_DIR", str(smollm2_dir))
+    out = tmp_path / "results"
+    options = ["--personas", "1", "--prompts", "2", "--max-tokens", "6", "--pairs-per-source", "2", "--reuse"]
+    result = CliRunner().invoke(cli, ["bench", "finetune", *options, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads((out / "finetune.json").read_text())
+    assert figures["personas"] == [tiny_adapter.name] and figures["prompts"] == 2
+    assert figures["train_seconds"] == read_meta(tiny_adapter)["train_seconds"]  # --reuse: from the metadata
+    assert 3.0 < figures["adapter_mb"] < 10.0 and 0 < figures["swap_ms"] < figures["swap_ms_cold"]
+    for condition in ("base", "precis", "adapter", "adapter_precis"):
+        assert 0.0 <= figures[f"distance_{condition}"] <= 1.0
+    low, high = figures["reduction_adapter_ci95"]
+    assert low <= figures["reduction_adapter"] <= high
+    accuracy = figures["preference_accuracy"][tiny_adapter.name]
+    assert {"train", "moral_stories", "ethics_deontology", "heldout"} <= set(accuracy)
+    assert all(0.0 <= a <= 1.0 for a in accuracy.values())
+    assert figures["perplexity_base"] > 1 and abs(figures["perplexity_change"]) < 1.0
+    assert (out / "finetune.png").stat().st_size > 10_000

@@ -21,17 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from valueprint.bench.personalize import bootstrap_reduction, key
+from valueprint.bench.personalize import bootstrap_reduction, generate, key
 from valueprint.evaluate.alignment import profile_alignment
-from valueprint.evaluate.datasets import _jsonl
 from valueprint.evaluate.fit import PERSONA_SD, sample_dilemmas
 from valueprint.personalize import heldout
 from valueprint.personalize.adapters import cache_for
 from valueprint.personalize.finetune import read_meta
-from valueprint.personalize.preferences import Pair
-from valueprint.personalize.runtime import LocalModel, Message, Sampling
+from valueprint.personalize.preferences import Pair, read_jsonl
+from valueprint.personalize.runtime import LocalModel, Sampling
 from valueprint.personalize.service import Personalizer
-from valueprint.personalize.strategies import parse_strategies
 from valueprint.personalize.training import train_subject
 from valueprint.settings import Settings
 from valueprint.values.personas import Persona, load_personas
@@ -110,8 +108,8 @@ def log_likelihood(model: LocalModel, prompt: str, reply: str) -> float:
     return float(logp[start - 1 :].sum())
 
 
-def preference_accuracy(model: LocalModel, folder: Path, pairs: Sequence[Pair]) -> float:
-    """Share of held-out pairs whose implicit DPO reward prefers the chosen reply."""
+def preference_wins(model: LocalModel, folder: Path, pairs: Sequence[Pair]) -> list[bool]:
+    """Per pair: does the adapter's implicit DPO reward prefer the chosen reply to the rejected one?"""
 
     def margins() -> list[float]:
         return [log_likelihood(model, p.prompt, p.chosen) - log_likelihood(model, p.prompt, p.rejected) for p in pairs]
@@ -120,8 +118,28 @@ def preference_accuracy(model: LocalModel, folder: Path, pairs: Sequence[Pair]) 
         plain = margins()
         with cache_for(model).activate(folder):
             tuned = margins()
-    wins = sum(t - p > 0 for p, t in zip(plain, tuned, strict=True))
-    return wins / max(len(pairs), 1)
+    return [t - p > 0 for p, t in zip(plain, tuned, strict=True)]
+
+
+def preference_accuracy(model: LocalModel, folder: Path, per_source: int, seed: int) -> dict[str, float]:
+    """Accuracy on up to `per_source` held-out pairs of each source, and on as many training pairs.
+
+    Held-out pairs are grouped by source because they differ in kind: Moral Stories is the
+    training distribution, ETHICS and DailyDilemmas are not; the training pairs show whether
+    DPO learned at all.
+    """
+    rng = np.random.default_rng(seed)
+    groups: dict[str, list[Pair]] = {"train": read_jsonl(folder / "preferences" / "train.jsonl")}
+    for pair in read_jsonl(folder / "preferences" / "heldout.jsonl"):
+        groups.setdefault(pair.source, []).append(pair)
+    accuracy, heldout_wins = {}, []
+    for source, pairs in groups.items():
+        picked = [pairs[i] for i in sorted(rng.choice(len(pairs), min(per_source, len(pairs)), replace=False))]
+        wins = preference_wins(model, folder, picked)
+        accuracy[source] = round(sum(wins) / len(wins), 3)
+        heldout_wins += wins if source != "train" else []
+    accuracy["heldout"] = round(sum(heldout_wins) / max(len(heldout_wins), 1), 3)
+    return accuracy
 
 
 def run(
@@ -129,7 +147,7 @@ def run(
     personas_n: int = 4,
     prompts_n: int = 30,
     max_new_tokens: int = 48,
-    heldout_pairs: int = 40,
+    pairs_per_source: int = 30,
     reuse: bool = False,
     seed: int = 0,
     on_progress: Progress | None = None,
@@ -151,14 +169,8 @@ def run(
     evaluator = personalizer.evaluator()
 
     def replies(strategy: str, persona: Persona | None, folder: Path | None) -> list[str]:
-        profile = persona.as_profile(space, PERSONA_SD) if persona else None
-        context = engine.context(profile, adapter=folder)
-        chosen = parse_strategies(strategy) if strategy != "base" else []
-        conversations: list[list[Message]] = [[{"role": "user", "content": p}] for p in prompts]
-        out: list[str] = []
-        for start in range(0, len(conversations), 16):
-            out += [c.text for c in engine.complete_batch(conversations[start : start + 16], sampling, chosen, context)]
-        return out
+        context = engine.context(persona.as_profile(space, PERSONA_SD) if persona else None, adapter=folder)
+        return generate(engine, prompts, strategy, context, sampling, batch=16).texts
 
     progress("generating: base", 0, 1)
     base_vectors = evaluator.score(replies("base", None, None))
@@ -172,8 +184,7 @@ def run(
         for strategy in STRATEGIES:
             vectors = evaluator.score(replies(strategy, persona, folder))
             distances.setdefault(strategy, []).append(profile_alignment(profile, vectors, space))
-        held = [Pair(**row) for row in _jsonl(folder / "preferences" / "heldout.jsonl")][:heldout_pairs]  # type: ignore[arg-type]
-        accuracy[persona.id] = round(preference_accuracy(model, folder, held), 3)
+        accuracy[persona.id] = preference_accuracy(model, folder, pairs_per_source, seed)
         perplexity.append(model.perplexity(heldout.neutral_passages(), hook=cache_for(model).activate(folder)))
     stacked = {s: np.stack(v) for s, v in distances.items()}
     figures["distance_base"] = round(float(stacked["base"].mean()), 4)
@@ -187,10 +198,48 @@ def run(
         "per_persona": {
             p.id: {s: round(float(d[k].mean()), 4) for s, d in stacked.items()} for k, p in enumerate(personas)
         },
-        "heldout_preference_accuracy": accuracy,
-        "heldout_preference_accuracy_mean": round(float(np.mean(list(accuracy.values()))), 3),
+        "preference_accuracy": accuracy,
+        "heldout_preference_accuracy": round(float(np.mean([a["heldout"] for a in accuracy.values()])), 3),
+        "train_preference_accuracy": round(float(np.mean([a["train"] for a in accuracy.values()])), 3),
         "perplexity_base": round(base_perplexity, 3),
         "perplexity_adapter": round(float(np.mean(perplexity)), 3),
         "perplexity_change": round(float(np.mean(perplexity)) / base_perplexity - 1, 4),
     }
     return figures
+
+
+def plot(figures: dict[str, Any], path: Path) -> Path:
+    """Distance to each persona per condition (lower is better) beside preference accuracy by source."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    conditions = ["base", *STRATEGIES]
+    personas = figures["personas"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [3, 2]})
+    x, width = np.arange(len(personas)), 0.8 / len(conditions)
+    for i, condition in enumerate(conditions):
+        heights = [figures["per_persona"][p][condition] for p in personas]
+        left.bar(x + (i - (len(conditions) - 1) / 2) * width, heights, width, label=condition)
+    left.set_xticks(x, [p.replace("-", "\n", 1) for p in personas], fontsize=8)
+    lowest = min(min(d.values()) for d in figures["per_persona"].values())
+    left.set_ylim(bottom=0.8 * lowest)  # the differences are a few hundredths: do not start at zero
+    left.set_ylabel("alignment distance (lower = closer)")
+    left.legend(fontsize=8)
+    left.set_title(f"{figures['prompts']} held-out DailyDilemmas prompts", fontsize=10)
+    found = {s for a in figures["preference_accuracy"].values() for s in a} - {"train", "heldout"}
+    sources = ["train", *sorted(found), "heldout"]
+    means = [np.mean([a[s] for a in figures["preference_accuracy"].values() if s in a]) for s in sources]
+    right.barh(sources, means, color="#55a868")
+    right.axvline(0.5, ls="--", color="grey")
+    right.set_xlim(0, 1)
+    right.set_xlabel("preference accuracy (implicit DPO reward; 0.5 = chance)")
+    right.invert_yaxis()
+    steps = f"{figures['dpo_steps']} DPO steps × {figures['dpo_batch']} pairs"
+    fig.suptitle(f"Persona LoRA adapters: {steps}, {figures['train_seconds']:.0f} s to train one")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

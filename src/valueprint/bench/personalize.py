@@ -32,7 +32,7 @@ from valueprint.personalize import heldout
 from valueprint.personalize.engine import Engine
 from valueprint.personalize.runtime import Message, Sampling
 from valueprint.personalize.service import Personalizer
-from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies
+from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, Context, parse_strategies
 from valueprint.settings import Settings
 from valueprint.values.personas import Persona, load_personas
 from valueprint.values.profile import ValueProfile
@@ -79,7 +79,27 @@ def bootstrap_reduction(base: np.ndarray, other: np.ndarray, resamples: int, see
     picks = np.random.default_rng(seed).integers(0, len(b), size=(resamples, len(b)))
     reductions = 1.0 - o[picks].mean(axis=1) / b[picks].mean(axis=1)
     low, high = np.percentile(reductions, [2.5, 97.5])
-    return {"mean": round(1.0 - o.mean() / b.mean(), 4), "ci_low": round(low, 4), "ci_high": round(high, 4)}
+    return {
+        "mean": round(float(1.0 - o.mean() / b.mean()), 4),
+        "ci_low": round(float(low), 4),
+        "ci_high": round(float(high), 4),
+    }
+
+
+def generate(
+    engine: Engine, prompts: Sequence[str], strategy: str, context: Context, sampling: Sampling, batch: int
+) -> Generated:
+    """Replies to every prompt, in batches of similar length, in the prompts' order."""
+    strategies = parse_strategies(strategy) if strategy != "base" else []
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    texts, tokens, started = [""] * len(prompts), 0, time.perf_counter()
+    for start in range(0, len(order), batch):
+        chunk = order[start : start + batch]
+        conversations: list[list[Message]] = [[{"role": "user", "content": prompts[i]}] for i in chunk]
+        completions = engine.complete_batch(conversations, sampling, strategies, context)
+        for i, completion in zip(chunk, completions, strict=True):
+            texts[i], tokens = completion.text, tokens + completion.completion_tokens
+    return Generated(texts, tokens, time.perf_counter() - started)
 
 
 class Bench:
@@ -96,23 +116,12 @@ class Bench:
         return persona.as_profile(self.space, PERSONA_SD)
 
     def generate(self, prompts: Sequence[str], strategy: str, persona: Persona | None, sampling: Sampling) -> Generated:
-        """Replies to every prompt, in batches of similar length, in the prompts' order."""
-        strategies = parse_strategies(strategy) if strategy != "base" else []
         context = self.engine.context(
             self.profile(persona) if persona else None,
             rerank_n=self.config.rerank_n,
             steer_strength=self.config.steer_strength,
         )
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-        texts, tokens, started = [""] * len(prompts), 0, time.perf_counter()
-        for start in range(0, len(order), self.config.batch):
-            chunk = order[start : start + self.config.batch]
-            conversations: list[list[Message]] = [[{"role": "user", "content": prompts[i]}] for i in chunk]
-            for i, completion in zip(
-                chunk, self.engine.complete_batch(conversations, sampling, strategies, context), strict=True
-            ):
-                texts[i], tokens = completion.text, tokens + completion.completion_tokens
-        return Generated(texts, tokens, time.perf_counter() - started)
+        return generate(self.engine, prompts, strategy, context, sampling, self.config.batch)
 
     # -- alignment ------------------------------------------------------------------
 

@@ -194,6 +194,8 @@ def bench_finetune(
     out: ResultsDir = Path("benchmarks/results"),
     personas: Annotated[int, typer.Option(min=1, max=12, help="Persona adapters to train and measure.")] = 4,
     prompts: Annotated[int, typer.Option(min=1, max=1000, help="Held-out DailyDilemmas prompts.")] = 30,
+    max_tokens: Annotated[int, typer.Option(min=4, max=256, help="Tokens per reply.")] = 48,
+    pairs_per_source: Annotated[int, typer.Option(min=1, help="Pairs per source for preference accuracy.")] = 30,
     reuse: Annotated[bool, typer.Option(help="Keep persona adapters already trained (timings from metadata).")] = False,
     seed: int = 0,
 ) -> None:
@@ -208,8 +210,18 @@ def bench_finetune(
         def show(stage: str, done: int, total: int) -> None:
             progress.update(task, description=stage, completed=done, total=total)
 
-        figures = finetune.run(current_settings(), personas, prompts, reuse=reuse, seed=seed, on_progress=show)
-    print_figures(figures, "finetune", out)
+        figures = finetune.run(
+            current_settings(),
+            personas,
+            prompts,
+            max_new_tokens=max_tokens,
+            pairs_per_source=pairs_per_source,
+            reuse=reuse,
+            seed=seed,
+            on_progress=show,
+        )
+    plot = finetune.plot(figures, out / "finetune.png")
+    print_figures({**figures, "plot": str(plot)}, "finetune", out)
 
 
 @bench_app.command("evaluator")

@@ -63,5 +63,5 @@ def print_figures(figures: dict[str, Any], name: str, out: Path) -> None:
 
     path = write_result(name, figures, out)
     for key, value in figures.items():
-        console.print(f"  {key:32} {value}")
+        console.print(f"  {key:32} {value}", markup=False, highlight=False)
     console.print(f"[green]written[/] {path}")

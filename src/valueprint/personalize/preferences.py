@@ -209,3 +209,9 @@ def write_jsonl(pairs: Sequence[Pair], path: Path) -> Path:
             out.write(json.dumps(asdict(pair), ensure_ascii=False) + "\n")
     os.replace(staging, path)
     return path
+
+
+def read_jsonl(path: Path) -> list[Pair]:
+    """The pairs `write_jsonl` wrote."""
+    with path.open(encoding="utf-8") as lines:
+        return [Pair(**json.loads(line)) for line in lines if line.strip()]
