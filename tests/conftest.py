@@ -144,7 +144,7 @@ def steering_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) ->
 
 @pytest.fixture(scope="session")
 def tiny_adapter(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path, shared_data: Path) -> Path:
-    """A real DPO adapter for the first persona, trained for two steps (~1 min with the option scoring)."""
+    """A real DPO adapter for the first persona, trained for two steps on 8 pairs (~1 min with sampling and scoring)."""
     from valueprint.personalize.jobs import TrainingRequest
     from valueprint.personalize.training import train_subject
     from valueprint.values.personas import load_personas
@@ -162,6 +162,7 @@ def tiny_adapter(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path, sh
         datasets_dir=str(shared_data),
         model_dir=str(smollm2_dir),
         steps=2,
+        reply_prompts=4,
     )
     train_subject(request)
     return root / persona.id

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -18,7 +19,7 @@ from valueprint.personalize.finetune import FinetuneConfig, read_meta, train_ada
 from valueprint.personalize.jobs import Jobs, TrainingRequest
 from valueprint.personalize.preferences import Pair, PreferenceData
 from valueprint.personalize.runtime import LocalModel, Sampling
-from valueprint.settings import Settings
+from valueprint.settings import Settings, load_settings
 from valueprint.web.app import create_app
 
 QUESTION = [{"role": "user", "content": "My friend asked me to lie for him. What should I do?"}]
@@ -34,9 +35,10 @@ def test_the_adapter_is_a_standard_peft_folder_with_its_provenance(tiny_adapter:
     for field in ("profile_sha256", "space_version", "data_sha256", "base_model", "libraries", "train_seconds"):
         assert meta[field]
     assert set(meta["libraries"]) == {"torch", "transformers", "peft", "trl"}
-    assert meta["config"]["seed"] == 17 and meta["pairs"] > 100
-    train = (tiny_adapter / "preferences" / "train.jsonl").read_text().splitlines()
-    assert len(train) == meta["pairs"] and {"prompt", "chosen", "rejected"} <= set(json.loads(train[0]))
+    assert meta["config"]["seed"] == 17 and meta["pairs"] == 2 * 4  # one pass: steps x batch, strongest first
+    train = [json.loads(line) for line in (tiny_adapter / "preferences" / "train.jsonl").read_text().splitlines()]
+    assert len(train) == meta["pairs"] and {"prompt", "chosen", "rejected"} <= set(train[0])
+    assert train[0]["source"] == "model_replies"  # the model's own replies come before the data sets' pairs
     assert not (tiny_adapter.parent / f"{tiny_adapter.name}.checkpoints").exists()
 
 
@@ -92,6 +94,7 @@ def tiny_request(tmp_path: Path, smollm2_dir: Path, shared_data: Path, space, jo
         datasets_dir=str(shared_data),
         model_dir=str(smollm2_dir),
         steps=1,
+        reply_prompts=4,
         own=[("A scenario?", "my pick", "the other option")],
     )
 
@@ -137,7 +140,12 @@ def test_a_failing_job_says_why(tmp_path, smollm2_dir, shared_data, space) -> No
 @pytest.fixture
 def served(tmp_path, smollm2_dir):
     settings = Settings(
-        data_dir=tmp_path / "web", environment="test", model_dir=smollm2_dir, chat_max_tokens=8, adapter_steps=1
+        data_dir=tmp_path / "web",
+        environment="test",
+        model_dir=smollm2_dir,
+        chat_max_tokens=8,
+        adapter_steps=1,
+        adapter_reply_prompts=4,
     )
     app = create_app(settings)
     with TestClient(app) as client:
@@ -206,13 +214,17 @@ def test_the_finetune_benchmark_writes_every_figure_the_issue_asks_for(
     shutil.copytree(tiny_adapter, data / "adapters" / "personas" / tiny_adapter.name)
     monkeypatch.setenv("VALUEPRINT_DATA_DIR", str(data))
     monkeypatch.setenv("VALUEPRINT_MODEL_DIR", str(smollm2_dir))
+    monkeypatch.setenv("VALUEPRINT_ADAPTER_REPLY_PROMPTS", "4")
+    load_settings.cache_clear()  # the autouse fixture built them before these variables
     out = tmp_path / "results"
     options = ["--personas", "1", "--prompts", "2", "--max-tokens", "6", "--pairs-per-source", "2", "--reuse"]
     result = CliRunner().invoke(cli, ["bench", "finetune", *options, "--out", str(out)])
     assert result.exit_code == 0, result.output
     figures = json.loads((out / "finetune.json").read_text())
     assert figures["personas"] == [tiny_adapter.name] and figures["prompts"] == 2
-    assert figures["train_seconds"] == read_meta(tiny_adapter)["train_seconds"]  # --reuse: from the metadata
+    assert 1 <= figures["reply_prompts"] <= 4 and figures["reply_sampling_seconds"] > 0
+    meta = read_meta(tiny_adapter)
+    assert figures["train_seconds"] == round(meta["preparation_seconds"] + meta["train_seconds"], 1)  # --reuse
     assert 3.0 < figures["adapter_mb"] < 10.0 and 0 < figures["swap_ms"] < figures["swap_ms_cold"]
     for condition in ("base", "precis", "adapter", "adapter_precis"):
         assert 0.0 <= figures[f"distance_{condition}"] <= 1.0
@@ -221,5 +233,22 @@ def test_the_finetune_benchmark_writes_every_figure_the_issue_asks_for(
     accuracy = figures["preference_accuracy"][tiny_adapter.name]
     assert {"train", "moral_stories", "ethics_deontology", "heldout"} <= set(accuracy)
     assert all(0.0 <= a <= 1.0 for a in accuracy.values())
+    assert 0.0 <= figures["adapter_distance_own"] <= 1.0 and figures["adapter_distance_others"] is None
     assert figures["perplexity_base"] > 1 and abs(figures["perplexity_change"]) < 1.0
     assert (out / "finetune.png").stat().st_size > 10_000
+
+
+def test_specificity_compares_each_personas_own_adapter_with_the_others(space) -> None:
+    from valueprint.bench.finetune import adapter_specificity
+    from valueprint.values.profile import ValueProfile
+
+    def profile(benevolence: float) -> ValueProfile:
+        mean = np.zeros(space.size)
+        mean[space.index("benevolence")] = benevolence
+        return ValueProfile.from_arrays(space, mean, np.full(space.size, 0.1))
+
+    kind, hard = profile(0.8), profile(-0.8)
+    replies = [np.tile(p.means(space), (3, 1)) for p in (kind, hard)]  # each adapter speaks exactly as its persona
+    figures = adapter_specificity([kind, hard], replies)
+    assert figures["adapter_distance_own"] < figures["adapter_distance_others"]
+    assert len(figures["adapter_cross_distance"]) == 2

@@ -14,6 +14,7 @@ from valueprint.cli import app
 from valueprint.personalize import heldout
 from valueprint.personalize.runtime import LocalModel
 from valueprint.personalize.steering import SteeringSet
+from valueprint.settings import load_settings
 from valueprint.values.personas import load_personas
 
 
@@ -77,6 +78,7 @@ def test_the_benchmark_writes_every_figure_the_issue_asks_for(tmp_path, smollm2_
     shutil.copytree(steering_dir, data / "steering" / steering_dir.name)
     monkeypatch.setenv("VALUEPRINT_DATA_DIR", str(data))
     monkeypatch.setenv("VALUEPRINT_MODEL_DIR", str(smollm2_dir))
+    load_settings.cache_clear()  # the autouse fixture built them before these variables
     out = tmp_path / "results"
     options = ["--personas", "2", "--prompts", "3", "--max-tokens", "6", "--harmful", "2", "--out", str(out)]
     result = CliRunner().invoke(app, ["bench", "personalize", *options])

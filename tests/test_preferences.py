@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from valueprint.evaluate.fit import daily_dilemma_prompts
 from valueprint.personalize.preferences import (
     Choice,
     OptionScores,
@@ -15,6 +16,7 @@ from valueprint.personalize.preferences import (
     split_options,
     write_jsonl,
 )
+from valueprint.personalize.replies import replies_file, reply_choices
 from valueprint.values.profile import ValueProfile
 
 
@@ -32,7 +34,7 @@ def fake_scores(space, vectors: dict[str, np.ndarray]):
 def test_the_held_out_split_shares_no_option_with_training_and_keeps_test_files_out(shared_data) -> None:
     train, held = split_options(shared_data)
     assert len(train) > 800 and len(held) > 1000
-    assert not {(o.prompt, o.first) for o in train} & {(o.prompt, o.first) for o in held}
+    assert not {(o.prompt, o.options) for o in train} & {(o.prompt, o.options) for o in held}
     assert {o.source for o in train} == {"moral_stories"}  # ETHICS and DailyDilemmas here are test splits
     assert {"ethics_deontology", "ethics_justice", "daily_dilemmas", "moral_stories"} == {o.source for o in held}
     assert split_options(shared_data) == (train, held)
@@ -42,12 +44,50 @@ def test_the_option_closer_to_the_profile_is_chosen_and_ties_are_dropped(space) 
     caring = committed(space, benevolence=0.9)
     vectors = {"help": committed(space, benevolence=0.8).means(space), "ignore": -np.eye(space.size)[0] * 0}
     vectors["ignore"] = committed(space, benevolence=-0.8).means(space)
-    options = [Choice("test", "A friend needs you.", "ignore", "help"), Choice("test", "Tie?", "same", "same2")]
+    options = [Choice("test", "A friend needs you.", ("ignore", "help")), Choice("test", "Tie?", ("same", "same2"))]
     scores = OptionScores(options, fake_scores(space, vectors))
     pairs = scores.pairs(caring, space)
     assert [(p.chosen, p.rejected) for p in pairs] == [("help", "ignore")]
     assert pairs[0].margin > 0.5
     assert scores.pairs(committed(space, benevolence=-0.9), space)[0].chosen == "ignore"
+
+
+def test_of_several_candidates_the_closest_is_chosen_over_the_farthest(space) -> None:
+    caring = committed(space, benevolence=0.9)
+    vectors = {t: committed(space, benevolence=b).means(space) for t, b in (("a", 0.1), ("b", 0.8), ("c", -0.7))}
+    replies = OptionScores([Choice("model_replies", "Q?", ("a", "b", "c"))], fake_scores(space, vectors))
+    data = OptionScores([Choice("test", "R?", ("c", "b"))], fake_scores(space, vectors))
+    assert [(p.chosen, p.rejected) for p in replies.pairs(caring, space)] == [("b", "c")]
+    assert [p.prompt for p in (replies + data).pairs(caring, space)] == ["Q?", "R?"]
+
+
+def test_the_models_own_replies_come_before_the_data_sets_pairs(space) -> None:
+    vectors = {t: committed(space, benevolence=b).means(space) for t, b in (("x", 0.9), ("y", -0.9), ("m", 0.5))}
+    options = [Choice("moral_stories", "Story?", ("x", "y")), Choice("model_replies", "Dilemma?", ("m", "y"))]
+    scores = OptionScores(options, fake_scores(space, vectors))
+    data = build_preferences(committed(space, benevolence=0.9), space, scores, scores, limit=1)
+    assert [p.source for p in data.train] == ["model_replies"]  # although the story's margin is larger
+
+
+def test_the_models_own_replies_are_sampled_once_from_training_dilemmas(tmp_path, smollm2_dir, shared_data) -> None:
+    choices = reply_choices(tmp_path, shared_data, 3, smollm2_dir)
+    assert 1 <= len(choices) <= 3
+    training = {p.text for p in daily_dilemma_prompts(shared_data, "train")}
+    for choice in choices:
+        assert choice.source == "model_replies" and choice.prompt in training
+        assert len(set(choice.options)) == len(choice.options) >= 2 and all(choice.options)
+    stored = replies_file(tmp_path, "smollm2-135m-instruct", 3)
+    written = stored.stat().st_mtime_ns
+    assert reply_choices(tmp_path, shared_data, 3, smollm2_dir) == choices
+    assert stored.stat().st_mtime_ns == written
+    assert reply_choices(tmp_path, shared_data, 0, smollm2_dir) == []
+
+
+def test_one_dilemma_in_five_is_held_out_from_training(shared_data) -> None:
+    train, held = (daily_dilemma_prompts(shared_data, part) for part in ("train", "heldout"))
+    assert not {p.id for p in train} & {p.id for p in held}
+    assert len(train) + len(held) == len(daily_dilemma_prompts(shared_data))
+    assert 0.15 < len(held) / (len(train) + len(held)) < 0.25
 
 
 def test_own_answers_come_first_and_count_most(space) -> None:
@@ -59,7 +99,7 @@ def test_own_answers_come_first_and_count_most(space) -> None:
 
 def test_a_profile_that_takes_no_side_yields_no_pairs(space) -> None:
     neutral = ValueProfile.from_arrays(space, np.zeros(space.size), np.full(space.size, 0.5))
-    scores = OptionScores([Choice("t", "p", "a", "b")], fake_scores(space, {"a": np.ones(space.size)}))
+    scores = OptionScores([Choice("t", "p", ("a", "b"))], fake_scores(space, {"a": np.ones(space.size)}))
     assert scores.pairs(neutral, space) == []
 
 

@@ -16,7 +16,12 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def person(tmp_path, smollm2_dir):
     settings = Settings(
-        data_dir=tmp_path / "web", environment="test", model_dir=smollm2_dir, chat_max_tokens=16, adapter_steps=1
+        data_dir=tmp_path / "web",
+        environment="test",
+        model_dir=smollm2_dir,
+        chat_max_tokens=16,
+        adapter_steps=1,
+        adapter_reply_prompts=4,
     )
     with TestClient(create_app(settings)) as client:
         sign_up(client)

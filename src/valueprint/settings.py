@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     )
     adapter_cache_size: int = Field(default=4, ge=1, le=64, description="Personal adapters kept loaded at once.")
     adapter_steps: int = Field(default=80, ge=1, le=10_000, description="DPO steps of a personal adapter.")
+    adapter_reply_prompts: int = Field(
+        default=256,
+        ge=0,
+        le=1000,
+        description="DailyDilemmas prompts the local model answers (4 samples each, once per model) for the pairs "
+        "personal adapters learn from; 0 = the data sets' pairs only.",
+    )
     dask_scheduler: str | None = Field(
         default=None, description="Run training jobs on this Dask scheduler (tcp://host:8786); default in-process."
     )

@@ -1,9 +1,11 @@
 """`valueprint bench finetune`: personal adapters, how long they take, what they cost and what they change.
 
-For each persona (as a stand-in for a person: same pipeline, minus own scenario answers) an
-adapter is trained by the same job function the server runs, timed end to end (preference
-pairs, DPO, saving); the first includes loading the evaluator and scoring every option, as a
-person's first training does in a fresh worker. Then, on held-out DailyDilemmas prompts:
+First the local model's candidate replies to training dilemmas are sampled (`replies`: once
+per model, timed apart). For each persona (as a stand-in for a person: same pipeline, minus own
+scenario answers) an adapter is trained by the same job function the server runs, timed end to
+end (preference pairs, DPO, saving); the first includes loading the evaluator and scoring every
+option, as a person's first training does in a fresh worker. Then, on DailyDilemmas prompts
+held out from the replies (`fit.daily_dilemma_prompts(part="heldout")`):
 alignment distance for base, précis, adapter and adapter+précis with bootstrap intervals; the
 adapter's preference accuracy on held-out pairs (implicit DPO reward: does the adapter raise
 the chosen reply's likelihood more than the rejected one's, relative to the plain model);
@@ -28,11 +30,13 @@ from valueprint.personalize import heldout
 from valueprint.personalize.adapters import cache_for
 from valueprint.personalize.finetune import read_meta
 from valueprint.personalize.preferences import Pair, read_jsonl
-from valueprint.personalize.runtime import LocalModel, Sampling
+from valueprint.personalize.replies import replies_file, reply_choices
+from valueprint.personalize.runtime import LocalModel, Sampling, local_model
 from valueprint.personalize.service import Personalizer
 from valueprint.personalize.training import train_subject
 from valueprint.settings import Settings
 from valueprint.values.personas import Persona, load_personas
+from valueprint.values.profile import ValueProfile
 from valueprint.values.space import load_space
 
 STRATEGIES = ("precis", "adapter", "adapter+precis")
@@ -41,6 +45,23 @@ Progress = Callable[[str, int, int], None]
 
 def _quiet(_stage: str, _done: int, _total: int) -> None:
     return None
+
+
+def sample_replies_once(settings: Settings, progress: Progress) -> dict[str, Any]:
+    """The model's candidate replies, sampled before any training (once per model, not per person)."""
+    cached = replies_file(
+        settings.data_dir, local_model(settings.data_dir, settings.model_dir).name, settings.adapter_reply_prompts
+    ).is_file()
+    started = time.perf_counter()
+    choices = reply_choices(
+        settings.data_dir,
+        settings.datasets_dir,
+        settings.adapter_reply_prompts,
+        settings.model_dir,
+        lambda done, total: progress("sampling the model's own replies (once per model)", done, total),
+    )
+    seconds = None if cached else round(time.perf_counter() - started, 1)
+    return {"reply_prompts": len(choices), "reply_sampling_seconds": seconds}
 
 
 def train_personas(
@@ -59,7 +80,7 @@ def train_personas(
         seconds.append(time.perf_counter() - started)
     metas = [read_meta(personalizer.adapters.persona(p.id)) for p in personas]
     return {
-        "train_seconds": round(seconds[0], 1) if seconds else metas[0]["train_seconds"],
+        "train_seconds": round(seconds[0], 1) if seconds else end_to_end(metas[0]),
         "train_seconds_all": [round(s, 1) for s in seconds],
         "dpo_seconds": [m["train_seconds"] for m in metas],
         "dpo_steps": metas[0]["config"]["steps"],
@@ -68,6 +89,27 @@ def train_personas(
         "adapter_mb": round(
             (personalizer.adapters.persona(personas[0].id) / "adapter_model.safetensors").stat().st_size / 2**20, 2
         ),
+    }
+
+
+def end_to_end(meta: dict[str, Any]) -> float:
+    """A reused adapter's training time from its metadata: preparing the pairs plus DPO."""
+    return round(meta.get("preparation_seconds", 0.0) + meta["train_seconds"], 1)
+
+
+def adapter_specificity(profiles: Sequence[ValueProfile], vectors: Sequence[np.ndarray]) -> dict[str, Any]:
+    """Does each persona's own adapter fit them better than the other personas' adapters do?
+
+    Row i, column j: the mean distance of persona j's adapter replies to persona i's profile.
+    An adapter that only made replies generally more agreeable would score the same off the
+    diagonal as on it.
+    """
+    matrix = np.array([[profile_alignment(p, v).mean() for v in vectors] for p in profiles])
+    others = matrix[~np.eye(len(profiles), dtype=bool)]
+    return {
+        "adapter_distance_own": round(float(np.diag(matrix).mean()), 4),
+        "adapter_distance_others": round(float(others.mean()), 4) if others.size else None,
+        "adapter_cross_distance": np.round(matrix, 4).tolist(),
     }
 
 
@@ -157,6 +199,7 @@ def run(
     personalizer = Personalizer(settings, space)
     personas = load_personas()[:personas_n]
     figures: dict[str, Any] = {"personas": [p.id for p in personas]}
+    figures |= sample_replies_once(settings, progress)
     figures |= train_personas(personalizer, personas, reuse, progress)
     engine = personalizer.engine()
     model = engine.model
@@ -164,7 +207,7 @@ def run(
     folders = [personalizer.adapters.persona(p.id) for p in personas]
     figures |= swap_times(model, folders)
 
-    prompts = sample_dilemmas(settings.datasets_dir, prompts_n, seed)
+    prompts = sample_dilemmas(settings.datasets_dir, prompts_n, seed, part="heldout")
     sampling = Sampling(max_new_tokens=max_new_tokens, seed=seed)
     evaluator = personalizer.evaluator()
 
@@ -175,7 +218,7 @@ def run(
     progress("generating: base", 0, 1)
     base_vectors = evaluator.score(replies("base", None, None))
     distances: dict[str, list[np.ndarray]] = {"base": []}
-    accuracy, perplexity = {}, []
+    accuracy, perplexity, adapter_vectors = {}, [], []
     base_perplexity = model.perplexity(heldout.neutral_passages())
     for done, (persona, folder) in enumerate(zip(personas, folders, strict=True)):
         progress(f"measuring {persona.id}", done, len(personas))
@@ -184,6 +227,7 @@ def run(
         for strategy in STRATEGIES:
             vectors = evaluator.score(replies(strategy, persona, folder))
             distances.setdefault(strategy, []).append(profile_alignment(profile, vectors, space))
+            adapter_vectors += [vectors] if strategy == "adapter" else []
         accuracy[persona.id] = preference_accuracy(model, folder, pairs_per_source, seed)
         perplexity.append(model.perplexity(heldout.neutral_passages(), hook=cache_for(model).activate(folder)))
     stacked = {s: np.stack(v) for s, v in distances.items()}
@@ -198,6 +242,7 @@ def run(
         "per_persona": {
             p.id: {s: round(float(d[k].mean()), 4) for s, d in stacked.items()} for k, p in enumerate(personas)
         },
+        **adapter_specificity([p.as_profile(space, PERSONA_SD) for p in personas], adapter_vectors),
         "preference_accuracy": accuracy,
         "heldout_preference_accuracy": round(float(np.mean([a["heldout"] for a in accuracy.values()])), 3),
         "train_preference_accuracy": round(float(np.mean([a["train"] for a in accuracy.values()])), 3),

@@ -128,6 +128,7 @@ def adapters_train_personas(
     from rich.progress import Progress
 
     from valueprint.evaluate.fit import PERSONA_SD, select_personas
+    from valueprint.personalize.replies import reply_choices
     from valueprint.personalize.service import Personalizer
     from valueprint.personalize.training import train_subject
     from valueprint.values.space import load_space
@@ -136,6 +137,14 @@ def adapters_train_personas(
     personalizer = Personalizer(settings, load_space())
     chosen = select_personas(personas)
     with Progress(console=console) as progress:
+        sampling = progress.add_task("sampling the model's own replies (once per model)", total=None)
+        reply_choices(
+            settings.data_dir,
+            settings.datasets_dir,
+            settings.adapter_reply_prompts,
+            settings.model_dir,
+            lambda done, total: progress.update(sampling, completed=done, total=total),
+        )
         for number, persona in enumerate(chosen, start=1):
             task = progress.add_task(f"{persona.id} ({number}/{len(chosen)})", total=settings.adapter_steps)
             profile = persona.as_profile(personalizer.space, PERSONA_SD)

@@ -42,6 +42,8 @@ ProgressCallback = Callable[[int, int], None]
 CONDITIONS: tuple[str, ...] = ("precis", "none")
 ANSWER_HINT = "Answer in a few sentences, and say why."
 PERSONA_SD = 0.1
+DILEMMA_BUCKETS = 5
+DilemmaPart = Literal["all", "train", "heldout"]
 
 
 class Scorer(Protocol):
@@ -60,20 +62,26 @@ class Prompt:
 # -- prompts --------------------------------------------------------------------------
 
 
-def daily_dilemma_prompts(datasets_dir: Path) -> list[Prompt]:
+def daily_dilemma_prompts(datasets_dir: Path, part: DilemmaPart = "all") -> list[Prompt]:
+    """Every dilemma, or one `part` of them: one in `DILEMMA_BUCKETS` (by a hash of its id) is held
+    out from the replies personal adapters learn from (`personalize.replies`), so their benchmark
+    measures on dilemmas no adapter saw."""
     rows = _csv(datasets_dir / "daily_dilemmas" / "dilemma.csv")
     if rows and "dilemma_situation" not in rows[0]:
         raise DatasetError("daily_dilemmas/dilemma.csv has no `dilemma_situation` column; restore the original file")
     situations = [
         (row.get("idx") or str(i), (row.get("dilemma_situation") or "").strip()) for i, row in enumerate(rows)
     ]
-    return [Prompt("daily_dilemmas", idx, f"{text}\n\n{ANSWER_HINT}") for idx, text in situations if text]
+    prompts = [Prompt("daily_dilemmas", idx, f"{text}\n\n{ANSWER_HINT}") for idx, text in situations if text]
+    if part == "all":
+        return prompts
+    return [p for p in prompts if (bucket(p.id, DILEMMA_BUCKETS) == 0) == (part == "heldout")]
 
 
-def sample_dilemmas(datasets_dir: Path, n: int, seed: int = 0) -> list[str]:
-    """A seeded sample of `n` DailyDilemmas prompt texts, in file order."""
-    pool = daily_dilemma_prompts(datasets_dir)
-    picks = np.sort(np.random.default_rng(seed).choice(len(pool), size=n, replace=False))
+def sample_dilemmas(datasets_dir: Path, n: int, seed: int = 0, part: DilemmaPart = "all") -> list[str]:
+    """A seeded sample of `n` DailyDilemmas prompt texts (from one `part`), in file order."""
+    pool = daily_dilemma_prompts(datasets_dir, part)
+    picks = np.sort(np.random.default_rng(seed).choice(len(pool), size=min(n, len(pool)), replace=False))
     return [pool[i].text for i in picks]
 
 

@@ -46,6 +46,7 @@ class TrainingRequest:
     init_adapter: str | None = None
     init_persona: str | None = None
     steps: int = 80
+    reply_prompts: int = 256
     own: list[tuple[str, str, str]] = field(default_factory=list)
 
 

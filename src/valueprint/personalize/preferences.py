@@ -45,12 +45,11 @@ DEDUP_THRESHOLD = 0.7
 
 @dataclass(frozen=True)
 class Choice:
-    """A prompt with two candidate replies, before anyone's preference is known."""
+    """A prompt with two or more candidate replies, before anyone's preference is known."""
 
     source: str
     prompt: str
-    first: str
-    second: str
+    options: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,11 @@ class PreferenceData:
 def moral_story_options(datasets_dir: Path) -> list[Choice]:
     stories = moral_stories(datasets_dir, "dev")
     return [
-        Choice("moral_stories", f'People say: "{s["norm"]}" What would you do?', s["moral_action"], s["immoral_action"])
+        Choice(
+            "moral_stories",
+            f'People say: "{s["norm"]}" What would you do?',
+            (s["moral_action"], s["immoral_action"]),
+        )
         for _, s in sorted(stories.items())
         if len(s) == 3
     ]
@@ -92,7 +95,7 @@ def ethics_options(datasets_dir: Path) -> list[Choice]:
         by_request.setdefault(row["scenario"], {}).setdefault(row["label"], row["excuse"])
     for request, excuses in by_request.items():
         if {"0", "1"} <= set(excuses):
-            options.append(Choice("ethics_deontology", request, excuses["1"], excuses["0"]))
+            options.append(Choice("ethics_deontology", request, (excuses["1"], excuses["0"])))
     by_situation: dict[str, dict[str, str]] = {}
     for row in _csv(datasets_dir / "ethics" / "justice_test.csv"):
         situation, _, reason = row["scenario"].partition(" because ")
@@ -101,7 +104,7 @@ def ethics_options(datasets_dir: Path) -> list[Choice]:
     for situation, reasons in by_situation.items():
         if {"0", "1"} <= set(reasons):
             prompt = f"{situation}. Why might that be?"
-            options.append(Choice("ethics_justice", prompt, f"Because {reasons['1']}", f"Because {reasons['0']}"))
+            options.append(Choice("ethics_justice", prompt, (f"Because {reasons['1']}", f"Because {reasons['0']}")))
     return options
 
 
@@ -112,7 +115,7 @@ def daily_dilemma_options(datasets_dir: Path) -> list[Choice]:
         situations[row["idx"]] = row["dilemma_situation"]
         by_dilemma.setdefault(row["idx"], {})[row["action_type"]] = f"{row['action']}. {row['negative_consequence']}"
     return [
-        Choice("daily_dilemmas", situations[idx], actions["to_do"], actions["not_to_do"])
+        Choice("daily_dilemmas", situations[idx], (actions["to_do"], actions["not_to_do"]))
         for idx, actions in by_dilemma.items()
         if {"to_do", "not_to_do"} <= set(actions)
     ]
@@ -138,24 +141,36 @@ def own_scenario_options(answers: Answers, bank: QuestionBank) -> list[tuple[str
 class OptionScores:
     """Evaluator vectors of every option text, computed once and shared by all profiles."""
 
-    def __init__(self, options: Sequence[Choice], score: Callable[[list[str]], np.ndarray]) -> None:
-        self.options = list(options)
-        texts = [t for o in self.options for t in (o.first, o.second)]
-        vectors = np.asarray(score(texts), dtype=np.float64) if texts else np.zeros((0, 0))
-        self.first, self.second = vectors[0::2], vectors[1::2]
+    def __init__(self, choices: Sequence[Choice], score: Callable[[list[str]], np.ndarray]) -> None:
+        self.choices = list(choices)
+        texts = [t for c in self.choices for t in c.options]
+        self.vectors = np.asarray(score(texts), dtype=np.float64) if texts else np.zeros((0, 0))
+        self.starts = np.cumsum([0] + [len(c.options) for c in self.choices])
+
+    def __add__(self, other: OptionScores) -> OptionScores:
+        """Both sets of choices, without scoring anything again."""
+        joined = OptionScores([], lambda _texts: np.zeros((0, 0)))
+        joined.choices = self.choices + other.choices
+        scored = [v for v in (self.vectors, other.vectors) if v.size]
+        joined.vectors = np.concatenate(scored) if scored else np.zeros((0, 0))
+        joined.starts = np.cumsum([0] + [len(c.options) for c in joined.choices])
+        return joined
 
     def pairs(self, profile: ValueProfile, space: ValueSpace) -> list[Pair]:
+        """Per choice: the option closest to the profile over the farthest, unless they sit equally far."""
         mean, sd = profile.means(space), profile.sds(space)
-        if not self.options or not counted_dimensions(mean, sd).any():
+        if not self.choices or not counted_dimensions(mean, sd).any():
             return []
-        d_first = alignment_distance(mean, sd, self.first)
-        d_second = alignment_distance(mean, sd, self.second)
+        distances = alignment_distance(mean, sd, self.vectors)
         pairs = []
-        for option, a, b in zip(self.options, d_first, d_second, strict=True):
-            if abs(a - b) < MIN_GAP:
+        for choice, start, end in zip(self.choices, self.starts[:-1], self.starts[1:], strict=True):
+            own = distances[start:end]
+            closest, farthest = int(np.argmin(own)), int(np.argmax(own))
+            gap = float(own[farthest] - own[closest])
+            if gap < MIN_GAP:
                 continue
-            chosen, rejected = (option.first, option.second) if a < b else (option.second, option.first)
-            pairs.append(Pair(option.source, option.prompt, chosen, rejected, round(float(abs(a - b)), 4)))
+            chosen, rejected = choice.options[closest], choice.options[farthest]
+            pairs.append(Pair(choice.source, choice.prompt, chosen, rejected, round(gap, 4)))
         return pairs
 
 
@@ -167,9 +182,10 @@ def build_preferences(
     own: Iterable[tuple[str, str, str]] = (),
     limit: int | None = None,
 ) -> PreferenceData:
-    """The person's pairs: own answers first (weighted), then the strongest-margin data pairs."""
+    """The person's pairs, strongest first: own answers (weighted), then pairs of the model's own
+    replies (`replies`), then the data sets' pairs, each by margin. Training takes the first `limit`."""
     own_pairs = [Pair("own_answers", p, c, r, 1.0) for p, c, r in own] * OWN_WEIGHT
-    data_pairs = sorted(train_options.pairs(profile, space), key=lambda p: -p.margin)
+    data_pairs = sorted(train_options.pairs(profile, space), key=lambda p: (p.source != "model_replies", -p.margin))
     train = own_pairs + deduplicate(data_pairs)
     if limit is not None:
         train = train[:limit]
@@ -179,8 +195,8 @@ def build_preferences(
 def split_options(datasets_dir: Path) -> tuple[list[Choice], list[Choice]]:
     """(train, held-out) options: see the module's note for what is held out and why."""
     stories = moral_story_options(datasets_dir)
-    train = [o for o in stories if bucket(o.prompt + o.first, HELDOUT_BUCKETS) != 0]
-    held = [o for o in stories if bucket(o.prompt + o.first, HELDOUT_BUCKETS) == 0]
+    train = [o for o in stories if bucket(o.prompt + o.options[0], HELDOUT_BUCKETS) != 0]
+    held = [o for o in stories if bucket(o.prompt + o.options[0], HELDOUT_BUCKETS) == 0]
     return train, held + ethics_options(datasets_dir) + daily_dilemma_options(datasets_dir)
 
 
@@ -200,8 +216,8 @@ def deduplicate(pairs: Sequence[Pair], threshold: float = DEDUP_THRESHOLD) -> li
     return kept
 
 
-def write_jsonl(pairs: Sequence[Pair], path: Path) -> Path:
-    """`prompt`/`chosen`/`rejected` lines (plus source and margin), written atomically."""
+def write_jsonl(pairs: Sequence[Pair] | Sequence[Choice], path: Path) -> Path:
+    """One JSON object per pair (`prompt`/`chosen`/`rejected`, source, margin) or choice, written atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, staging = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     with os.fdopen(handle, "w", encoding="utf-8") as out:

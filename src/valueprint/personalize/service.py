@@ -133,6 +133,7 @@ class Personalizer:
             init_adapter=str(nearest[1]) if nearest else None,
             init_persona=nearest[0].id if nearest else None,
             steps=s.adapter_steps,
+            reply_prompts=s.adapter_reply_prompts,
             own=list(own or []),
         )
 

@@ -1,12 +1,13 @@
 """One subject's adapter, end to end: preference pairs from their profile, then DPO (see `jobs`).
 
-The evaluator's vectors of every option in the real data are computed once per process and
-shared by all later subjects (they do not depend on the profile).
+The evaluator's vectors of every option (the data sets' and the model's own sampled replies)
+are computed once per process and shared by all later subjects (they do not depend on the profile).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,27 +15,46 @@ from typing import Any
 from valueprint.errors import AdapterError
 from valueprint.evaluate.alignment import counted_dimensions
 from valueprint.personalize.finetune import FinetuneConfig, profile_hash, train_adapter
-from valueprint.personalize.preferences import OptionScores, build_preferences, split_options, write_jsonl
+from valueprint.personalize.preferences import (
+    Choice,
+    OptionScores,
+    build_preferences,
+    split_options,
+    write_jsonl,
+)
+from valueprint.personalize.replies import reply_choices
 from valueprint.personalize.runtime import SMOLLM2_NAME, convert_smollm2
 from valueprint.settings import Settings
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace, load_space
 
-_options: dict[tuple[str, str], tuple[OptionScores, OptionScores]] = {}
-_options_lock = threading.Lock()
+_scored: dict[tuple[str, ...], OptionScores] = {}
+_scored_lock = threading.Lock()
 
 
 def option_scores(settings: Settings) -> tuple[OptionScores, OptionScores]:
-    """(train, held-out) options with their evaluator vectors, cached per data and evaluator folder."""
+    """(train, held-out) options with their evaluator vectors, scored once per process and source."""
+    train, heldout = split_options(settings.datasets_dir)
+    replies_source = str(settings.data_dir), str(settings.model_dir), str(settings.adapter_reply_prompts)
+
+    def replies() -> list[Choice]:
+        s = settings
+        return reply_choices(s.data_dir, s.datasets_dir, s.adapter_reply_prompts, s.model_dir)
+
+    return (
+        scored(settings, ("replies", *replies_source), replies) + scored(settings, ("train",), lambda: train),
+        scored(settings, ("heldout",), lambda: heldout),
+    )
+
+
+def scored(settings: Settings, name: tuple[str, ...], choices: Callable[[], list[Choice]]) -> OptionScores:
     from valueprint.evaluate.evaluator import shared_evaluator
 
-    key = (str(settings.datasets_dir), str(settings.evaluator_dir))
-    with _options_lock:
-        if key not in _options:
-            train, heldout = split_options(settings.datasets_dir)
-            score = shared_evaluator(settings).score
-            _options[key] = (OptionScores(train, score), OptionScores(heldout, score))
-        return _options[key]
+    key = (*name, str(settings.datasets_dir), str(settings.evaluator_dir))
+    with _scored_lock:
+        if key not in _scored:
+            _scored[key] = OptionScores(choices(), shared_evaluator(settings).score)
+        return _scored[key]
 
 
 def check_trainable(profile: ValueProfile, space: ValueSpace) -> None:
@@ -56,12 +76,16 @@ def train_subject(request: Any, on_progress: Callable[[int, int], None] | None =
         datasets_dir=Path(request.datasets_dir),
         model_dir=Path(request.model_dir) if request.model_dir else None,
         evaluator_dir=Path(request.evaluator_dir) if request.evaluator_dir else None,
+        adapter_reply_prompts=request.reply_prompts,
     )
     space = load_space()
     profile = ValueProfile.from_json(request.profile_json)
     check_trainable(profile, space)
+    started = time.perf_counter()
+    config = FinetuneConfig(steps=request.steps)
     train_options, heldout_options = option_scores(settings)
-    data = build_preferences(profile, space, train_options, heldout_options, own=request.own)
+    limit = config.steps * config.batch_size  # one pass over the strongest pairs
+    data = build_preferences(profile, space, train_options, heldout_options, own=request.own, limit=limit)
     out = Path(request.out)
     meta = {
         "subject": request.subject,
@@ -71,8 +95,8 @@ def train_subject(request: Any, on_progress: Callable[[int, int], None] | None =
         "base_model": (settings.model_dir or Path(SMOLLM2_NAME)).name,
         "own_answer_pairs": len(request.own),
         "init_persona": request.init_persona,
+        "preparation_seconds": round(time.perf_counter() - started, 1),  # sampling and scoring options, pairs
     }
-    config = FinetuneConfig(steps=request.steps)
     init = Path(request.init_adapter) if request.init_adapter else None
     base = model_folder(settings.data_dir, settings.model_dir)
     trained = train_adapter(base, data, out, meta, config, init, on_progress)
