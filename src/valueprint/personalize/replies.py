@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from valueprint.evaluate.fit import sample_dilemmas
@@ -46,7 +47,7 @@ def sample_replies(
     for start in range(0, len(prompts), BATCH):
         chunk = prompts[start : start + BATCH]
         conversations: list[list[Message]] = [[{"role": "user", "content": p}] for p in chunk]
-        sampling = Sampling(**{**SAMPLING.__dict__, "seed": (SAMPLING.seed or 0) + start})
+        sampling = replace(SAMPLING, seed=(SAMPLING.seed or 0) + start)
         for prompt, generations in zip(chunk, model.generate_batch(conversations, sampling, SAMPLES), strict=True):
             distinct = tuple(dict.fromkeys(g.text for g in generations if g.text))
             if len(distinct) >= 2:
@@ -63,7 +64,7 @@ def reply_choices(
     model_dir: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Choice]:
-    """The model's candidate replies to `prompts` dilemmas, sampled on first use (256 prompts: ~5 min on
+    """The model's candidate replies to `prompts` dilemmas, sampled on first use (256 prompts: ~7 min on
     2 cores) and read from disk after."""
     if prompts == 0:
         return []

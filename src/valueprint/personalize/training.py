@@ -38,8 +38,9 @@ def option_scores(settings: Settings) -> tuple[OptionScores, OptionScores]:
     replies_source = str(settings.data_dir), str(settings.model_dir), str(settings.adapter_reply_prompts)
 
     def replies() -> list[Choice]:
-        s = settings
-        return reply_choices(s.data_dir, s.datasets_dir, s.adapter_reply_prompts, s.model_dir)
+        return reply_choices(
+            settings.data_dir, settings.datasets_dir, settings.adapter_reply_prompts, settings.model_dir
+        )
 
     return (
         scored(settings, ("replies", *replies_source), replies) + scored(settings, ("train",), lambda: train),
