@@ -84,6 +84,10 @@ def _progress_callback(on_progress: Progress | None) -> Any:
     transformers = require("transformers")
 
     class Report(transformers.TrainerCallback):  # type: ignore[misc, name-defined]
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if on_progress:  # step 0, or the checkpoint's step when resuming
+                on_progress(state.global_step, state.max_steps)
+
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if on_progress:
                 on_progress(state.global_step, state.max_steps)

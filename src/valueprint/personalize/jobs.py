@@ -80,11 +80,13 @@ def run_training(request: TrainingRequest) -> dict[str, Any]:
 
     status = StatusFile(Path(request.status_path))
     status.write(state="preparing", started_at=_now(), step=0, total=request.steps, error=None)
-    started = time.monotonic()
+    origin: dict[str, float] = {}  # when and at which step DPO began: preparing the pairs is not a step
 
     def progress(step: int, total: int) -> None:
-        elapsed = time.monotonic() - started
-        eta = elapsed / step * (total - step) if step else None
+        origin.setdefault("time", time.monotonic())
+        origin.setdefault("step", step)
+        done = step - origin["step"]
+        eta = (time.monotonic() - origin["time"]) / done * (total - step) if done else None
         status.write(state="training", step=step, total=total, eta_s=round(eta, 1) if eta is not None else None)
 
     try:
