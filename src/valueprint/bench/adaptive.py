@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from valueprint.bench.report import save_figure
 from valueprint.values.adaptive import adaptive_order
 from valueprint.values.scoring import EncodedAnswers, ScoringModel
 
@@ -123,8 +124,4 @@ def plot(result: AdaptiveResult, path: Path) -> Path:
     ax.set_title(f"{figures['respondents']} simulated respondents, {figures['items_in_bank']}-item bank")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from valueprint.bench.personalize import bootstrap_reduction, generate, key
+from valueprint.bench.report import save_figure
 from valueprint.evaluate.alignment import profile_alignment
 from valueprint.evaluate.fit import PERSONA_SD, sample_dilemmas
 from valueprint.personalize import heldout
@@ -283,8 +284,4 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
     right.invert_yaxis()
     steps = f"{figures['dpo_steps']} DPO steps × {figures['dpo_batch']} pairs"
     fig.suptitle(f"Persona LoRA adapters: {steps}, {figures['train_seconds']:.0f} s to train one")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from valueprint.bench.report import save_figure
 from valueprint.evaluate.alignment import profile_alignment
 from valueprint.evaluate.evaluator import shared_evaluator
 from valueprint.evaluate.fit import PERSONA_SD, sample_dilemmas, select_personas
@@ -290,8 +291,4 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
     right.set_xlim(0, 1)
     shape = f"{len(figures['personas'])} personas × {figures['prompts']} DailyDilemmas prompts"
     fig.suptitle(f"{figures['model']}: {shape}")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -29,3 +29,14 @@ def write_result(name: str, figures: dict[str, Any], out_dir: Path = DEFAULT_RES
     path = out_dir / f"{name}.json"
     path.write_text(json.dumps({**figures, "environment": environment()}, indent=2) + "\n")
     return path
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Lay out, write (PNG at 120 dpi) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
