@@ -47,6 +47,58 @@ def test_the_openai_client_gets_a_plain_answer_without_a_token(chat_app, person)
     assert reply.usage.completion_tokens > 0 and reply.model == "smollm2-135m-instruct"
 
 
+def test_a_reply_cut_by_the_budget_says_length_and_ends_at_a_sentence(chat_app, person) -> None:
+    _, client = chat_app
+    api_key, _ = person
+    openai = openai_client(client, api_key)
+    cut = openai.chat.completions.create(model="smollm2-135m-instruct", messages=QUESTION, max_tokens=40)
+    assert cut.choices[0].finish_reason == "length" and cut.usage.completion_tokens == 40
+    text = cut.choices[0].message.content
+    assert text.rstrip().endswith((".", "!", "?", "…", '"', ")")) or "." not in text
+    whole = openai.chat.completions.create(
+        messages=[{"role": "user", "content": "Say only the word yes."}], model="smollm2-135m-instruct"
+    )
+    assert whole.choices[0].finish_reason == "stop" and whole.usage.completion_tokens < 256
+
+
+def test_the_final_streaming_chunk_carries_the_real_finish_reason(chat_app, person) -> None:
+    _, client = chat_app
+    api_key, _ = person
+    stream = openai_client(client, api_key).chat.completions.create(
+        model="local", messages=QUESTION, max_tokens=24, stream=True
+    )
+    reasons = [chunk.choices[0].finish_reason for chunk in stream]
+    assert reasons[-1] == "length" and set(reasons[:-1]) == {None}
+
+
+def test_the_models_list_names_the_served_model(chat_app, person) -> None:
+    _, client = chat_app
+    api_key, _ = person
+    listed = openai_client(client, api_key).models.list()
+    assert [m.id for m in listed.data] == ["smollm2-135m-instruct"]
+    assert listed.data[0].owned_by == "valueprint" and listed.data[0].object == "model"
+    assert client.get("/v1/models").status_code == 401
+    assert client.get("/v1/models", headers={"Authorization": "Bearer vpk_wrong"}).status_code == 401
+
+
+def test_a_model_that_is_not_served_gets_openais_404(chat_app, person) -> None:
+    import openai
+
+    _, client = chat_app
+    api_key, _ = person
+    with pytest.raises(openai.NotFoundError) as refused:
+        openai_client(client, api_key).chat.completions.create(model="gpt-4o", messages=QUESTION, max_tokens=8)
+    assert refused.value.status_code == 404
+    error = refused.value.response.json()["error"]
+    assert error["code"] == "model_not_found" and "smollm2-135m-instruct" in error["message"]
+    response = client.post(
+        "/v1/chat/completions",
+        json={"model": None, "messages": QUESTION, "max_tokens": 8},
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+    assert response.status_code == 200 and response.json()["model"] == "smollm2-135m-instruct"
+
+
 def test_a_token_in_the_header_adds_the_consented_precis(chat_app, person) -> None:
     _, client = chat_app
     api_key, issued = person
@@ -103,6 +155,7 @@ def test_rerank_picks_the_candidate_closest_to_the_profile(chat_app, person) -> 
         ({"key": "vpk_wrong"}, 401, "unauthenticated"),
         ({"messages": []}, 422, "invalid_request"),
         ({"max_tokens": 100000}, 422, "invalid_request"),
+        ({"max_tokens": 1025}, 422, "invalid_request"),
     ],
 )
 def test_bad_requests_get_a_clear_error(chat_app, person, change, status, code) -> None:

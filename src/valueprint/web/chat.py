@@ -5,6 +5,11 @@ official `openai` client sends). The value token (a JWS or a four-word handle) c
 the `X-Value-Token` header or the `value_token` body field; it is resolved through the
 registry, so only the scopes the person consented to shape the answer, and the read is
 audit-logged like any other. Without a token the plain model answers.
+
+`GET /v1/models` lists the served model in OpenAI's format. A request's `model` may be omitted
+(or null, or "local"): the served model answers; naming any other model gets OpenAI's 404
+`model_not_found`. `finish_reason` is "length" when the token budget cut the reply (it then
+ends at its last complete sentence) and "stop" otherwise.
 """
 
 from __future__ import annotations
@@ -21,18 +26,22 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from valueprint.personalize.runtime import Sampling
+from valueprint.personalize.runtime import Sampling, TextStream, served_name
 from valueprint.personalize.service import scoped_profile
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies
 from valueprint.store.models import App
 from valueprint.values.profile import ValueProfile
 from valueprint.web import security
+from valueprint.web.errors import error_response
 from valueprint.web.security import services
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 AppClient = Annotated[App, Depends(security.app_client)]
 MAX_MESSAGE_CHARS = 8000
+MAX_TOKENS = 1024  # per request; the server's VALUEPRINT_CHAT_MAX_TOKENS may cap it lower
 DEFAULT_STRATEGIES = ("precis",)
+LOCAL_ALIAS = "local"  # always means the served local model
+STARTED = int(time.time())
 
 
 class ChatMessage(BaseModel):
@@ -48,8 +57,8 @@ class ChatRequest(BaseModel):
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1, max_length=50)
     stream: bool = False
-    max_tokens: int | None = Field(default=None, ge=1, le=512)
-    max_completion_tokens: int | None = Field(default=None, ge=1, le=512)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS, description="Default 256.")
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS, description="Default 256.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)
     seed: int | None = None
@@ -92,6 +101,19 @@ def _resolve(request: Request, app: App, token: str | None) -> Resolved:
     return resolved
 
 
+def served_model(request: Request) -> str:
+    """The id of the model this server answers with (known without loading it)."""
+    settings = services(request).settings
+    return served_name(settings.model_dir, settings.model)
+
+
+@router.get("/models")
+def list_models(request: Request, app: AppClient) -> dict[str, Any]:
+    """The served model(s), in OpenAI's format."""
+    model = {"id": served_model(request), "object": "model", "created": STARTED, "owned_by": "valueprint"}
+    return {"object": "list", "data": [model]}
+
+
 @router.post("/chat/completions")
 def chat_completions(
     request: Request,
@@ -100,6 +122,15 @@ def chat_completions(
     x_value_token: Annotated[str | None, Header(max_length=4096)] = None,
 ) -> Any:
     """Chat with the local model, personalised by the value token's consented scopes."""
+    served = served_model(request)
+    if body.model not in (None, "", LOCAL_ALIAS, served):
+        return error_response(
+            request,
+            404,
+            "model_not_found",
+            f"The model {body.model!r} does not exist or you do not have access to it: this server serves "
+            f"{served!r} (GET /v1/models lists it; omit model to use it).",
+        )
     resolved = _resolve(request, app, x_value_token or body.value_token)
     profile, scopes = resolved.profile, resolved.scopes
     names = body.strategies if body.strategies is not None else (DEFAULT_STRATEGIES if profile else ())
@@ -109,7 +140,7 @@ def chat_completions(
     context.adapter, context.adapter_missing = resolved.adapter, resolved.adapter_missing
     cap = services(request).settings.chat_max_tokens
     sampling = Sampling(
-        max_new_tokens=min(body.max_completion_tokens or body.max_tokens or 128, cap),
+        max_new_tokens=min(body.max_completion_tokens or body.max_tokens or Sampling.max_new_tokens, cap),
         temperature=body.temperature,
         top_p=body.top_p,
         seed=body.seed,
@@ -126,7 +157,11 @@ def chat_completions(
         "created": int(time.time()),
         "model": completion.model,
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": completion.text}, "finish_reason": "stop"}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": completion.text},
+                "finish_reason": completion.finish_reason,
+            }
         ],
         "usage": {
             "prompt_tokens": completion.prompt_tokens,
@@ -142,7 +177,7 @@ def _public_notes(notes: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in notes.items() if k in public}
 
 
-def _sse(pieces: Iterator[str], model: str, extra: dict[str, Any]) -> Iterator[str]:
+def _sse(pieces: TextStream, model: str, extra: dict[str, Any]) -> Iterator[str]:
     """Server-sent events in the OpenAI streaming format, ending with `data: [DONE]`."""
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
@@ -165,5 +200,5 @@ def _sse(pieces: Iterator[str], model: str, extra: dict[str, Any]) -> Iterator[s
         close = getattr(pieces, "close", None)
         if close:
             close()
-    yield chunk({}, "stop", valueprint=extra)
+    yield chunk({}, pieces.finish_reason or "stop", valueprint=extra)
     yield "data: [DONE]\n\n"
