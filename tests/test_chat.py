@@ -127,7 +127,7 @@ def test_streaming_through_the_openai_client_with_a_handle(chat_app, person) -> 
     assert len(pieces) > 3 and "".join(pieces).strip()
 
 
-def test_rerank_picks_the_candidate_closest_to_the_profile(chat_app, person) -> None:
+def test_rerank_returns_the_candidate_the_judge_ranks_first_and_says_why(chat_app, person) -> None:
     _, client = chat_app
     api_key, issued = person
     response = client.post(
@@ -144,7 +144,8 @@ def test_rerank_picks_the_candidate_closest_to_the_profile(chat_app, person) -> 
     )
     assert response.status_code == 200, response.text
     notes = response.json()["valueprint"]["notes"]
-    assert len(notes["rerank_distances"]) == 3
+    assert len(notes["rerank_scores"]) == 3
+    assert isinstance(notes["rerank_because"], list)
 
 
 @pytest.mark.parametrize(

@@ -36,12 +36,19 @@ def test_strategies_parse_by_name_in_a_fixed_order(space) -> None:
         parse_strategies("precis+telepathy")
 
 
-def test_rerank_returns_the_candidate_the_evaluator_places_closest(space) -> None:
+def test_rerank_returns_the_candidate_the_judge_ranks_first_for_this_person(space) -> None:
+    from valueprint.judge.judge import PersonalJudge
+
+    judge = PersonalJudge()
     target = committed_profile(space, benevolence=0.9, power=-0.8)
-    vectors = {"near": target.means(space), "far": -target.means(space), "neutral": np.zeros(space.size)}
-    context = Context(profile=target, space=space, score=lambda texts: np.stack([vectors[t] for t in texts]))
-    assert Rerank().choose(["far", "neutral", "near"], context) == 2
-    assert context.notes["rerank_distances"][2] == 0.0
+    context = Context(profile=target, space=space, judge=judge.rank)
+    replies = [
+        "Take the promotion and use the extra authority to make the team do things your way.",
+        "Family benevolence kindness power family kindness benevolence care family power",
+        "Turn the promotion down if it means leaving your colleagues in the lurch; they rely on you.",
+    ]
+    assert Rerank().choose("Should I take the promotion?", replies, context) == 2
+    assert len(context.notes["rerank_scores"]) == 3 and context.notes["rerank_because"]
 
 
 def test_precis_leads_the_system_prompt_and_keeps_the_apps_own(space, local) -> None:
@@ -88,11 +95,20 @@ def test_a_batch_of_conversations_answers_each_as_if_it_were_asked_alone(space, 
 
 
 def test_the_engine_reranks_each_conversation_of_a_batch_among_its_own_candidates(space, local) -> None:
-    engine = Engine(space, model=local, score=lambda texts: np.zeros((len(texts), space.size)))
+    seen: list[str] = []
+
+    def judge(profile, prompt, texts):
+        from valueprint.judge.judge import Ranking
+
+        seen.append(prompt)
+        return Ranking(list(range(len(texts))), [0.0] * len(texts), [[] for _ in texts])
+
+    engine = Engine(space, model=local, judge=judge)
     questions = [QUESTION, [{"role": "user", "content": "Should I tell my boss about a mistake?"}]]
     context = engine.context(committed_profile(space, benevolence=0.9), rerank_n=3)
     completions = engine.complete_batch(
         questions, Sampling(max_new_tokens=8, seed=1), parse_strategies("rerank"), context
     )
     assert len(completions) == 2 and all(c.text for c in completions)
-    assert all(len(c.notes["rerank_distances"]) == 3 for c in completions)
+    assert all(len(c.notes["rerank_scores"]) == 3 for c in completions)
+    assert seen == [QUESTION[-1]["content"], questions[1][-1]["content"]]  # each ranked against its own prompt

@@ -19,7 +19,7 @@ import numpy as np
 from valueprint.errors import StrategyError
 from valueprint.evaluate.endpoint import ChatEndpoint
 from valueprint.personalize.runtime import FinishReason, Generation, LocalModel, Message, Sampling, TextStream
-from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, Context, Strategy
+from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, Context, Judge, Strategy
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
@@ -42,6 +42,11 @@ def neutral_profile(space: ValueSpace) -> ValueProfile:
     return ValueProfile.from_arrays(space, np.zeros(space.size), np.ones(space.size))
 
 
+def last_user_message(messages: list[Message]) -> str:
+    """What the person asked: the last user turn (what a judge ranks the replies against)."""
+    return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+
+
 @contextmanager
 def _all(hooks: Sequence[AbstractContextManager]) -> Iterator[None]:
     with ExitStack() as stack:
@@ -58,7 +63,7 @@ class Engine:
         space: ValueSpace,
         model: LocalModel | None = None,
         upstream: ChatEndpoint | None = None,
-        score: Callable[[Sequence[str]], np.ndarray] | None = None,
+        judge: Judge | None = None,
         steering_hook: Callable[[LocalModel, ValueProfile, float], AbstractContextManager] | None = None,
         adapter_hook: Callable[[Path], AbstractContextManager] | None = None,
         precis_max_sd: float = 0.35,
@@ -66,7 +71,7 @@ class Engine:
         if (model is None) == (upstream is None):
             raise ValueError("an engine runs either the local model or an upstream endpoint")
         self.space, self.model, self.upstream = space, model, upstream
-        self.score, self.steering_hook, self.precis_max_sd = score, steering_hook, precis_max_sd
+        self.judge, self.steering_hook, self.precis_max_sd = judge, steering_hook, precis_max_sd
         self.adapter_hook = adapter_hook
 
     @property
@@ -94,7 +99,7 @@ class Engine:
             precis_max_sd=self.precis_max_sd,
             rerank_n=rerank_n,
             steer_strength=steer_strength,
-            score=self.score,
+            judge=self.judge,
             steering_hook=steering,
             adapter=adapter,
             adapter_hook=self.adapter_hook if self.model is not None else None,
@@ -126,11 +131,11 @@ class Engine:
             sampling = replace(sampling, temperature=RERANK_TEMPERATURE)
         generations = self._generate([messages for messages, _ in planned], sampling, n, strategies, context)
         completions = []
-        for candidates in generations:
+        for messages, candidates in zip(conversations, generations, strict=True):
             chosen = 0
             for strategy in strategies:
                 if strategy.candidates(context) > 1:
-                    chosen = strategy.choose([g.text for g in candidates], context)
+                    chosen = strategy.choose(last_user_message(messages), [g.text for g in candidates], context)
             best = candidates[chosen]
             names = [s.name for s in strategies]
             completions.append(

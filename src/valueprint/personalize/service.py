@@ -63,7 +63,7 @@ class Personalizer:
                 self._engine = Engine(
                     self.space,
                     model=model,
-                    score=self._score,
+                    judge=self._rank,
                     steering_hook=self._steering_hook,
                     adapter_hook=self._adapter_hook,
                     precis_max_sd=self.settings.precis_min_confidence_sd,
@@ -75,8 +75,14 @@ class Personalizer:
 
         return shared_evaluator(self.settings)
 
-    def _score(self, texts: Sequence[str]) -> np.ndarray:
-        return self.evaluator().score(list(texts))
+    def judge(self) -> Any:
+        """The personal judge (reader `a`, fluency from the local model), loaded on first use."""
+        from valueprint.judge.service import shared_judge
+
+        return shared_judge(self.settings)
+
+    def _rank(self, profile: ValueProfile, prompt: str, texts: Sequence[str]) -> Any:
+        return self.judge().rank(profile, prompt, list(texts))
 
     def steering_set(self, model: LocalModel) -> steering.SteeringSet:
         if self._steering is None:

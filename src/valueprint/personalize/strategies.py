@@ -6,7 +6,8 @@ A strategy may do any of three things to one chat completion:
 - `hook`: change the model while it generates (steer: add the person's steering vector;
   adapter: switch on the person's LoRA adapter);
 - `candidates` / `choose`: ask for several completions and pick one (rerank: the one the
-  evaluator places closest to the profile).
+  personal judge ranks first for the person; the judge's penalties for incoherent, cut-off
+  and recited replies are the coherence floor).
 
 They compose in that order, so `precis+steer+rerank` is a précis-prompted, steered model
 sampled N times and reranked. Strategies that change the model (`hook`) need the local
@@ -21,14 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-
 from valueprint.errors import StrategyError
 from valueprint.values.precis import precis
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
 Message = dict[str, str]
+Judge = Callable[[ValueProfile, str, Sequence[str]], Any]  # -> judge.Ranking (order, scores, because)
 # 1.0 keeps perplexity on neutral text within about 10% of the plain model's (1.5 costs ~25%:
 # measured on scikit-learn's dataset descriptions, not on any benchmark prompt).
 DEFAULT_STEER_STRENGTH = 1.0
@@ -43,7 +43,7 @@ class Context:
     precis_max_sd: float = 0.35
     rerank_n: int = 4
     steer_strength: float = DEFAULT_STEER_STRENGTH
-    score: Callable[[Sequence[str]], np.ndarray] | None = None  # the evaluator
+    judge: Judge | None = None  # ranks candidate replies for the profile (`judge.PersonalJudge.rank`)
     steering_hook: Callable[[ValueProfile, float], AbstractContextManager] | None = None
     adapter: Path | None = None  # the person's trained adapter, when they have one
     adapter_missing: str = "this person has no personal adapter yet: they can train one on their result page"
@@ -64,7 +64,7 @@ class Strategy:
     def candidates(self, context: Context) -> int:
         return 1
 
-    def choose(self, texts: list[str], context: Context) -> int:
+    def choose(self, prompt: str, texts: list[str], context: Context) -> int:
         return 0
 
 
@@ -122,18 +122,13 @@ class Rerank(Strategy):
     def candidates(self, context: Context) -> int:
         return context.rerank_n
 
-    def choose(self, texts: list[str], context: Context) -> int:
-        from valueprint.evaluate.alignment import alignment_distance, counted_dimensions
-
-        if context.score is None:
-            raise StrategyError("rerank needs the value evaluator, which is not loaded")
-        mean, sd = context.profile.means(context.space), context.profile.sds(context.space)
-        if not counted_dimensions(mean, sd).any():
-            context.notes["rerank"] = "the profile takes no side on any shared dimension; first candidate kept"
-            return 0
-        distances = alignment_distance(mean, sd, context.score(texts))
-        context.notes["rerank_distances"] = [round(float(d), 4) for d in distances]
-        return int(np.argmin(distances))
+    def choose(self, prompt: str, texts: list[str], context: Context) -> int:
+        if context.judge is None:
+            raise StrategyError("rerank needs the personal judge, which is not loaded")
+        ranking = context.judge(context.profile, prompt, texts)
+        context.notes["rerank_scores"] = ranking.scores
+        context.notes["rerank_because"] = ranking.because[ranking.order[0]]
+        return int(ranking.order[0])
 
 
 def parse_strategies(requested: Sequence[str] | str | None) -> list[Strategy]:

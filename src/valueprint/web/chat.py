@@ -173,7 +173,7 @@ def chat_completions(
 
 
 def _public_notes(notes: dict[str, Any]) -> dict[str, Any]:
-    public = ("precis", "rerank_distances", "steer_strength", "rerank", "adapter")
+    public = ("precis", "rerank_scores", "rerank_because", "steer_strength", "adapter")
     return {k: v for k, v in notes.items() if k in public}
 
 

@@ -1,0 +1,67 @@
+"""The judges a process shares, and the public JSONL contract of `valueprint rank`.
+
+A line in: `{"profile": {dim: mean | {"mean": m, "sd": s}}, "prompt": str, "replies": [str, ...]}`
+A line out: `{"order": [best index first], "scores": [...], "because": [[...], ...]}`, or
+`{"error": "..."}` for a line that cannot be judged (the other lines are still judged).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from valueprint.errors import ValueprintError
+from valueprint.judge.judge import PersonalJudge
+from valueprint.judge.quality import mean_logprobs
+from valueprint.judge.reader import ValueReader
+from valueprint.settings import Settings
+
+_judges: dict[tuple[str, str], PersonalJudge] = {}
+_lock = threading.Lock()
+
+
+def _fluency(settings: Settings) -> Any:
+    """Mean log-probability of replies under the local model (loaded on first use)."""
+    from valueprint.personalize.runtime import local_model
+
+    def fluency(prompt: str, replies: Sequence[str]) -> np.ndarray:
+        return mean_logprobs(local_model(settings.data_dir, settings.model_dir), prompt, replies)
+
+    return fluency
+
+
+def shared_judge(settings: Settings, half: str = "a", fluency: bool = True) -> PersonalJudge:
+    """The process's judge with reader `half` (`a`: the product's; `b`: the referee), loaded once."""
+    key = (half, str(settings.data_dir) if fluency else "")
+    with _lock:
+        if key not in _judges:
+            _judges[key] = PersonalJudge(ValueReader.load(half), _fluency(settings) if fluency else None)
+        return _judges[key]
+
+
+def referee(settings: Settings) -> PersonalJudge:
+    """The independent judge: trained on the other half of the data, anchored on other texts."""
+    return shared_judge(settings, "b")
+
+
+def rank_lines(judge: PersonalJudge, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """One result per non-empty input line, in order; a bad line yields an error naming its number."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            yield {"line": number, "error": f"not valid JSON: {error}"}
+            continue
+        if not isinstance(record, dict) or not {"profile", "prompt", "replies"} <= set(record):
+            yield {"line": number, "error": 'expected an object with "profile", "prompt" and "replies"'}
+            continue
+        try:
+            yield judge.rank(record["profile"], record["prompt"], record["replies"]).as_dict()
+        except ValueprintError as error:
+            yield {"line": number, "error": str(error)}
