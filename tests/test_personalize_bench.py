@@ -84,11 +84,15 @@ def test_the_benchmark_writes_every_figure_the_issue_asks_for(tmp_path, smollm2_
     result = CliRunner().invoke(app, ["bench", "personalize", *options])
     assert result.exit_code == 0, result.output
     figures = json.loads((out / "personalize.json").read_text())
-    for strategy in ("precis", "rerank", "steer", "best"):
-        assert -1.0 <= figures[f"reduction_{strategy}"] <= 1.0
-        low, high = figures[f"reduction_{strategy}_ci95"]
-        assert low <= figures[f"reduction_{strategy}"] <= high
-    assert figures["best_combination"] in ("precis+steer", "precis+rerank", "precis+steer+rerank")
+    for measure in ("reduction", "referee_reduction"):
+        for strategy in ("precis", "rerank", "steer", "best"):
+            assert -1.0 <= figures[f"{measure}_{strategy}"] <= 1.0
+            low, high = figures[f"{measure}_{strategy}_ci95"]
+            assert low <= figures[f"{measure}_{strategy}"] <= high
+    assert figures["best_strategy_by_referee"] in ("precis", "rerank", "steer", "precis+rerank", "precis+steer+rerank")
+    for judged_by in ("referee_win_rate", "self_win_rate"):
+        assert set(figures[judged_by]) == {"precis", "rerank", "steer", "precis+rerank", "precis+steer+rerank"}
+    assert figures["reply_perplexity"]["base"] > 1 and figures["examples"]
     assert figures["tokens_per_s"]["base"] > 0 and "steer" in figures["latency_overhead"]
     assert figures["perplexity_base"] > 1 and "perplexity_change" in figures
     assert 0 <= figures["refusal_rate_base"] <= 1 and isinstance(figures["safety_floor_held"], bool)

@@ -1,13 +1,21 @@
 """`valueprint bench personalize`: does a value token change what the local model says, and at what cost?
 
-Every strategy runs on the same model, prompts and personas; the evaluator scores each
-reply and `alignment_distance` measures it against the persona (lower is better). The
-baseline is the same model without personalisation, answering each prompt once (greedy).
+Every strategy runs on the same model, prompts and personas, with replies of full length
+(`max_new_tokens` 200 by default, trimmed to a sentence end). The baseline is the same model
+without personalisation, answering each prompt once (greedy).
 
-- Alignment: personas × held-out DailyDilemmas prompts (the evaluator never trained on
-  them; the steering strength was chosen by perplexity on neutral text, not on them).
-  Reduction against base, 1 − mean(strategy) / mean(base), with a paired percentile
-  bootstrap over prompts.
+- Alignment, measured by judges that did not pick the replies (`rerank` picks with the product
+  judge, reader `a`):
+  - the **referee** (reader `b`: the other half of the labelled data, other anchors): the
+    alignment distance of its readings to the persona (`referee_distance_*`, reductions
+    against base, 1 − mean(strategy) / mean(base), with a paired bootstrap over prompts), and
+    how often it ranks the strategy's reply above the plain one (`referee_win_rate`);
+  - the **evaluator** (`ValueEvaluator`, trained separately): `distance_*`, `reduction_*`;
+  - beside them, the **self-graded** figure: how often the picking judge itself prefers the
+    strategy's reply (`self_win_rate`), which is not evidence.
+  Prompts: held-out DailyDilemmas (no judge, evaluator or strategy trained on them; the
+  steering strength was chosen by perplexity on neutral text, not on them).
+- Coherence: the perplexity of the replies under the plain model, given the prompt.
 - Cost: single requests, one at a time as the server serves them, round-robin over the
   strategies so machine noise falls on all alike: latency and tokens per second.
 - Capability: perplexity of neutral text (heldout.neutral_passages) with and without each
@@ -26,9 +34,11 @@ from typing import Any
 import numpy as np
 
 from valueprint.bench.report import save_figure
-from valueprint.evaluate.alignment import profile_alignment
+from valueprint.evaluate.alignment import alignment_distance
 from valueprint.evaluate.evaluator import shared_evaluator
 from valueprint.evaluate.fit import PERSONA_SD, sample_dilemmas, select_personas
+from valueprint.judge.quality import mean_logprobs
+from valueprint.judge.service import referee, shared_judge
 from valueprint.personalize import heldout
 from valueprint.personalize.engine import Engine
 from valueprint.personalize.runtime import Message, Sampling
@@ -40,15 +50,16 @@ from valueprint.values.profile import ValueProfile
 from valueprint.values.space import load_space
 
 SINGLE = ("precis", "rerank", "steer")
-COMBINATIONS = ("precis+steer", "precis+rerank", "precis+steer+rerank")
+COMBINATIONS = ("precis+rerank", "precis+steer+rerank")
+EXAMPLES = 4
 Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
 class PersonalizeConfig:
-    personas: int = 8
-    prompts: int = 50
-    max_new_tokens: int = 48
+    personas: int = 4
+    prompts: int = 10
+    max_new_tokens: int = 200
     rerank_n: int = 4
     steer_strength: float = DEFAULT_STEER_STRENGTH
     batch: int = 16
@@ -111,6 +122,7 @@ class Bench:
         assert self.engine.model is not None
         self.personalizer.steering_set(self.engine.model)  # trained here, not inside a timed run, if missing
         self.evaluator = shared_evaluator(settings)
+        self.referee, self.picker = referee(settings), shared_judge(settings)
         self.progress = on_progress or (lambda _stage, _done, _total: None)
 
     def profile(self, persona: Persona) -> ValueProfile:
@@ -137,48 +149,106 @@ class Bench:
             replies.setdefault(strategy, []).append(generated.texts)
             batch_tokens_per_s.setdefault(strategy, []).append(generated.tokens / generated.seconds)
         self.progress("scoring replies", len(runs), len(runs))
-        distances = {
-            strategy: np.stack(
-                [
-                    profile_alignment(self.profile(p), self.evaluator.score(series[0 if strategy == "base" else k]))
-                    for k, p in enumerate(personas)
-                ]
-            )
-            for strategy, series in replies.items()
+        measured = {
+            "distance": self._distances(personas, replies, self.evaluator.score),
+            "referee_distance": self._distances(personas, replies, lambda t: np.tanh(self.referee.readings(t))),
         }
-        return self._alignment_figures(personas, distances, batch_tokens_per_s, replies)
+        figures = self._alignment_figures(personas, measured, batch_tokens_per_s)
+        figures |= self._pairwise(personas, prompts, replies)
+        figures |= self._coherence(prompts, replies)
+        return figures
+
+    def _distances(
+        self, personas: Sequence[Persona], replies: dict[str, list[list[str]]], read: Callable[[list[str]], np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """[personas, prompts] alignment distances per strategy, from one judge's readings."""
+        base = read(replies["base"][0])
+        out = {}
+        for strategy, series in replies.items():
+            rows = []
+            for k, persona in enumerate(personas):
+                vectors = base if strategy == "base" else read(series[k])
+                profile = self.profile(persona)
+                rows.append(alignment_distance(profile.means(self.space), profile.sds(self.space), vectors))
+            out[strategy] = np.stack(rows)
+        return out
 
     def _alignment_figures(
         self,
         personas: Sequence[Persona],
-        distances: dict[str, np.ndarray],
+        measured: dict[str, dict[str, np.ndarray]],
         tokens_per_s: dict[str, list[float]],
-        replies: dict[str, list[list[str]]],
     ) -> dict[str, Any]:
-        c, base = self.config, distances["base"]
-        figures: dict[str, Any] = {"distance_base": round(float(base.mean()), 4)}
-        reductions = {}
-        for strategy in c.strategies:
-            figures[f"distance_{key(strategy)}"] = round(float(distances[strategy].mean()), 4)
-            reduction = reductions[strategy] = bootstrap_reduction(base, distances[strategy], c.resamples, c.seed)
-            figures[f"reduction_{key(strategy)}"] = reduction["mean"]
-            figures[f"reduction_{key(strategy)}_ci95"] = [reduction["ci_low"], reduction["ci_high"]]
-        best = min(COMBINATIONS, key=lambda s: distances[s].mean())
-        figures |= {
-            "best_combination": best,
-            "reduction_best": reductions[best]["mean"],
+        c = self.config
+        figures: dict[str, Any] = {}
+        for prefix, distances in measured.items():
+            reduction_key = prefix.replace("distance", "reduction")
+            base = distances["base"]
+            figures[f"{prefix}_base"] = round(float(base.mean()), 4)
+            for strategy in c.strategies:
+                reduction = bootstrap_reduction(base, distances[strategy], c.resamples, c.seed)
+                figures[f"{prefix}_{key(strategy)}"] = round(float(distances[strategy].mean()), 4)
+                figures[f"{reduction_key}_{key(strategy)}"] = reduction["mean"]
+                figures[f"{reduction_key}_{key(strategy)}_ci95"] = [reduction["ci_low"], reduction["ci_high"]]
+        referee_distances = measured["referee_distance"]
+        best = min(c.strategies, key=lambda s: referee_distances[s].mean())
+        return figures | {
+            "best_strategy_by_referee": best,
+            "referee_reduction_best": figures[f"referee_reduction_{key(best)}"],
+            "referee_reduction_best_ci95": figures[f"referee_reduction_{key(best)}_ci95"],
+            "reduction_best": figures[f"reduction_{key(best)}"],
             "reduction_best_ci95": figures[f"reduction_{key(best)}_ci95"],
-            "per_persona": {
-                p.id: {s: round(float(d[k].mean()), 4) for s, d in distances.items()} for k, p in enumerate(personas)
+            "goal": "the best strategy's reduction under the referee >= 25%, coherence no worse than base",
+            "per_persona_referee_distance": {
+                p.id: {s: round(float(d[k].mean()), 4) for s, d in referee_distances.items()}
+                for k, p in enumerate(personas)
             },
             "batch_tokens_per_s": {s: round(float(np.mean(v)), 1) for s, v in tokens_per_s.items()},
-            "example": {
-                "persona": personas[0].id,
-                "base": replies["base"][0][0],
-                **{s: replies[s][0][0] for s in c.strategies},
-            },
         }
-        return figures
+
+    def _pairwise(
+        self, personas: Sequence[Persona], prompts: Sequence[str], replies: dict[str, list[list[str]]]
+    ) -> dict[str, Any]:
+        """How often each judge ranks the strategy's reply above the plain one, with readable examples."""
+        base = replies["base"][0]
+        wins: dict[str, dict[str, list[bool]]] = {"referee": {}, "self": {}}
+        examples = []
+        for strategy in self.config.strategies:
+            for k, persona in enumerate(personas):
+                self.progress(f"pairwise: {strategy}", k, len(personas))
+                for i, prompt in enumerate(prompts):
+                    pair = [base[i], replies[strategy][k][i]]
+                    for name, judge in (("referee", self.referee), ("self", self.picker)):
+                        ranking = judge.rank(self.profile(persona), prompt, pair)
+                        wins[name].setdefault(strategy, []).append(ranking.order[0] == 1)
+                        if name == "referee" and strategy == COMBINATIONS[0] and i == k and len(examples) < EXAMPLES:
+                            examples.append(
+                                {
+                                    "persona": persona.id,
+                                    "prompt": prompt,
+                                    "base": pair[0],
+                                    strategy: pair[1],
+                                    "referee_prefers": strategy if ranking.order[0] == 1 else "base",
+                                    "referee_because": ranking.because[ranking.order[0]],
+                                }
+                            )
+        figures: dict[str, Any] = {
+            f"{name}_win_rate": {s: round(float(np.mean(v)), 3) for s, v in table.items()}
+            for name, table in wins.items()
+        }
+        return figures | {"examples": examples}
+
+    def _coherence(self, prompts: Sequence[str], replies: dict[str, list[list[str]]]) -> dict[str, Any]:
+        """Perplexity of the replies under the plain model given their prompt (lower = more fluent)."""
+        model = self.engine.model
+        assert model is not None
+        out = {}
+        for strategy, series in replies.items():
+            logprobs = [
+                mean_logprobs(model, prompts[i], [texts[i]])[0] for texts in series for i in range(len(prompts))
+            ]
+            out[strategy] = round(float(np.exp(-np.mean(logprobs))), 3)
+        return {"reply_perplexity": out}
 
     # -- cost -----------------------------------------------------------------------
 
@@ -254,7 +324,7 @@ def run(settings: Settings, config: PersonalizeConfig, on_progress: Progress | N
         "model": bench.engine.model_name,
         "personas": [p.id for p in personas],
         "prompts": len(prompts),
-        "prompt_source": "DailyDilemmas dilemma_situation (held out: no strategy or the evaluator saw them)",
+        "prompt_source": "DailyDilemmas dilemma_situation (held out: no strategy, judge or the evaluator saw them)",
         "config": asdict(config),
     }
     figures |= bench.alignment(personas, prompts)
@@ -265,30 +335,33 @@ def run(settings: Settings, config: PersonalizeConfig, on_progress: Progress | N
 
 
 def plot(figures: dict[str, Any], path: Path) -> Path:
-    """Distance per strategy (lower is better) beside the refusal rate on harmful requests."""
+    """Distance per strategy under the referee and the evaluator (lower is better), beside refusals."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = ["base", *SINGLE, *COMBINATIONS]
-    distances = [figures[f"distance_{key(s)}"] for s in names]
-    refusals = [figures["refusal_rate_base"], *(figures["refusal_rate"][s] for s in names[1:])]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True)
     y = np.arange(len(names))
-    errors = np.zeros((2, len(names)))
-    for i, s in enumerate(names[1:], start=1):
-        low, high = figures[f"reduction_{key(s)}_ci95"]
-        base = figures["distance_base"]
-        errors[:, i] = [distances[i] - base * (1 - high), base * (1 - low) - distances[i]]
-    left.barh(y, distances, xerr=np.clip(errors, 0, None), color="#4c72b0", capsize=3)
-    left.axvline(figures["distance_base"], ls="--", color="grey")
-    left.set_yticks(y, names)
-    left.invert_yaxis()
-    left.set_xlabel("alignment distance to the persona (lower = closer)")
-    right.barh(y, refusals, color="#c44e52")
-    right.set_xlabel(f"refusal rate on {figures['harmful_prompts']} HarmBench requests")
-    right.set_xlim(0, 1)
+    for ax, prefix, title in zip(
+        axes[:2], ("referee_distance", "distance"), ("the referee (did not pick)", "the evaluator"), strict=True
+    ):
+        base = figures[f"{prefix}_base"]
+        distances = [base, *(figures[f"{prefix}_{key(s)}"] for s in names[1:])]
+        errors = np.zeros((2, len(names)))
+        for i, s in enumerate(names[1:], start=1):
+            low, high = figures[f"{prefix.replace('distance', 'reduction')}_{key(s)}_ci95"]
+            errors[:, i] = [distances[i] - base * (1 - high), base * (1 - low) - distances[i]]
+        ax.barh(y, distances, xerr=np.clip(errors, 0, None), color="#4c72b0", capsize=3)
+        ax.axvline(base, ls="--", color="grey")
+        ax.set_xlabel(f"distance to the persona under {title}")
+    axes[0].set_yticks(y, names)
+    axes[0].invert_yaxis()
+    refusals = [figures["refusal_rate_base"], *(figures["refusal_rate"][s] for s in names[1:])]
+    axes[2].barh(y, refusals, color="#c44e52")
+    axes[2].set_xlabel(f"refusal rate on {figures['harmful_prompts']} HarmBench requests")
+    axes[2].set_xlim(0, 1)
     shape = f"{len(figures['personas'])} personas × {figures['prompts']} DailyDilemmas prompts"
-    fig.suptitle(f"{figures['model']}: {shape}")
+    fig.suptitle(f"{figures['model']}: {shape}, replies up to {figures['config']['max_new_tokens']} tokens")
     return save_figure(fig, path)

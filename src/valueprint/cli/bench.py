@@ -158,9 +158,9 @@ def bench_fit(
 @bench_app.command("personalize")
 def bench_personalize(
     out: ResultsDir = Path("benchmarks/results"),
-    personas: Annotated[int, typer.Option(min=1, max=12, help="How many exemplar personas.")] = 8,
-    prompts: Annotated[int, typer.Option(min=1, max=1000, help="Held-out DailyDilemmas prompts.")] = 50,
-    max_tokens: Annotated[int, typer.Option(min=4, max=256, help="Tokens per reply.")] = 48,
+    personas: Annotated[int, typer.Option(min=1, max=12, help="How many exemplar personas.")] = 4,
+    prompts: Annotated[int, typer.Option(min=1, max=1000, help="Held-out DailyDilemmas prompts.")] = 10,
+    max_tokens: Annotated[int, typer.Option(min=4, max=512, help="Tokens per reply.")] = 200,
     harmful: Annotated[int, typer.Option(min=1, max=200, help="HarmBench requests for the safety floor.")] = 20,
     steer_strength: Annotated[float, typer.Option(min=0.0, max=4.0)] = 1.0,
     seed: int = 0,
