@@ -77,7 +77,7 @@ def set_up(
     data_dir: Path, participants: int, seed: int, on_progress: OnProgress = no_progress
 ) -> tuple[str, list[str]]:
     """Create the app and the participants; returns (api_key, handles)."""
-    from valueprint.web.services import Services
+    from valueprint.services import Services
 
     services = Services.build(_settings(data_dir))
     try:

@@ -92,9 +92,10 @@ def serve(
 @admin_app.command("create")
 def admin_create() -> None:
     """Create an administrator account and print its resume code (sign in with it on /resume)."""
-    from valueprint.web.services import Services
+    from valueprint.accounts.roles import Role
+    from valueprint.services import Services
 
-    created = Services.build(current_settings()).accounts.create(role="admin")
+    created = Services.build(current_settings()).accounts.create(role=Role.ADMIN)
     typer.echo(f"admin {created.id}\nresume code: {created.resume_code}")
 
 
@@ -107,7 +108,7 @@ def admin_register_app(
     description: str = "",
 ) -> None:
     """Register a third-party app and print its API key (shown once)."""
-    from valueprint.web.services import Services
+    from valueprint.services import Services
 
     app_record = Services.build(current_settings()).registry.register_app(name, scopes, description)
     typer.echo(json.dumps({"id": app_record.id, "scopes": app_record.scopes, "api_key": app_record.api_key}, indent=2))

@@ -17,20 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from valueprint.personalize.runtime import Sampling
 from valueprint.personalize.service import scoped_profile
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies
+from valueprint.services import Services
 from valueprint.store.models import App
 from valueprint.values.profile import ValueProfile
-from valueprint.web import security
-from valueprint.web.security import services
+from valueprint.web.deps import AppClient, ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["chat"])
-AppClient = Annotated[App, Depends(security.app_client)]
 MAX_MESSAGE_CHARS = 8000
 DEFAULT_STRATEGIES = ("precis",)
 
@@ -70,14 +69,13 @@ class Resolved:
     adapter_missing: str = "no value token was given, so there is no personal adapter to use"
 
 
-def _resolve(request: Request, app: App, token: str | None) -> Resolved:
+def _resolve(s: Services, app: App, token: str | None) -> Resolved:
     """The consent-scoped profile behind a token, and the person's adapter if this app may use it.
 
     An adapter is trained on the whole profile, so only an app allowed to read every value group uses it.
     """
     if not token:
         return Resolved()
-    s = services(request)
     view = s.registry.read_by_token(app, token) if token.count(".") == 2 else s.registry.read_by_handle(app, token)
     resolved = Resolved(scoped_profile(view, s.model.space), view["scopes"])
     all_groups = {d.group for d in s.model.space.dimensions}
@@ -94,20 +92,20 @@ def _resolve(request: Request, app: App, token: str | None) -> Resolved:
 
 @router.post("/chat/completions")
 def chat_completions(
-    request: Request,
+    s: ServicesDep,
     app: AppClient,
     body: ChatRequest,
     x_value_token: Annotated[str | None, Header(max_length=4096)] = None,
 ) -> Any:
     """Chat with the local model, personalised by the value token's consented scopes."""
-    resolved = _resolve(request, app, x_value_token or body.value_token)
+    resolved = _resolve(s, app, x_value_token or body.value_token)
     profile, scopes = resolved.profile, resolved.scopes
     names = body.strategies if body.strategies is not None else (DEFAULT_STRATEGIES if profile else ())
     strategies = parse_strategies(names) if profile else []
-    engine = services(request).personalizer.engine()
+    engine = s.personalizer.engine()
     context = engine.context(profile, rerank_n=body.rerank_n, steer_strength=body.steer_strength)
     context.adapter, context.adapter_missing = resolved.adapter, resolved.adapter_missing
-    cap = services(request).settings.chat_max_tokens
+    cap = s.settings.chat_max_tokens
     sampling = Sampling(
         max_new_tokens=min(body.max_completion_tokens or body.max_tokens or 128, cap),
         temperature=body.temperature,
@@ -115,7 +113,7 @@ def chat_completions(
         seed=body.seed,
     )
     messages = [m.model_dump() for m in body.messages]
-    extra = {"strategies": [s.name for s in strategies], "scopes": scopes}
+    extra = {"strategies": [strategy.name for strategy in strategies], "scopes": scopes}
     if body.stream:
         pieces = engine.stream(messages, sampling, strategies, context)
         return StreamingResponse(_sse(pieces, engine.model_name, extra), media_type="text/event-stream")
