@@ -18,11 +18,11 @@ from sqlalchemy import select, update
 
 from valueprint.errors import (
     AuthError,
+    BadRequestError,
     ForbiddenError,
     HandleError,
     NotFoundError,
     RevokedTokenError,
-    ValueprintError,
 )
 from valueprint.registry.audit import AuditAction
 from valueprint.registry.ratelimit import RateLimiter
@@ -73,10 +73,10 @@ class Registry:
 
     def check_scopes(self, scopes: object) -> list[str]:
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-            raise ValueprintError(f"scopes must be a list drawn from {list(self.scopes)}")
+            raise BadRequestError(f"scopes must be a list drawn from {list(self.scopes)}")
         unknown = sorted(set(scopes) - set(self.scopes))
         if unknown:
-            raise ValueprintError(f"unknown scopes {unknown}; known: {list(self.scopes)}")
+            raise BadRequestError(f"unknown scopes {unknown}; known: {list(self.scopes)}")
         return sorted(set(scopes), key=self.scopes.index)
 
     # -- tokens --------------------------------------------------------------------
@@ -167,10 +167,10 @@ class Registry:
 
     def register_app(self, name: str, scopes: object, description: str = "") -> RegisteredApp:
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise ValueprintError("an app needs a name of 1-200 characters")
+            raise BadRequestError("an app needs a name of 1-200 characters")
         checked = self.check_scopes(scopes)
         if any(existing.name.casefold() == name.strip().casefold() for existing in self.apps()):
-            raise ValueprintError(f"an app called {name.strip()!r} is registered already; people must tell apps apart")
+            raise BadRequestError(f"an app called {name.strip()!r} is registered already; people must tell apps apart")
         key = API_KEY_PREFIX + secrets.token_urlsafe(32)
         app = App(
             id="app_" + secrets.token_urlsafe(8),

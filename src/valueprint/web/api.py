@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from valueprint.errors import ValueprintError
+from valueprint.errors import BadRequestError
 from valueprint.web import security
 from valueprint.web.deps import Admin, AppClient, Participant, ServicesDep
 from valueprint.web.views import next_view, result_view
@@ -72,7 +72,7 @@ class VerifyRequest(Body):
 def create_participant(request: Request, s: ServicesDep, body: SignUpRequest) -> SessionStarted:
     """Start a pseudonymous account (with `{"consent": true}`); the browser session is signed in to it."""
     if body.consent is not True:
-        raise ValueprintError('an account needs consent: send {"consent": true} once the person has agreed')
+        raise BadRequestError('an account needs consent: send {"consent": true} once the person has agreed')
     s.accounts.sign_ups.hit(security.client_address(request), "new accounts from this address")
     new = s.accounts.create()
     return SessionStarted(
