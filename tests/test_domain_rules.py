@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from valueprint.accounts.roles import Role
 from valueprint.accounts.service import ResumePoint
+from valueprint.errors import KeyStoreError
+from valueprint.store.models import Participant, Profile
 from valueprint.values.confidence import certainty, is_tentative, least_certain
 from valueprint.values.profile import ValueProfile
 
@@ -96,3 +99,41 @@ def test_roles_are_stored_as_their_names(services) -> None:
     admin = services.accounts.create(role=Role.ADMIN)
     assert services.accounts.role(admin.id) == "admin" and services.accounts.role(admin.id) is Role.ADMIN
     assert Role.ADMIN.plural == "administrators" and Role.REVIEWER.plural == "reviewers"
+
+
+# -- reads do not write; one operation is one unit of work -----------------------------------
+
+
+def test_reading_the_profile_and_the_next_question_stores_nothing(services) -> None:
+    person = services.accounts.create()
+    services.accounts.profile(person.id)
+    services.accounts.next_question(person.id)
+    with services.db.session() as session:
+        assert session.get(Profile, person.id) is None
+        assert session.get(Participant, person.id).completed_at is None
+
+
+def test_the_answer_that_meets_the_stopping_rule_completes_the_questionnaire(services) -> None:
+    person = services.accounts.create()
+    step = services.accounts.next_question(person.id)
+    while step.item is not None:
+        step = services.accounts.record_answer(person.id, step.item.id, None)
+    with services.db.session() as session:
+        assert session.get(Participant, person.id).completed_at is not None
+
+
+def test_issuing_a_token_stores_its_profile_in_the_same_unit_of_work(services, monkeypatch) -> None:
+    person = services.accounts.create()
+
+    def refuse(*args: object) -> None:
+        raise KeyStoreError("no signing key")
+
+    monkeypatch.setattr(services.registry, "issue", refuse)
+    with pytest.raises(KeyStoreError):
+        services.issue_token(person.id)
+    with services.db.session() as session:
+        assert session.get(Profile, person.id) is None, "the profile was rolled back with the failed issue"
+    monkeypatch.undo()
+    services.issue_token(person.id)
+    with services.db.session() as session:
+        assert session.get(Profile, person.id) is not None

@@ -38,13 +38,22 @@ class Services:
         self.accounts.delete(participant_id)
 
     def issue_token(self, participant_id: str) -> IssuedToken:
-        """Issue a token carrying the person's current profile; earlier tokens are revoked."""
-        return self.registry.issue(participant_id, self.accounts.profile(participant_id))
+        """Store the person's current profile and issue a token carrying it (one unit of work);
+        earlier tokens are revoked."""
+        with self.db.session():
+            return self.registry.issue(participant_id, self.accounts.save_profile(participant_id))
 
     def ensure_token(self, participant_id: str) -> None:
         """Issue a first token; never silently replace one the person may already have handed out."""
-        if self.registry.current_token(participant_id) is None:
-            self.issue_token(participant_id)
+        with self.db.session():
+            if self.registry.current_token(participant_id) is None:
+                self.issue_token(participant_id)
+
+    def set_boundaries_and_reissue(self, participant_id: str, boundaries: object) -> IssuedToken:
+        """New boundaries, and a token that carries them, in one unit of work."""
+        with self.db.session():
+            self.accounts.set_boundaries(participant_id, boundaries)
+            return self.issue_token(participant_id)
 
     def train_adapter(self, participant_id: str) -> dict[str, Any]:
         """Start training the person's adapter in the background; their scenario answers count most."""

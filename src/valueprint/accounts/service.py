@@ -184,7 +184,7 @@ class Accounts:
             else:
                 row.value, row.answered_at = stored, moment
             self._store_profile(session, participant, answers)
-            return self._next(participant, answers)
+            return self._mark_completed(participant, self._next(participant, answers))
 
     def _store_profile(self, session: Session, participant: Participant, answers: Answers) -> ValueProfile:
         profile = self.model.profile(answers)
@@ -195,10 +195,15 @@ class Accounts:
             row.profile_json, row.updated_at = profile.to_json(), datetime.now(UTC)
         return profile
 
+    @staticmethod
+    def _mark_completed(participant: Participant, step: NextQuestion) -> NextQuestion:
+        """The questionnaire is complete once the stopping rule first says so (only writes call this)."""
+        if step.item is None and participant.completed_at is None:
+            participant.completed_at = datetime.now(UTC)
+        return step
+
     def _next(self, participant: Participant, answers: Answers) -> NextQuestion:
         item_id = adaptive.next_item(self.model, answers, participant.stop_sd)
-        if item_id is None and participant.completed_at is None:
-            participant.completed_at = datetime.now(UTC)
         return NextQuestion(
             item=None if item_id is None else self.model.bank.item(item_id),
             answered=len(answers.seen),
@@ -206,6 +211,7 @@ class Accounts:
         )
 
     def next_question(self, participant_id: str) -> NextQuestion:
+        """What to ask next (a read: completion is recorded by the answer that reaches it)."""
         with self.db.session() as session:
             participant = self.get(session, participant_id)
             return self._next(participant, self._answers(session, participant))
@@ -219,11 +225,18 @@ class Accounts:
             sds = np.sort(self.model.posterior(answers).sd)[::-1]
             target = max(floor, float(sds[dimensions]) + 1e-6)
             participant.stop_sd = min(participant.stop_sd, target)  # refining never ends a questionnaire early
-            return self._next(participant, answers)
+            return self._mark_completed(participant, self._next(participant, answers))
 
     def profile(self, participant_id: str) -> ValueProfile:
+        """The profile scored from the current answers (a read: nothing is stored)."""
         with self.db.session() as session:
             participant = self.get(session, participant_id)
+            return self.model.profile(self._answers(session, participant))
+
+    def save_profile(self, participant_id: str) -> ValueProfile:
+        """Score the current answers and store the profile (what apps read through the registry); returns it."""
+        with self.db.session() as session:
+            participant = self.get(session, participant_id, for_update=True)
             return self._store_profile(session, participant, self._answers(session, participant))
 
     def set_boundaries(self, participant_id: str, boundaries: object) -> list[str]:

@@ -68,7 +68,7 @@ def _participant(services: Any, app_id: str, rng: random.Random) -> str:
     created = services.accounts.create()
     for item in rng.sample(services.model.bank.of_kind("likert"), ANSWERS_EACH):
         services.accounts.record_answer(created.id, item.id, rng.randint(1, 5))
-    issued = services.registry.issue(created.id, services.accounts.profile(created.id))
+    issued = services.issue_token(created.id)
     services.registry.grant(created.id, app_id, SCOPES)
     return issued.handle
 

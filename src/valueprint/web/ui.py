@@ -213,8 +213,7 @@ def new_token(request: Request, s: ServicesDep, participant_id: Participant) -> 
 
 @router.post("/result/boundaries")
 def boundaries(request: Request, s: ServicesDep, participant_id: Participant, form: Form) -> Response:
-    s.accounts.set_boundaries(participant_id, [str(b) for b in form.getlist("boundary")])
-    s.issue_token(participant_id)
+    s.set_boundaries_and_reissue(participant_id, [str(b) for b in form.getlist("boundary")])
     flash(request, "Boundaries saved; your token was re-issued to carry them.")
     return redirect("/result#boundaries")
 
