@@ -1,13 +1,39 @@
-"""The JSON API under /v1: everything the UI does, plus the app-facing token reads."""
+"""The JSON API under /v1: everything the UI does, plus the app-facing token reads.
+
+Every response is a model from a domain's `schemas` module, so `/openapi.json` describes it;
+errors are `{"error": {"code", "message"}}` (declared once, for the whole app, in `web.schemas`).
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
+from valueprint.accounts.schemas import (
+    AnswerAccepted,
+    Boundaries,
+    ExportDocument,
+    MyAnswers,
+    NextStep,
+    PersonalData,
+    ResultView,
+    SessionStarted,
+)
 from valueprint.errors import BadRequestError
+from valueprint.personalize.schemas import AdapterStatus, TrainingStarted
+from valueprint.registry.schemas import (
+    AppCredentials,
+    AppView,
+    ConsentGranted,
+    IssuedTokenView,
+    PrecisView,
+    ReadView,
+    ScopedView,
+    TokenSummary,
+)
 from valueprint.web import security
 from valueprint.web.deps import Admin, AppClient, Participant, ServicesDep
 from valueprint.web.views import next_view, result_view
@@ -26,12 +52,6 @@ class Body(BaseModel):
 
 class SignUpRequest(Body):
     consent: bool = Field(description="Must be true: the person agrees to the terms shown on the welcome page.")
-
-
-class SessionStarted(BaseModel):
-    participant_id: str
-    resume_code: str | None = Field(None, description="Shown once: the only way back into this account.")
-    csrf_token: str
 
 
 class ResumeRequest(Body):
@@ -68,7 +88,7 @@ class VerifyRequest(Body):
 # -- participants --------------------------------------------------------------
 
 
-@router.post("/participants", status_code=201, response_model=SessionStarted, tags=["participants"])
+@router.post("/participants", status_code=201, tags=["participants"])
 def create_participant(request: Request, s: ServicesDep, body: SignUpRequest) -> SessionStarted:
     """Start a pseudonymous account (with `{"consent": true}`); the browser session is signed in to it."""
     if body.consent is not True:
@@ -80,7 +100,7 @@ def create_participant(request: Request, s: ServicesDep, body: SignUpRequest) ->
     )
 
 
-@router.post("/session", response_model=SessionStarted, tags=["participants"])
+@router.post("/session", tags=["participants"])
 def resume(request: Request, s: ServicesDep, body: ResumeRequest) -> SessionStarted:
     """Sign back in with the six-word resume code."""
     participant_id = s.accounts.sign_in(body.resume_code, security.client_address(request))
@@ -93,13 +113,13 @@ def sign_out(request: Request, _: Participant) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/questionnaire/next", tags=["questionnaire"])
+@router.get("/questionnaire/next", response_model=NextStep, tags=["questionnaire"])
 def next_question(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
     """The most informative question to ask next, or done."""
     return next_view(s.accounts.next_question(participant_id))
 
 
-@router.put("/answers/{item_id}", tags=["questionnaire"])
+@router.put("/answers/{item_id}", response_model=AnswerAccepted, tags=["questionnaire"])
 def answer(s: ServicesDep, participant_id: Participant, item_id: str, body: AnswerRequest) -> dict[str, Any]:
     """Store one answer (saved before this returns) and get the next question."""
     step = s.accounts.record_answer(participant_id, item_id, body.value)
@@ -107,56 +127,50 @@ def answer(s: ServicesDep, participant_id: Participant, item_id: str, body: Answ
 
 
 @router.get("/me/answers", tags=["me"])
-def my_answers(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
+def my_answers(s: ServicesDep, participant_id: Participant) -> MyAnswers:
     """My answers (null = skipped) and boundaries; demographics are under /v1/me/export."""
     answers = s.accounts.answers(participant_id).to_json()
-    return {"answers": answers["answers"], "boundaries": answers["boundaries"]}
+    return MyAnswers(answers=answers["answers"], boundaries=answers["boundaries"])
 
 
-@router.put("/me/demographics", tags=["me"])
+@router.put("/me/demographics", response_model=PersonalData, response_model_exclude_unset=True, tags=["me"])
 def set_demographics(s: ServicesDep, participant_id: Participant, body: DemographicsRequest) -> dict[str, Any]:
     """Optional demographics (every field may be null: prefer not to say); stored encrypted."""
     return s.accounts.set_personal(participant_id, body.demographics, body.contact)
 
 
 @router.put("/me/boundaries", tags=["me"])
-def set_boundaries(s: ServicesDep, participant_id: Participant, body: BoundariesRequest) -> dict[str, Any]:
-    return {"boundaries": s.accounts.set_boundaries(participant_id, body.boundaries)}
+def set_boundaries(s: ServicesDep, participant_id: Participant, body: BoundariesRequest) -> Boundaries:
+    return Boundaries(boundaries=s.accounts.set_boundaries(participant_id, body.boundaries))
 
 
-@router.get("/me/profile", tags=["me"])
+@router.get("/me/profile", response_model=ResultView, tags=["me"])
 def my_profile(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
     """The profile with confidence, nearest persona, précis and political point."""
     return result_view(s.accounts.profile(participant_id), s.model.space, s.settings.precis_min_confidence_sd)
 
 
-@router.post("/me/refine", tags=["questionnaire"])
+@router.post("/me/refine", response_model=NextStep, tags=["questionnaire"])
 def refine(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
     """Keep asking where the profile is least certain."""
     return next_view(s.accounts.refine(participant_id))
 
 
 @router.post("/me/token", status_code=201, tags=["tokens"])
-def issue_token(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
+def issue_token(s: ServicesDep, participant_id: Participant) -> IssuedTokenView:
     """Issue (or re-issue after answers changed) the value token; older tokens are revoked."""
-    issued = s.issue_token(participant_id)
-    return {
-        "token": issued.token,
-        "handle": issued.handle,
-        "jti": issued.jti,
-        "expires_at": issued.expires_at.isoformat(),
-    }
+    return IssuedTokenView.of(s.issue_token(participant_id))
 
 
 @router.get("/me/tokens", tags=["tokens"])
-def my_tokens(s: ServicesDep, participant_id: Participant) -> list[dict[str, Any]]:
+def my_tokens(s: ServicesDep, participant_id: Participant) -> list[TokenSummary]:
     return [
-        {
-            "jti": t.jti,
-            "issued_at": t.issued_at.isoformat(),
-            "expires_at": t.expires_at.isoformat(),
-            "revoked": t.revoked_at is not None,
-        }
+        TokenSummary(
+            jti=t.jti,
+            issued_at=t.issued_at.isoformat(),
+            expires_at=t.expires_at.isoformat(),
+            revoked=t.revoked_at is not None,
+        )
         for t in s.registry.tokens(participant_id)
     ]
 
@@ -168,20 +182,21 @@ def revoke_token(s: ServicesDep, participant_id: Participant, jti: str) -> Respo
 
 
 @router.get("/apps", tags=["consent"])
-def list_apps(s: ServicesDep) -> list[dict[str, Any]]:
+def list_apps(s: ServicesDep) -> list[AppView]:
     """Registered apps a person can grant access to."""
-    return [{"id": a.id, "name": a.name, "description": a.description, "scopes": a.scopes} for a in s.registry.apps()]
+    return [AppView(id=a.id, name=a.name, description=a.description, scopes=a.scopes) for a in s.registry.apps()]
 
 
 @router.get("/me/consents", tags=["consent"])
 def my_consents(s: ServicesDep, participant_id: Participant) -> dict[str, list[str]]:
+    """App id -> the scopes granted to it, for consents in force."""
     return s.registry.consents(participant_id)
 
 
 @router.put("/me/consents/{app_id}", tags=["consent"])
-def grant(s: ServicesDep, participant_id: Participant, app_id: str, body: ConsentRequest) -> dict[str, Any]:
+def grant(s: ServicesDep, participant_id: Participant, app_id: str, body: ConsentRequest) -> ConsentGranted:
     """Let this app read these scopes (dimension groups and/or boundaries)."""
-    return {"app_id": app_id, "scopes": s.registry.grant(participant_id, app_id, body.scopes)}
+    return ConsentGranted(app_id=app_id, scopes=s.registry.grant(participant_id, app_id, body.scopes))
 
 
 @router.delete("/me/consents/{app_id}", status_code=204, tags=["consent"])
@@ -191,19 +206,17 @@ def withdraw(s: ServicesDep, participant_id: Participant, app_id: str) -> Respon
 
 
 @router.get("/me/reads", tags=["consent"])
-def my_reads(s: ServicesDep, participant_id: Participant) -> list[dict[str, Any]]:
+def my_reads(s: ServicesDep, participant_id: Participant) -> list[ReadView]:
     """Who read my values, when (and who was refused)."""
     return [
-        {"app": name, "app_id": e.app_id, "action": e.action, "scopes": e.scopes, "at": e.at.isoformat()}
+        ReadView(app=name, app_id=e.app_id, action=e.action, scopes=e.scopes, at=e.at.isoformat())
         for e, name in s.registry.reads(participant_id)
     ]
 
 
-@router.get("/me/export", tags=["me"])
+@router.get("/me/export", response_model=ExportDocument, tags=["me"])
 def export(s: ServicesDep, participant_id: Participant) -> Response:
     """Everything stored about me, as a JSON download."""
-    import json
-
     data = s.accounts.export(participant_id)
     return Response(
         json.dumps(data, indent=2),
@@ -224,12 +237,12 @@ def delete_me(request: Request, s: ServicesDep, participant_id: Participant) -> 
 
 
 @router.post("/me/adapter", status_code=202, tags=["adapters"])
-def train_my_adapter(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
+def train_my_adapter(s: ServicesDep, participant_id: Participant) -> TrainingStarted:
     """Train my personal LoRA adapter (DPO on pairs chosen by my values) in the background."""
-    return {"job": s.train_adapter(participant_id)}
+    return TrainingStarted(job=s.train_adapter(participant_id))
 
 
-@router.get("/me/adapter", tags=["adapters"])
+@router.get("/me/adapter", response_model=AdapterStatus, tags=["adapters"])
 def my_adapter(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
     """My adapter's metadata (null until trained) and the state of its latest training job."""
     return s.personalizer.adapter_status(participant_id)
@@ -245,23 +258,22 @@ def delete_my_adapter(s: ServicesDep, participant_id: Participant) -> Response:
 # -- apps reading values -----------------------------------------------------------
 
 
-@router.get("/tokens/{handle}", tags=["apps"])
+@router.get("/tokens/{handle}", response_model=ScopedView, tags=["apps"])
 def read_by_handle(s: ServicesDep, app: AppClient, handle: str) -> dict[str, Any]:
     """An app reads a person's profile by handle, limited to the scopes they consented to."""
     return s.registry.read_by_handle(app, handle)
 
 
-@router.get("/tokens/{handle}/precis", tags=["apps"])
+@router.get("/tokens/{handle}/precis", response_model=PrecisView, tags=["apps"])
 def precis_by_handle(s: ServicesDep, app: AppClient, handle: str) -> dict[str, Any]:
     """Only the précis: custom instructions any model (local or remote) can take as its system prompt.
 
     Built from the consented scopes alone, so it says nothing the app could not read anyway.
     """
-    view = s.registry.read_by_handle(app, handle)
-    return {k: view[k] for k in ("handle", "space_version", "scopes", "precis")}
+    return s.registry.read_by_handle(app, handle)
 
 
-@router.post("/tokens/verify", tags=["apps"])
+@router.post("/tokens/verify", response_model=ScopedView, tags=["apps"])
 def read_by_token(s: ServicesDep, app: AppClient, body: VerifyRequest) -> dict[str, Any]:
     """An app verifies a token (signature, expiry, revocation) and reads the consented scopes."""
     return s.registry.read_by_token(app, body.token)
@@ -271,10 +283,9 @@ def read_by_token(s: ServicesDep, app: AppClient, body: VerifyRequest) -> dict[s
 
 
 @router.post("/admin/apps", status_code=201, tags=["admin"])
-def register_app(s: ServicesDep, _: Admin, body: AppRequest) -> dict[str, Any]:
+def register_app(s: ServicesDep, _: Admin, body: AppRequest) -> AppCredentials:
     """Register a third-party app; its API key is shown only in this response."""
-    app = s.registry.register_app(body.name, body.scopes, body.description)
-    return {"id": app.id, "name": app.name, "scopes": app.scopes, "api_key": app.api_key}
+    return AppCredentials.of(s.registry.register_app(body.name, body.scopes, body.description))
 
 
 @router.get("/space", tags=["reference"])

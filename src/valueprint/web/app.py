@@ -17,6 +17,7 @@ from valueprint.web import admin, api, chat, errors, personal, ui
 from valueprint.web.deps import ServicesDep
 from valueprint.web.headers import SecurityHeaders
 from valueprint.web.limits import BodySizeLimit
+from valueprint.web.schemas import ERROR_RESPONSES
 from valueprint.web.templating import STATIC_DIR, make_templates
 
 SESSION_MAX_AGE_S = 180 * 86400
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url=None,  # FastAPI's docs pages load Swagger/ReDoc from a CDN; nothing here may
         redoc_url=None,  # depend on the network, so only the OpenAPI document is served
+        responses=ERROR_RESPONSES,
     )
     app.state.services = Services.build(settings)
     app.add_middleware(

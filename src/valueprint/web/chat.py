@@ -22,6 +22,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from valueprint.personalize.runtime import Sampling
+from valueprint.personalize.schemas import ChatCompletion
 from valueprint.personalize.service import scoped_profile
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies
 from valueprint.services import Services
@@ -90,7 +91,11 @@ def _resolve(s: Services, app: App, token: str | None) -> Resolved:
     return resolved
 
 
-@router.post("/chat/completions")
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
 def chat_completions(
     s: ServicesDep,
     app: AppClient,
