@@ -35,7 +35,7 @@ from valueprint.registry.schemas import (
     TokenSummary,
 )
 from valueprint.web import security
-from valueprint.web.deps import Admin, AppClient, Participant, ServicesDep
+from valueprint.web.deps import Admin, AppClient, BrowserSession, Participant, ServicesDep
 from valueprint.web.views import next_view, result_view
 
 router = APIRouter(prefix="/v1")
@@ -108,8 +108,8 @@ def resume(request: Request, s: ServicesDep, body: ResumeRequest) -> SessionStar
 
 
 @router.delete("/session", status_code=204, tags=["participants"])
-def sign_out(request: Request, _: Participant) -> Response:
-    request.session.clear()
+def sign_out(session: BrowserSession, _: Participant) -> Response:
+    session.clear()
     return Response(status_code=204)
 
 
