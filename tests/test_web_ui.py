@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from valueprint.settings import Settings
-from valueprint.web import ui
+from valueprint.web.templating import STATIC_DIR, TEMPLATES_DIR
 
 SCRIPT = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
 
@@ -272,11 +272,11 @@ def test_assets_are_vendored_with_no_external_urls(client):
     for asset in ("htmx.min.js", "app.js", "app.css"):
         response = client.get(f"/static/{asset}")
         assert response.status_code == 200 and len(response.content) > 1000
-    files = [*ui.TEMPLATES_DIR.rglob("*.html"), *ui.STATIC_DIR.glob("*.js"), *ui.STATIC_DIR.glob("*.css")]
+    files = [*TEMPLATES_DIR.rglob("*.html"), *STATIC_DIR.glob("*.js"), *STATIC_DIR.glob("*.css")]
     for path in files:
         text = path.read_text()
         assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.IGNORECASE), path
-    assert "0BSD" in (ui.STATIC_DIR / "VENDORED.md").read_text()
+    assert "0BSD" in (STATIC_DIR / "VENDORED.md").read_text()
 
 
 def test_signed_out_pages_send_people_to_the_start(client):

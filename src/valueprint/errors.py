@@ -2,63 +2,103 @@
 
 Every error the project raises on purpose derives from `ValueprintError`, and every
 message says what to do about it. Entry points (the CLI, the web app) catch
-`ValueprintError` in one place and show `str(error)`; anything else is a bug.
+`ValueprintError` in one place: the CLI shows `str(error)`; the web app answers with the
+class's `http_status` and `error_code` (`{"error": {"code", "message"}}`), showing the
+message only for a `ClientError` (the caller's to fix). Anything else is a bug.
 
-    ValueprintError
-    ├── ConfigError              settings or data files are wrong
-    ├── CatalogueError           value space, question bank or personas fail validation
-    ├── AnswerError              an answer is out of range, of the wrong type or for an unknown item
-    ├── ProfileError             a stored profile cannot be read (bad JSON, other space version)
-    ├── SessionFileError         a saved questionnaire session is corrupt
-    ├── KeyStoreError            signing keys missing, unreadable or inconsistent
-    ├── HandleError              a four-word handle has a word outside the BIP-39 list
-    ├── DatasetError             an external data set is missing or not in the expected format
-    ├── EvaluatorError           evaluator artefacts are missing, from another version, or unusable
-    ├── MissingDependencyError   an optional heavy dependency is not installed (names the pip extra)
-    ├── StrategyError            an unknown personalisation strategy, or one this model cannot run
-    ├── AdapterError             a personal adapter cannot be trained or used (no preference to learn, bad folder)
-    ├── ConflictError            the request clashes with work under way, e.g. a training already running (HTTP 409)
-    ├── InputFileError           a file to evaluate is unreadable, or a line or column is wrong
-    ├── AlignmentError           a target or response cannot be compared (NaN, out of range, target takes no side)
-    ├── FitError                 the persona-fit harness got a wrong prompt count, persona id or condition
-    ├── EndpointError            a remote model endpoint cannot be used (bad URL, API key variable unset)
+Status and code live on the classes, and are inherited through intermediate bases (as
+httpx's exception tree does): a new error that names no base of its own is a server-side
+500 whose message is logged, never shown, so it cannot leak a path or a setting to a
+caller. Make it a `ClientError` (or one of its subclasses) when the caller can fix it.
+
+    ValueprintError              500 server_error         the server's own state; logged, shown as a generic message
+    ├── ConfigError              500 server_misconfigured settings or data files are wrong
+    ├── MissingDependencyError   500 server_misconfigured an optional dependency is not installed (names the extra)
+    ├── CatalogueError           500 server_error         value space, question bank or personas fail validation
+    ├── ProfileError             500 server_error         a stored profile cannot be read (bad JSON, other space)
+    ├── KeyStoreError            500 server_error         signing keys missing, unreadable or inconsistent
+    ├── DatasetError             500 server_error         an external data set is missing or not in the expected format
+    ├── EvaluatorError           500 server_error         evaluator artefacts missing, from another version, unusable
+    ├── EndpointError            502 upstream_failed      a remote model endpoint cannot be used (bad URL, key unset)
     │   ├── EndpointUnreachableError  connection refused, DNS failure or timeout
     │   ├── EndpointStatusError       answered with an HTTP status other than 200
     │   └── EndpointResponseError     answered 200, but not with chat-completions JSON
-    ├── AuthError                not signed in, wrong resume code, unknown API key (HTTP 401)
-    ├── ForbiddenError           signed in but not allowed: admin only, no consent (HTTP 403)
-    ├── NotFoundError            no such handle, app or token (HTTP 404)
-    ├── RateLimitedError         too many look-ups; retry later (HTTP 429)
-    └── TokenError               a value token is refused (the subclasses say why)
-        ├── MalformedTokenError      not a compact JWS with a valid JSON header and payload
-        ├── UnsupportedAlgorithmError  any `alg` other than Ed25519 (incl. `none`, HS256, EdDSA)
-        ├── UnknownKeyError          `kid` names no key of this issuer
-        ├── BadSignatureError        the signature does not verify
-        ├── ExpiredTokenError        past `exp`
-        ├── NotYetValidError         `iat`/`nbf` in the future beyond the allowed leeway
-        ├── WrongAudienceError       `aud` does not name this verifier
-        ├── WrongIssuerError         `iss` is not the expected issuer
-        ├── RevokedTokenError        revoked by the person (or superseded by a re-issue)
-        └── InvalidClaimsError       a required claim is missing or ill-formed
+    └── ClientError              400 bad_request          the caller can fix it: the message is shown to them
+        ├── BadRequestError      400 bad_request          cannot be honoured as sent (consent, scopes, app names)
+        ├── AnswerError          422 invalid_answer       an answer out of range, of the wrong type, unknown item
+        ├── AdapterError         422 adapter_unavailable  a personal adapter cannot be trained or used
+        ├── StrategyError        400 bad_request          an unknown strategy, or one this model cannot run
+        ├── HandleError          400 bad_request          a four-word handle has a word outside the BIP-39 list
+        ├── SessionFileError     400 bad_request          a saved questionnaire session is corrupt
+        ├── InputFileError       400 bad_request          a file to evaluate is unreadable, or a line or column is wrong
+        ├── AlignmentError       400 bad_request          a target or response cannot be compared (NaN, range)
+        ├── FitError             400 bad_request          persona-fit harness: wrong prompt count, persona, condition
+        ├── AuthError            401 unauthenticated      not signed in, wrong resume code, unknown API key
+        ├── ForbiddenError       403 forbidden            signed in but not allowed: admin only, no consent
+        ├── NotFoundError        404 not_found            no such handle, app or token
+        │   └── ModelNotFoundError  404 model_not_found   a chat request names a model this server does not serve
+        ├── ConflictError        409 conflict             clashes with work under way, e.g. a training already running
+        ├── RateLimitedError     429 rate_limited         too many look-ups; retry later (sends Retry-After)
+        └── TokenError           401 token_<code>         a value token is refused (the subclasses say why, in `code`)
+            ├── MalformedTokenError      not a compact JWS with a valid JSON header and payload
+            ├── UnsupportedAlgorithmError  any `alg` other than Ed25519 (incl. `none`, HS256, EdDSA)
+            ├── UnknownKeyError          `kid` names no key of this issuer
+            ├── BadSignatureError        the signature does not verify
+            ├── ExpiredTokenError        past `exp`
+            ├── NotYetValidError         `iat`/`nbf` in the future beyond the allowed leeway
+            ├── WrongAudienceError       `aud` does not name this verifier
+            ├── WrongIssuerError         `iss` is not the expected issuer
+            ├── RevokedTokenError        revoked by the person (or superseded by a re-issue)
+            └── InvalidClaimsError       a required claim is missing or ill-formed
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class ValueprintError(Exception):
-    """Base of every deliberate valueprint error; the message names the fix."""
+    """Base of every deliberate valueprint error; the message names the fix.
+
+    As an HTTP answer: a server-side 500 unless a base says otherwise (see the tree above)."""
+
+    http_status: ClassVar[int] = 500
+    error_code: ClassVar[str] = "server_error"
+
+    @property
+    def exposed(self) -> bool:
+        """Whether the message may be shown to the caller (never for a server-side error)."""
+        return self.http_status < 500
+
+    def http_headers(self) -> dict[str, str] | None:
+        return None
+
+
+class ClientError(ValueprintError):
+    """The caller can fix it; the message (shown to them) says how."""
+
+    http_status = 400
+    error_code = "bad_request"
+
+
+class BadRequestError(ClientError):
+    """A request that cannot be honoured as sent (missing consent, unknown scopes, a duplicate name)."""
 
 
 class ConfigError(ValueprintError):
     """Settings are invalid or unsafe for the environment."""
+
+    error_code = "server_misconfigured"
 
 
 class CatalogueError(ValueprintError):
     """Package data (value space, question bank, personas) failed validation."""
 
 
-class AnswerError(ValueprintError):
+class AnswerError(ClientError):
     """An answer cannot be used; the message names the item."""
+
+    http_status, error_code = 422, "invalid_answer"
 
     def __init__(self, item_id: str, problem: str) -> None:
         self.item_id = item_id
@@ -70,7 +110,7 @@ class ProfileError(ValueprintError):
     """A serialised profile cannot be read."""
 
 
-class SessionFileError(ValueprintError):
+class SessionFileError(ClientError):
     """A saved questionnaire session cannot be read; it is left untouched."""
 
 
@@ -78,10 +118,17 @@ class KeyStoreError(ValueprintError):
     """Signing keys are missing or unusable."""
 
 
-class TokenError(ValueprintError):
-    """A value token was refused. `code` is a stable machine-readable reason."""
+class TokenError(ClientError):
+    """A value token was refused. `code` is a stable machine-readable reason; the HTTP code is `token_<code>`."""
 
-    code = "invalid_token"
+    http_status = 401
+    code: ClassVar[str] = "invalid_token"
+    error_code = "token_invalid_token"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "error_code" not in cls.__dict__:
+            cls.error_code = f"token_{cls.code}"
 
 
 class MalformedTokenError(TokenError):
@@ -124,27 +171,44 @@ class RevokedTokenError(TokenError):
     code = "revoked"
 
 
-class AuthError(ValueprintError):
+class AuthError(ClientError):
     """Authentication failed or is missing."""
 
+    http_status, error_code = 401, "unauthenticated"
 
-class ForbiddenError(ValueprintError):
+
+class ForbiddenError(ClientError):
     """The caller is known but may not do this."""
 
+    http_status, error_code = 403, "forbidden"
 
-class NotFoundError(ValueprintError):
+
+class NotFoundError(ClientError):
     """The thing asked for does not exist (or is not visible to the caller)."""
 
+    http_status, error_code = 404, "not_found"
 
-class RateLimitedError(ValueprintError):
+
+class ModelNotFoundError(NotFoundError):
+    """A chat request names a model this server does not serve (OpenAI's code for it)."""
+
+    error_code = "model_not_found"
+
+
+class RateLimitedError(ClientError):
     """Too many requests; `retry_after` seconds until the next is allowed."""
+
+    http_status, error_code = 429, "rate_limited"
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
+    def http_headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(max(1, round(self.retry_after)))}
 
-class HandleError(ValueprintError):
+
+class HandleError(ClientError):
     """A four-word handle cannot be parsed; the message names the bad word."""
 
 
@@ -159,21 +223,25 @@ class EvaluatorError(ValueprintError):
 class MissingDependencyError(ValueprintError):
     """An optional dependency is missing; the message names the pip extra that installs it."""
 
+    error_code = "server_misconfigured"
 
-class InputFileError(ValueprintError):
+
+class InputFileError(ClientError):
     """A file given on the command line cannot be read; the message names the line or column."""
 
 
-class AlignmentError(ValueprintError):
+class AlignmentError(ClientError):
     """A target or response cannot be compared; the message names the fix."""
 
 
-class FitError(ValueprintError):
+class FitError(ClientError):
     """The persona-fit harness was asked for something it cannot do; the message names the fix."""
 
 
 class EndpointError(ValueprintError):
     """A model endpoint cannot be used; the message names the URL and the fix."""
+
+    http_status, error_code = 502, "upstream_failed"
 
 
 class EndpointUnreachableError(EndpointError):
@@ -188,13 +256,17 @@ class EndpointResponseError(EndpointError):
     """The endpoint answered 200 but not with chat-completions JSON."""
 
 
-class StrategyError(ValueprintError):
+class StrategyError(ClientError):
     """An unknown personalisation strategy, or one that cannot run here; the message lists the options."""
 
 
-class AdapterError(ValueprintError):
+class AdapterError(ClientError):
     """A personal adapter cannot be trained or used; the message says what is missing."""
 
+    http_status, error_code = 422, "adapter_unavailable"
 
-class ConflictError(ValueprintError):
+
+class ConflictError(ClientError):
     """The request clashes with work already under way; retry when it has finished."""
+
+    http_status, error_code = 409, "conflict"

@@ -13,6 +13,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,11 +23,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from valueprint.errors import AuthError, HandleError, NotFoundError
+from valueprint.accounts.data import participant_section, personal
+from valueprint.accounts.roles import Role
+from valueprint.errors import AuthError, ConfigError, HandleError, NotFoundError
 from valueprint.registry.ratelimit import RateLimiter
+from valueprint.store import duties
 from valueprint.store.crypto import Sealer
 from valueprint.store.db import Database
-from valueprint.store.models import Answer, AuditEntry, Consent, IssuedTokenRecord, Participant, PersonalData, Profile
+from valueprint.store.duties import DutyContext
+from valueprint.store.models import Answer, Base, Participant, PersonalData, Profile
 from valueprint.tokens.handle import generate_words, parse_handle
 from valueprint.values import adaptive
 from valueprint.values.answers import Answers, parse_boundaries, parse_demographics, record
@@ -35,6 +41,15 @@ from valueprint.values.scoring import ScoringModel
 
 RESUME_WORDS = 6
 LOOKUP_HEX = 8
+EXPORT_FORMAT = "valueprint.export/1"
+
+
+def require_covered() -> None:
+    """Refuse to export or delete while a table of participant data has no registered duty:
+    a partial export or deletion would silently break the promise made to the person."""
+    gaps = duties.uncovered(Base.metadata)
+    if gaps:
+        raise ConfigError(f"participant data without a registered data duty (valueprint.store.duties): {gaps}")
 
 
 def resume_lookup(code: str) -> str:
@@ -45,6 +60,13 @@ def resume_lookup(code: str) -> str:
 class NewParticipant:
     id: str
     resume_code: str
+
+
+class ResumePoint(StrEnum):
+    """Where a returning person carries on."""
+
+    DEMOGRAPHICS = "demographics"  # the optional questions about them, until answered or skipped
+    QUESTIONS = "questions"  # the questionnaire (which says when it is done)
 
 
 @dataclass(frozen=True)
@@ -60,18 +82,21 @@ class Accounts:
         db: Database,
         model: ScoringModel,
         sealer: Sealer,
+        *,
+        data_dir: Path,
         stop_sd: float = 0.3,
         sign_ins_per_minute: int = 20,
         sign_ups_per_minute: int = 60,
     ) -> None:
         self.db, self.model, self.sealer, self.stop_sd = db, model, sealer, stop_sd
+        self.data_dir = data_dir
         self.hasher = PasswordHasher()
         self.sign_in_attempts = RateLimiter(sign_ins_per_minute)
         self.sign_ups = RateLimiter(sign_ups_per_minute)
 
     # -- identity -----------------------------------------------------------------
 
-    def create(self, role: str = "participant") -> NewParticipant:
+    def create(self, role: Role = Role.PARTICIPANT) -> NewParticipant:
         code = generate_words(RESUME_WORDS)
         participant_id = "p_" + secrets.token_urlsafe(12)
         secret_hash = f"{resume_lookup(code)}${self.hasher.hash(code)}"  # slow on purpose: outside the session
@@ -79,7 +104,7 @@ class Accounts:
             session.add(
                 Participant(
                     id=participant_id,
-                    role=role,
+                    role=Role(role).value,
                     secret_hash=secret_hash,
                     stop_sd=self.stop_sd,
                 )
@@ -159,7 +184,7 @@ class Accounts:
             else:
                 row.value, row.answered_at = stored, moment
             self._store_profile(session, participant, answers)
-            return self._next(participant, answers)
+            return self._mark_completed(participant, self._next(participant, answers))
 
     def _store_profile(self, session: Session, participant: Participant, answers: Answers) -> ValueProfile:
         profile = self.model.profile(answers)
@@ -170,10 +195,15 @@ class Accounts:
             row.profile_json, row.updated_at = profile.to_json(), datetime.now(UTC)
         return profile
 
+    @staticmethod
+    def _mark_completed(participant: Participant, step: NextQuestion) -> NextQuestion:
+        """The questionnaire is complete once the stopping rule first says so (only writes call this)."""
+        if step.item is None and participant.completed_at is None:
+            participant.completed_at = datetime.now(UTC)
+        return step
+
     def _next(self, participant: Participant, answers: Answers) -> NextQuestion:
         item_id = adaptive.next_item(self.model, answers, participant.stop_sd)
-        if item_id is None and participant.completed_at is None:
-            participant.completed_at = datetime.now(UTC)
         return NextQuestion(
             item=None if item_id is None else self.model.bank.item(item_id),
             answered=len(answers.seen),
@@ -181,6 +211,7 @@ class Accounts:
         )
 
     def next_question(self, participant_id: str) -> NextQuestion:
+        """What to ask next (a read: completion is recorded by the answer that reaches it)."""
         with self.db.session() as session:
             participant = self.get(session, participant_id)
             return self._next(participant, self._answers(session, participant))
@@ -194,11 +225,18 @@ class Accounts:
             sds = np.sort(self.model.posterior(answers).sd)[::-1]
             target = max(floor, float(sds[dimensions]) + 1e-6)
             participant.stop_sd = min(participant.stop_sd, target)  # refining never ends a questionnaire early
-            return self._next(participant, answers)
+            return self._mark_completed(participant, self._next(participant, answers))
 
     def profile(self, participant_id: str) -> ValueProfile:
+        """The profile scored from the current answers (a read: nothing is stored)."""
         with self.db.session() as session:
             participant = self.get(session, participant_id)
+            return self.model.profile(self._answers(session, participant))
+
+    def save_profile(self, participant_id: str) -> ValueProfile:
+        """Score the current answers and store the profile (what apps read through the registry); returns it."""
+        with self.db.session() as session:
+            participant = self.get(session, participant_id, for_update=True)
             return self._store_profile(session, participant, self._answers(session, participant))
 
     def set_boundaries(self, participant_id: str, boundaries: object) -> list[str]:
@@ -227,13 +265,20 @@ class Accounts:
         return data
 
     def personal(self, session: Session, participant_id: str) -> dict[str, Any]:
-        row = session.get(PersonalData, participant_id)
-        return self.sealer.open(row.sealed, participant_id) if row else {}
+        return personal(self._duty_context(session, participant_id))
 
     def personal_data(self, participant_id: str) -> dict[str, Any]:
         """The decrypted personal data ({} if none was given)."""
         with self.db.session() as session:
             return self.personal(session, participant_id)
+
+    def resume_point(self, participant_id: str) -> ResumePoint:
+        """Demographics first (until answered or skipped, or once any question was seen), then the questions."""
+        with self.db.session() as session:
+            participant = self.get(session, participant_id)
+            if participant.demographics_done or self._answers(session, participant).seen:
+                return ResumePoint.QUESTIONS
+            return ResumePoint.DEMOGRAPHICS
 
     def demographics_done(self, participant_id: str) -> bool:
         with self.db.session() as session:
@@ -242,62 +287,27 @@ class Accounts:
     # -- my data --------------------------------------------------------------------------
 
     def export(self, participant_id: str) -> dict[str, Any]:
-        """Everything stored about this participant, decrypted, as JSON-ready data."""
+        """Everything stored about this participant, decrypted, as JSON-ready data: the account,
+        then every domain's registered data duty (`valueprint.store.duties`)."""
+        require_covered()
         with self.db.session() as session:
             participant = self.get(session, participant_id)
-            answers = session.scalars(select(Answer).where(Answer.participant_id == participant_id).order_by(Answer.id))
-            tokens = session.scalars(
-                select(IssuedTokenRecord).where(IssuedTokenRecord.participant_id == participant_id)
-            )
-            consents = session.scalars(select(Consent).where(Consent.participant_id == participant_id))
-            reads = session.scalars(select(AuditEntry).where(AuditEntry.participant_id == participant_id))
-            profile = session.get(Profile, participant_id)
-            return {
-                "format": "valueprint.export/1",
-                "participant": {
-                    "id": participant.id,
-                    "role": participant.role,
-                    "handle": participant.handle,
-                    "created_at": participant.created_at.isoformat(),
-                    "completed_at": participant.completed_at.isoformat() if participant.completed_at else None,
-                    "boundaries": participant.boundaries,
-                },
-                "answers": [
-                    {"item_id": a.item_id, "value": a.value, "answered_at": a.answered_at.isoformat()} for a in answers
-                ],
-                "profile": ValueProfile.from_json(profile.profile_json).model_dump(mode="json") if profile else None,
-                "personal_data": self.personal(session, participant_id),
-                "tokens": [
-                    {
-                        "jti": t.jti,
-                        "issued_at": t.issued_at.isoformat(),
-                        "expires_at": t.expires_at.isoformat(),
-                        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
-                    }
-                    for t in tokens
-                ],
-                "consents": [
-                    {
-                        "app_id": c.app_id,
-                        "scopes": c.scopes,
-                        "granted_at": c.granted_at.isoformat(),
-                        "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
-                    }
-                    for c in consents
-                ],
-                "reads": [
-                    {"app_id": r.app_id, "action": r.action, "scopes": r.scopes, "at": r.at.isoformat()} for r in reads
-                ],
-            }
+            context = self._duty_context(session, participant_id)
+            return {"format": EXPORT_FORMAT, "participant": participant_section(participant)} | duties.export(context)
 
     def delete(self, participant_id: str) -> None:
-        """Delete the account and everything derived from it. Tokens are deleted with it,
-        so they can no longer be verified as valid by this registry (they count as revoked)."""
+        """Delete the account and everything derived from it: every domain's registered rows, then
+        their files (a personal adapter). Tokens are deleted with it, so they can no longer be
+        verified as valid by this registry (they count as revoked)."""
+        require_covered()
         with self.db.session() as session:
             self.get(session, participant_id)
-            for table in (Answer, Profile, PersonalData, IssuedTokenRecord, Consent, AuditEntry):
-                session.execute(delete(table).where(table.participant_id == participant_id))
+            duties.delete_rows(self._duty_context(session, participant_id))
             session.execute(delete(Participant).where(Participant.id == participant_id))
+        duties.erase_files(self.data_dir, participant_id)
+
+    def _duty_context(self, session: Session, participant_id: str) -> DutyContext:
+        return DutyContext(session, participant_id, self.sealer, self.data_dir)
 
     def exists(self, participant_id: str) -> bool:
         with self.db.session() as session:
@@ -308,9 +318,9 @@ class Accounts:
             raise AuthError("not signed in: start the questionnaire or sign in with your resume code")
         return participant_id
 
-    def role(self, participant_id: str) -> str:
+    def role(self, participant_id: str) -> Role:
         with self.db.session() as session:
             participant = session.get(Participant, participant_id)
             if participant is None:
                 raise NotFoundError("no such participant")
-            return participant.role
+            return Role(participant.role)

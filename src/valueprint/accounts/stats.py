@@ -58,13 +58,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from valueprint.accounts.roles import Role
 from valueprint.accounts.service import Accounts
+from valueprint.registry import audit
 from valueprint.store.models import Answer, App, AuditEntry, Participant, PersonalData
 from valueprint.values.bank import DemographicField, LikertItem, QuestionBank
 
-PARTICIPANT_ROLE = "participant"
-READ_ACTIONS = ("handle_lookup", "token_verify")
-DENIED_ACTION = "denied"
+PARTICIPANT_ROLE = Role.PARTICIPANT.value
+READ_ACTIONS = tuple(action.value for action in audit.READ_ACTIONS)
+DENIED_ACTION = audit.AuditAction.DENIED.value
 LAST_ITEMS = 10
 MAX_FLAGGED_IDS = 200
 

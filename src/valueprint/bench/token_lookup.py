@@ -68,7 +68,7 @@ def _participant(services: Any, app_id: str, rng: random.Random) -> str:
     created = services.accounts.create()
     for item in rng.sample(services.model.bank.of_kind("likert"), ANSWERS_EACH):
         services.accounts.record_answer(created.id, item.id, rng.randint(1, 5))
-    issued = services.registry.issue(created.id, services.accounts.profile(created.id))
+    issued = services.issue_token(created.id)
     services.registry.grant(created.id, app_id, SCOPES)
     return issued.handle
 
@@ -77,7 +77,7 @@ def set_up(
     data_dir: Path, participants: int, seed: int, on_progress: OnProgress = no_progress
 ) -> tuple[str, list[str]]:
     """Create the app and the participants; returns (api_key, handles)."""
-    from valueprint.web.services import Services
+    from valueprint.services import Services
 
     services = Services.build(_settings(data_dir))
     try:

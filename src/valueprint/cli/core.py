@@ -92,9 +92,10 @@ def serve(
 @admin_app.command("create")
 def admin_create() -> None:
     """Create an administrator account and print its resume code (sign in with it on /resume)."""
-    from valueprint.web.services import Services
+    from valueprint.accounts.roles import Role
+    from valueprint.services import Services
 
-    created = Services.build(current_settings()).accounts.create(role="admin")
+    created = Services.build(current_settings()).accounts.create(role=Role.ADMIN)
     typer.echo(f"admin {created.id}\nresume code: {created.resume_code}")
 
 
@@ -107,10 +108,11 @@ def admin_register_app(
     description: str = "",
 ) -> None:
     """Register a third-party app and print its API key (shown once)."""
-    from valueprint.web.services import Services
+    from valueprint.registry.schemas import AppCredentials
+    from valueprint.services import Services
 
     app_record = Services.build(current_settings()).registry.register_app(name, scopes, description)
-    typer.echo(json.dumps({"id": app_record.id, "scopes": app_record.scopes, "api_key": app_record.api_key}, indent=2))
+    typer.echo(json.dumps(AppCredentials.of(app_record).model_dump(), indent=2))
 
 
 @app.command()
@@ -154,22 +156,13 @@ def token_issue(
     handle: Annotated[str | None, typer.Option(help="Keep this four-word handle (re-issue).")] = None,
 ) -> None:
     """Sign a profile as a value token and print it with its handle."""
+    from valueprint.registry.schemas import IssuedTokenView
     from valueprint.terminal.session import new_subject
     from valueprint.tokens.issuer import issue
     from valueprint.values.space import load_space
 
     issued = issue(_load_profile(source), load_space(), current_settings(), subject or new_subject(), handle)
-    typer.echo(
-        json.dumps(
-            {
-                "token": issued.token,
-                "handle": issued.handle,
-                "jti": issued.jti,
-                "expires_at": issued.expires_at.isoformat(),
-            },
-            indent=2,
-        )
-    )
+    typer.echo(json.dumps(IssuedTokenView.of(issued).model_dump(), indent=2))
 
 
 TokenArg = Annotated[str, typer.Argument(help="The token, or - to read it from standard input.")]

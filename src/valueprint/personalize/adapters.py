@@ -29,6 +29,10 @@ from valueprint.values.space import ValueSpace
 ADAPTER_CONFIG = "adapter_config.json"
 
 
+def adapters_root(data_dir: Path) -> Path:
+    return data_dir / "adapters"
+
+
 class AdapterStore:
     def __init__(self, root: Path) -> None:
         self.root = root

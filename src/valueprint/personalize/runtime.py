@@ -119,6 +119,9 @@ class Generation:
     finish_reason: FinishReason = "stop"
 
 
+MIN_SAMPLING_TEMPERATURE = 1e-6
+
+
 @dataclass(frozen=True)
 class Sampling:
     max_new_tokens: int = 256  # enough for a complete answer of a few paragraphs
@@ -127,7 +130,9 @@ class Sampling:
     seed: int | None = None
 
     def generate_kwargs(self) -> dict[str, Any]:
-        if self.temperature <= 0:
+        # Below this, logits / temperature overflow float32 (a 500 on `"temperature": 1e-300`);
+        # sampling that cold is greedy decoding anyway.
+        if self.temperature < MIN_SAMPLING_TEMPERATURE:
             return {"do_sample": False, "max_new_tokens": self.max_new_tokens}
         return {
             "do_sample": True,

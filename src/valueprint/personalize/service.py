@@ -20,7 +20,7 @@ import numpy as np
 
 from valueprint.errors import EvaluatorError
 from valueprint.personalize import steering
-from valueprint.personalize.adapters import AdapterCache, AdapterStore, cache_for
+from valueprint.personalize.adapters import AdapterCache, AdapterStore, adapters_root, cache_for
 from valueprint.personalize.engine import Engine
 from valueprint.personalize.finetune import read_meta
 from valueprint.personalize.jobs import Jobs, TrainingRequest
@@ -48,7 +48,7 @@ class Personalizer:
         self._engine: Engine | None = None
         self._steering: steering.SteeringSet | None = None
         self._adapters: AdapterCache | None = None
-        self.adapters = AdapterStore(settings.data_dir / "adapters")
+        self.adapters = AdapterStore(adapters_root(settings.data_dir))
         self.jobs = Jobs(self.adapters.root / "jobs", settings.dask_scheduler)
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -18,18 +18,20 @@ from sqlalchemy import select, update
 
 from valueprint.errors import (
     AuthError,
+    BadRequestError,
     ForbiddenError,
     HandleError,
     NotFoundError,
     RevokedTokenError,
-    ValueprintError,
 )
+from valueprint.registry.audit import AuditAction
 from valueprint.registry.ratelimit import RateLimiter
 from valueprint.settings import Settings
 from valueprint.store.db import Database
 from valueprint.store.models import App, AuditEntry, Consent, IssuedTokenRecord, Participant, Profile
+from valueprint.tokens.codec import carries
 from valueprint.tokens.handle import generate_handle, parse_handle
-from valueprint.tokens.jws import IssuedToken, TokenVerifier, issue_token
+from valueprint.tokens.jws import IssuedToken, TokenVerifier, issue_token, peek_claims
 from valueprint.tokens.keys import KeyStore
 from valueprint.values.precis import precis
 from valueprint.values.profile import ValueProfile
@@ -41,6 +43,16 @@ API_KEY_PREFIX = "vpk_"
 def hash_api_key(key: str) -> str:
     """API keys are 256-bit random strings, so a plain SHA-256 is the right hash (no stretching needed)."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CurrentToken:
+    """The person's token in force, and whether it still carries their current profile."""
+
+    token: str
+    handle: str
+    expires: date
+    stale: bool  # the profile or boundaries changed since it was issued: a re-issue would carry them
 
 
 @dataclass(frozen=True)
@@ -61,10 +73,10 @@ class Registry:
 
     def check_scopes(self, scopes: object) -> list[str]:
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-            raise ValueprintError(f"scopes must be a list drawn from {list(self.scopes)}")
+            raise BadRequestError(f"scopes must be a list drawn from {list(self.scopes)}")
         unknown = sorted(set(scopes) - set(self.scopes))
         if unknown:
-            raise ValueprintError(f"unknown scopes {unknown}; known: {list(self.scopes)}")
+            raise BadRequestError(f"unknown scopes {unknown}; known: {list(self.scopes)}")
         return sorted(set(scopes), key=self.scopes.index)
 
     # -- tokens --------------------------------------------------------------------
@@ -125,6 +137,15 @@ class Registry:
                 .limit(1)
             )
 
+    def current_token_state(self, participant_id: str, profile: ValueProfile) -> CurrentToken | None:
+        """The token in force (None if there is none), stale when it no longer carries `profile`."""
+        record = self.current_token(participant_id)
+        if record is None:
+            return None
+        claims = peek_claims(record.token)
+        stale = not carries(claims, profile, self.space)
+        return CurrentToken(record.token, claims["hdl"], record.expires_at.date(), stale)
+
     def tokens(self, participant_id: str) -> list[IssuedTokenRecord]:
         with self.db.session() as session:
             return list(
@@ -146,10 +167,10 @@ class Registry:
 
     def register_app(self, name: str, scopes: object, description: str = "") -> RegisteredApp:
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise ValueprintError("an app needs a name of 1-200 characters")
+            raise BadRequestError("an app needs a name of 1-200 characters")
         checked = self.check_scopes(scopes)
         if any(existing.name.casefold() == name.strip().casefold() for existing in self.apps()):
-            raise ValueprintError(f"an app called {name.strip()!r} is registered already; people must tell apps apart")
+            raise BadRequestError(f"an app called {name.strip()!r} is registered already; people must tell apps apart")
         key = API_KEY_PREFIX + secrets.token_urlsafe(32)
         app = App(
             id="app_" + secrets.token_urlsafe(8),
@@ -232,7 +253,7 @@ class Registry:
             if participant_id is None:
                 self.misses.hit(app.id, "look-ups of unknown handles")
                 raise NotFoundError("no such handle")
-            view = self._scoped_read(session, app, participant_id, "handle_lookup")
+            view = self._scoped_read(session, app, participant_id, AuditAction.HANDLE_LOOKUP)
         return self._allowed(view)
 
     def verifier(self) -> TokenVerifier:
@@ -256,8 +277,12 @@ class Registry:
             record = session.get(IssuedTokenRecord, verified.jti)
             revoked = record is None or record.revoked_at is not None
             if record is not None and revoked:  # shown to the person: someone still holds an old token
-                session.add(AuditEntry(participant_id=record.participant_id, app_id=app.id, action="revoked_token"))
-            view = None if revoked else self._scoped_read(session, app, record.participant_id, "token_verify")
+                session.add(
+                    AuditEntry(
+                        participant_id=record.participant_id, app_id=app.id, action=AuditAction.REVOKED_TOKEN.value
+                    )
+                )
+            view = None if revoked else self._scoped_read(session, app, record.participant_id, AuditAction.TOKEN_VERIFY)
         if revoked:
             raise RevokedTokenError("this token was revoked by its owner (or replaced by a newer one)")
         return self._allowed(view)
@@ -274,14 +299,17 @@ class Registry:
             raise ForbiddenError("this person has not consented to share their values with your app")
         return view
 
-    def _scoped_read(self, session: Any, app: App, participant_id: str, action: str) -> dict[str, Any] | None:
+    def _scoped_read(self, session: Any, app: App, participant_id: str, action: AuditAction) -> dict[str, Any] | None:
         """The consented view (None if nothing is consented); the read or refusal is audit-logged."""
         consent = session.get(Consent, (participant_id, app.id))
         granted = [] if consent is None or consent.withdrawn_at is not None else consent.scopes
         scopes = [s for s in granted if s in app.scopes]
         session.add(
             AuditEntry(
-                participant_id=participant_id, app_id=app.id, action=action if scopes else "denied", scopes=scopes
+                participant_id=participant_id,
+                app_id=app.id,
+                action=(action if scopes else AuditAction.DENIED).value,
+                scopes=scopes,
             )
         )
         if not scopes:

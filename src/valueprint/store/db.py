@@ -66,9 +66,22 @@ class Database:
         self._queue: AbstractContextManager[object] = (
             threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
         )
+        self._current = threading.local()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: committed on success, rolled back on any error."""
+        """A unit of work: committed on success, rolled back on any error.
+
+        Opened inside another unit of work (on the same thread), it joins that one: an operation
+        that spans services (store the profile, then issue the token that carries it) wraps their
+        calls in one `session()` and commits, or rolls back, all of it at once."""
+        outer = getattr(self._current, "session", None)
+        if outer is not None:
+            yield outer
+            return
         with self._queue, self.sessions() as session, session.begin():
-            yield session
+            self._current.session = session
+            try:
+                yield session
+            finally:
+                self._current.session = None

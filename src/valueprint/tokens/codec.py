@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 import numpy as np
 
@@ -64,3 +65,11 @@ def decode_boundaries(mask: object, space: ValueSpace) -> tuple[str, ...]:
             f"claim 'bnd' must be a bit mask of the {len(space.boundaries)} boundaries of space {space.version}"
         )
     return tuple(sorted(b.id for i, b in enumerate(space.boundaries) if mask >> i & 1))
+
+
+def carries(claims: dict[str, Any], profile: ValueProfile, space: ValueSpace) -> bool:
+    """Whether a token's claims carry this profile and its boundaries (False: the token is stale
+    and a re-issue would hand out the person's current values)."""
+    return claims.get("vp") == encode_profile(profile, space) and claims.get("bnd") == encode_boundaries(
+        profile.boundaries, space
+    )

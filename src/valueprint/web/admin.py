@@ -8,25 +8,23 @@ other participants, 401 when not signed in). The rules behind each number are in
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from valueprint.accounts.stats import DashboardStats, DropOffStep, dashboard_stats
-from valueprint.web import security
-from valueprint.web.security import services
-from valueprint.web.ui import render
+from valueprint.services import Services
+from valueprint.web.deps import Admin, ServicesDep
+from valueprint.web.templating import render
 
 router = APIRouter()
-Admin = Annotated[str, Depends(security.admin)]
 
 CHART_WIDTH, CHART_HEIGHT = 600.0, 160.0
 SHOWN_IDS = 20
 
 
-def current_stats(request: Request) -> DashboardStats:
-    s = services(request)
+def current_stats(s: Services) -> DashboardStats:
     return dashboard_stats(s.accounts, s.settings.k_anonymity)
 
 
@@ -77,18 +75,18 @@ def flag_rules(stats: DashboardStats) -> dict[str, str]:
 
 
 @router.get("/v1/admin/stats", response_model=DashboardStats, tags=["admin"])
-def stats_json(request: Request, _: Admin) -> DashboardStats:
+def stats_json(s: ServicesDep, _: Admin) -> DashboardStats:
     """Participation, completion, drop-off, coverage by demographic group (groups under k hidden),
     flagged answer patterns (pseudonymous ids only) and app reads."""
-    return current_stats(request)
+    return current_stats(s)
 
 
 @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
-def dashboard(request: Request, _: Admin) -> Response:
-    return render(request, "admin.html", page_context(current_stats(request)))
+def dashboard(request: Request, s: ServicesDep, _: Admin) -> Response:
+    return render(request, "admin.html", page_context(current_stats(s)))
 
 
 @router.get("/admin/live", response_class=HTMLResponse, include_in_schema=False)
-def dashboard_live(request: Request, _: Admin) -> Response:
+def dashboard_live(request: Request, s: ServicesDep, _: Admin) -> Response:
     """The partial the dashboard polls every 5 seconds."""
-    return render(request, "admin_live.html", page_context(current_stats(request)))
+    return render(request, "admin_live.html", page_context(current_stats(s)))

@@ -1,22 +1,44 @@
-"""The JSON API under /v1: everything the UI does, plus the app-facing token reads."""
+"""The JSON API under /v1: everything the UI does, plus the app-facing token reads.
+
+Every response is a model from a domain's `schemas` module, so `/openapi.json` describes it;
+errors are `{"error": {"code", "message"}}` (declared once, for the whole app, in `web.schemas`).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from valueprint.errors import ValueprintError
-from valueprint.store.models import App
+from valueprint.accounts.schemas import (
+    AnswerAccepted,
+    Boundaries,
+    ExportDocument,
+    MyAnswers,
+    NextStep,
+    PersonalData,
+    ResultView,
+    SessionStarted,
+)
+from valueprint.errors import BadRequestError
+from valueprint.personalize.schemas import AdapterStatus, TrainingStarted
+from valueprint.registry.schemas import (
+    AppCredentials,
+    AppView,
+    ConsentGranted,
+    IssuedTokenView,
+    PrecisView,
+    ReadView,
+    ScopedView,
+    TokenSummary,
+)
 from valueprint.web import security
-from valueprint.web.security import services
+from valueprint.web.deps import Admin, AppClient, BrowserSession, Participant, ServicesDep
 from valueprint.web.views import next_view, result_view
 
 router = APIRouter(prefix="/v1")
-Participant = Annotated[str, Depends(security.participant)]
-Admin = Annotated[str, Depends(security.admin)]
-AppClient = Annotated[App, Depends(security.app_client)]
 
 # Strict types: JSON `true` must not become the Likert answer 1.
 AnswerValue = StrictInt | StrictStr | dict[str, StrictInt | StrictFloat] | None
@@ -30,12 +52,6 @@ class Body(BaseModel):
 
 class SignUpRequest(Body):
     consent: bool = Field(description="Must be true: the person agrees to the terms shown on the welcome page.")
-
-
-class SessionStarted(BaseModel):
-    participant_id: str
-    resume_code: str | None = Field(None, description="Shown once: the only way back into this account.")
-    csrf_token: str
 
 
 class ResumeRequest(Body):
@@ -72,12 +88,11 @@ class VerifyRequest(Body):
 # -- participants --------------------------------------------------------------
 
 
-@router.post("/participants", status_code=201, response_model=SessionStarted, tags=["participants"])
-def create_participant(request: Request, body: SignUpRequest) -> SessionStarted:
+@router.post("/participants", status_code=201, tags=["participants"])
+def create_participant(request: Request, s: ServicesDep, body: SignUpRequest) -> SessionStarted:
     """Start a pseudonymous account (with `{"consent": true}`); the browser session is signed in to it."""
     if body.consent is not True:
-        raise ValueprintError('an account needs consent: send {"consent": true} once the person has agreed')
-    s = services(request)
+        raise BadRequestError('an account needs consent: send {"consent": true} once the person has agreed')
     s.accounts.sign_ups.hit(security.client_address(request), "new accounts from this address")
     new = s.accounts.create()
     return SessionStarted(
@@ -85,136 +100,124 @@ def create_participant(request: Request, body: SignUpRequest) -> SessionStarted:
     )
 
 
-@router.post("/session", response_model=SessionStarted, tags=["participants"])
-def resume(request: Request, body: ResumeRequest) -> SessionStarted:
+@router.post("/session", tags=["participants"])
+def resume(request: Request, s: ServicesDep, body: ResumeRequest) -> SessionStarted:
     """Sign back in with the six-word resume code."""
-    participant_id = services(request).accounts.sign_in(body.resume_code, security.client_address(request))
+    participant_id = s.accounts.sign_in(body.resume_code, security.client_address(request))
     return SessionStarted(participant_id=participant_id, csrf_token=security.start_session(request, participant_id))
 
 
 @router.delete("/session", status_code=204, tags=["participants"])
-def sign_out(request: Request, _: Participant) -> Response:
-    request.session.clear()
+def sign_out(session: BrowserSession, _: Participant) -> Response:
+    session.clear()
     return Response(status_code=204)
 
 
-@router.get("/questionnaire/next", tags=["questionnaire"])
-def next_question(request: Request, participant_id: Participant) -> dict[str, Any]:
+@router.get("/questionnaire/next", response_model=NextStep, tags=["questionnaire"])
+def next_question(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
     """The most informative question to ask next, or done."""
-    return next_view(services(request).accounts.next_question(participant_id))
+    return next_view(s.accounts.next_question(participant_id))
 
 
-@router.put("/answers/{item_id}", tags=["questionnaire"])
-def answer(request: Request, participant_id: Participant, item_id: str, body: AnswerRequest) -> dict[str, Any]:
+@router.put("/answers/{item_id}", response_model=AnswerAccepted, tags=["questionnaire"])
+def answer(s: ServicesDep, participant_id: Participant, item_id: str, body: AnswerRequest) -> dict[str, Any]:
     """Store one answer (saved before this returns) and get the next question."""
-    step = services(request).accounts.record_answer(participant_id, item_id, body.value)
+    step = s.accounts.record_answer(participant_id, item_id, body.value)
     return {"acknowledged": True, "item_id": item_id, "next": next_view(step)}
 
 
 @router.get("/me/answers", tags=["me"])
-def my_answers(request: Request, participant_id: Participant) -> dict[str, Any]:
+def my_answers(s: ServicesDep, participant_id: Participant) -> MyAnswers:
     """My answers (null = skipped) and boundaries; demographics are under /v1/me/export."""
-    answers = services(request).accounts.answers(participant_id).to_json()
-    return {"answers": answers["answers"], "boundaries": answers["boundaries"]}
+    answers = s.accounts.answers(participant_id).to_json()
+    return MyAnswers(answers=answers["answers"], boundaries=answers["boundaries"])
 
 
-@router.put("/me/demographics", tags=["me"])
-def set_demographics(request: Request, participant_id: Participant, body: DemographicsRequest) -> dict[str, Any]:
+@router.put("/me/demographics", response_model=PersonalData, response_model_exclude_unset=True, tags=["me"])
+def set_demographics(s: ServicesDep, participant_id: Participant, body: DemographicsRequest) -> dict[str, Any]:
     """Optional demographics (every field may be null: prefer not to say); stored encrypted."""
-    return services(request).accounts.set_personal(participant_id, body.demographics, body.contact)
+    return s.accounts.set_personal(participant_id, body.demographics, body.contact)
 
 
 @router.put("/me/boundaries", tags=["me"])
-def set_boundaries(request: Request, participant_id: Participant, body: BoundariesRequest) -> dict[str, Any]:
-    return {"boundaries": services(request).accounts.set_boundaries(participant_id, body.boundaries)}
+def set_boundaries(s: ServicesDep, participant_id: Participant, body: BoundariesRequest) -> Boundaries:
+    return Boundaries(boundaries=s.accounts.set_boundaries(participant_id, body.boundaries))
 
 
-@router.get("/me/profile", tags=["me"])
-def my_profile(request: Request, participant_id: Participant) -> dict[str, Any]:
+@router.get("/me/profile", response_model=ResultView, tags=["me"])
+def my_profile(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
     """The profile with confidence, nearest persona, précis and political point."""
-    s = services(request)
     return result_view(s.accounts.profile(participant_id), s.model.space, s.settings.precis_min_confidence_sd)
 
 
-@router.post("/me/refine", tags=["questionnaire"])
-def refine(request: Request, participant_id: Participant) -> dict[str, Any]:
+@router.post("/me/refine", response_model=NextStep, tags=["questionnaire"])
+def refine(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
     """Keep asking where the profile is least certain."""
-    return next_view(services(request).accounts.refine(participant_id))
+    return next_view(s.accounts.refine(participant_id))
 
 
 @router.post("/me/token", status_code=201, tags=["tokens"])
-def issue_token(request: Request, participant_id: Participant) -> dict[str, Any]:
+def issue_token(s: ServicesDep, participant_id: Participant) -> IssuedTokenView:
     """Issue (or re-issue after answers changed) the value token; older tokens are revoked."""
-    s = services(request)
-    issued = s.registry.issue(participant_id, s.accounts.profile(participant_id))
-    return {
-        "token": issued.token,
-        "handle": issued.handle,
-        "jti": issued.jti,
-        "expires_at": issued.expires_at.isoformat(),
-    }
+    return IssuedTokenView.of(s.issue_token(participant_id))
 
 
 @router.get("/me/tokens", tags=["tokens"])
-def my_tokens(request: Request, participant_id: Participant) -> list[dict[str, Any]]:
+def my_tokens(s: ServicesDep, participant_id: Participant) -> list[TokenSummary]:
     return [
-        {
-            "jti": t.jti,
-            "issued_at": t.issued_at.isoformat(),
-            "expires_at": t.expires_at.isoformat(),
-            "revoked": t.revoked_at is not None,
-        }
-        for t in services(request).registry.tokens(participant_id)
+        TokenSummary(
+            jti=t.jti,
+            issued_at=t.issued_at.isoformat(),
+            expires_at=t.expires_at.isoformat(),
+            revoked=t.revoked_at is not None,
+        )
+        for t in s.registry.tokens(participant_id)
     ]
 
 
 @router.delete("/me/tokens/{jti}", status_code=204, tags=["tokens"])
-def revoke_token(request: Request, participant_id: Participant, jti: str) -> Response:
-    services(request).registry.revoke(participant_id, jti)
+def revoke_token(s: ServicesDep, participant_id: Participant, jti: str) -> Response:
+    s.registry.revoke(participant_id, jti)
     return Response(status_code=204)
 
 
 @router.get("/apps", tags=["consent"])
-def list_apps(request: Request) -> list[dict[str, Any]]:
+def list_apps(s: ServicesDep) -> list[AppView]:
     """Registered apps a person can grant access to."""
-    return [
-        {"id": a.id, "name": a.name, "description": a.description, "scopes": a.scopes}
-        for a in services(request).registry.apps()
-    ]
+    return [AppView(id=a.id, name=a.name, description=a.description, scopes=a.scopes) for a in s.registry.apps()]
 
 
 @router.get("/me/consents", tags=["consent"])
-def my_consents(request: Request, participant_id: Participant) -> dict[str, list[str]]:
-    return services(request).registry.consents(participant_id)
+def my_consents(s: ServicesDep, participant_id: Participant) -> dict[str, list[str]]:
+    """App id -> the scopes granted to it, for consents in force."""
+    return s.registry.consents(participant_id)
 
 
 @router.put("/me/consents/{app_id}", tags=["consent"])
-def grant(request: Request, participant_id: Participant, app_id: str, body: ConsentRequest) -> dict[str, Any]:
+def grant(s: ServicesDep, participant_id: Participant, app_id: str, body: ConsentRequest) -> ConsentGranted:
     """Let this app read these scopes (dimension groups and/or boundaries)."""
-    return {"app_id": app_id, "scopes": services(request).registry.grant(participant_id, app_id, body.scopes)}
+    return ConsentGranted(app_id=app_id, scopes=s.registry.grant(participant_id, app_id, body.scopes))
 
 
 @router.delete("/me/consents/{app_id}", status_code=204, tags=["consent"])
-def withdraw(request: Request, participant_id: Participant, app_id: str) -> Response:
-    services(request).registry.withdraw(participant_id, app_id)
+def withdraw(s: ServicesDep, participant_id: Participant, app_id: str) -> Response:
+    s.registry.withdraw(participant_id, app_id)
     return Response(status_code=204)
 
 
 @router.get("/me/reads", tags=["consent"])
-def my_reads(request: Request, participant_id: Participant) -> list[dict[str, Any]]:
+def my_reads(s: ServicesDep, participant_id: Participant) -> list[ReadView]:
     """Who read my values, when (and who was refused)."""
     return [
-        {"app": name, "app_id": e.app_id, "action": e.action, "scopes": e.scopes, "at": e.at.isoformat()}
-        for e, name in services(request).registry.reads(participant_id)
+        ReadView(app=name, app_id=e.app_id, action=e.action, scopes=e.scopes, at=e.at.isoformat())
+        for e, name in s.registry.reads(participant_id)
     ]
 
 
-@router.get("/me/export", tags=["me"])
-def export(request: Request, participant_id: Participant) -> Response:
+@router.get("/me/export", response_model=ExportDocument, tags=["me"])
+def export(s: ServicesDep, participant_id: Participant) -> Response:
     """Everything stored about me, as a JSON download."""
-    import json
-
-    data = services(request).accounts.export(participant_id)
+    data = s.accounts.export(participant_id)
     return Response(
         json.dumps(data, indent=2),
         media_type="application/json",
@@ -223,9 +226,9 @@ def export(request: Request, participant_id: Participant) -> Response:
 
 
 @router.delete("/me", status_code=204, tags=["me"])
-def delete_me(request: Request, participant_id: Participant) -> Response:
+def delete_me(request: Request, s: ServicesDep, participant_id: Participant) -> Response:
     """Delete my account: answers, profile, personal data, consents, adapter; every token stops verifying here."""
-    services(request).delete_participant(participant_id)
+    s.delete_participant(participant_id)
     request.session.clear()
     return Response(status_code=204)
 
@@ -234,63 +237,61 @@ def delete_me(request: Request, participant_id: Participant) -> Response:
 
 
 @router.post("/me/adapter", status_code=202, tags=["adapters"])
-def train_my_adapter(request: Request, participant_id: Participant) -> dict[str, Any]:
+def train_my_adapter(s: ServicesDep, participant_id: Participant) -> TrainingStarted:
     """Train my personal LoRA adapter (DPO on pairs chosen by my values) in the background."""
-    return {"job": services(request).train_adapter(participant_id)}
+    return TrainingStarted(job=s.train_adapter(participant_id))
 
 
-@router.get("/me/adapter", tags=["adapters"])
-def my_adapter(request: Request, participant_id: Participant) -> dict[str, Any]:
+@router.get("/me/adapter", response_model=AdapterStatus, tags=["adapters"])
+def my_adapter(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
     """My adapter's metadata (null until trained) and the state of its latest training job."""
-    return services(request).personalizer.adapter_status(participant_id)
+    return s.personalizer.adapter_status(participant_id)
 
 
 @router.delete("/me/adapter", status_code=204, tags=["adapters"])
-def delete_my_adapter(request: Request, participant_id: Participant) -> Response:
+def delete_my_adapter(s: ServicesDep, participant_id: Participant) -> Response:
     """Delete my adapter (chat then falls back to the other strategies)."""
-    services(request).personalizer.adapters.delete_person(participant_id)
+    s.personalizer.adapters.delete_person(participant_id)
     return Response(status_code=204)
 
 
 # -- apps reading values -----------------------------------------------------------
 
 
-@router.get("/tokens/{handle}", tags=["apps"])
-def read_by_handle(request: Request, app: AppClient, handle: str) -> dict[str, Any]:
+@router.get("/tokens/{handle}", response_model=ScopedView, tags=["apps"])
+def read_by_handle(s: ServicesDep, app: AppClient, handle: str) -> dict[str, Any]:
     """An app reads a person's profile by handle, limited to the scopes they consented to."""
-    return services(request).registry.read_by_handle(app, handle)
+    return s.registry.read_by_handle(app, handle)
 
 
-@router.get("/tokens/{handle}/precis", tags=["apps"])
-def precis_by_handle(request: Request, app: AppClient, handle: str) -> dict[str, Any]:
+@router.get("/tokens/{handle}/precis", response_model=PrecisView, tags=["apps"])
+def precis_by_handle(s: ServicesDep, app: AppClient, handle: str) -> dict[str, Any]:
     """Only the précis: custom instructions any model (local or remote) can take as its system prompt.
 
     Built from the consented scopes alone, so it says nothing the app could not read anyway.
     """
-    view = services(request).registry.read_by_handle(app, handle)
-    return {k: view[k] for k in ("handle", "space_version", "scopes", "precis")}
+    return s.registry.read_by_handle(app, handle)
 
 
-@router.post("/tokens/verify", tags=["apps"])
-def read_by_token(request: Request, app: AppClient, body: VerifyRequest) -> dict[str, Any]:
+@router.post("/tokens/verify", response_model=ScopedView, tags=["apps"])
+def read_by_token(s: ServicesDep, app: AppClient, body: VerifyRequest) -> dict[str, Any]:
     """An app verifies a token (signature, expiry, revocation) and reads the consented scopes."""
-    return services(request).registry.read_by_token(app, body.token)
+    return s.registry.read_by_token(app, body.token)
 
 
 # -- admin ----------------------------------------------------------------------------
 
 
 @router.post("/admin/apps", status_code=201, tags=["admin"])
-def register_app(request: Request, _: Admin, body: AppRequest) -> dict[str, Any]:
+def register_app(s: ServicesDep, _: Admin, body: AppRequest) -> AppCredentials:
     """Register a third-party app; its API key is shown only in this response."""
-    app = services(request).registry.register_app(body.name, body.scopes, body.description)
-    return {"id": app.id, "name": app.name, "scopes": app.scopes, "api_key": app.api_key}
+    return AppCredentials.of(s.registry.register_app(body.name, body.scopes, body.description))
 
 
 @router.get("/space", tags=["reference"])
-def value_space(request: Request) -> dict[str, Any]:
+def value_space(s: ServicesDep) -> dict[str, Any]:
     """The value space: groups, dimensions with poles, boundaries."""
-    return services(request).model.space.model_dump(mode="json", by_alias=False)
+    return s.model.space.model_dump(mode="json", by_alias=False)
 
 
 @router.get("/health", tags=["reference"])

@@ -5,18 +5,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from valueprint import __version__
+from valueprint.services import Services
 from valueprint.settings import Settings, load_settings
 from valueprint.store.secret_files import session_secret
 from valueprint.web import admin, api, chat, errors, personal, ui
+from valueprint.web.deps import ServicesDep
 from valueprint.web.headers import SecurityHeaders
 from valueprint.web.limits import BodySizeLimit
-from valueprint.web.security import services
-from valueprint.web.services import Services
+from valueprint.web.schemas import ERROR_RESPONSES
+from valueprint.web.templating import STATIC_DIR, make_templates
 
 SESSION_MAX_AGE_S = 180 * 86400
 
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url=None,  # FastAPI's docs pages load Swagger/ReDoc from a CDN; nothing here may
         redoc_url=None,  # depend on the network, so only the OpenAPI document is served
+        responses=ERROR_RESPONSES,
     )
     app.state.services = Services.build(settings)
     app.add_middleware(
@@ -54,8 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
-    app.state.templates = ui.make_templates()
-    app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
+    app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
     app.include_router(chat.router)
     app.include_router(ui.router)
@@ -63,9 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
 
     @app.get("/.well-known/jwks.json", tags=["reference"])
-    def jwks(request: Request) -> dict[str, Any]:
+    def jwks(s: ServicesDep) -> dict[str, Any]:
         """The issuer's public keys: verify value tokens offline with these."""
-        return services(request).registry.keys.jwks()
+        return s.registry.keys.jwks()
 
     logging.getLogger("uvicorn.access").addFilter(RedactHandles())
     return app

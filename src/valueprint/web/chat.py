@@ -22,21 +22,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from valueprint.errors import ModelNotFoundError
 from valueprint.personalize.runtime import Sampling, TextStream, served_name
+from valueprint.personalize.schemas import ChatCompletion, ModelList
 from valueprint.personalize.service import scoped_profile
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies
+from valueprint.services import Services
 from valueprint.store.models import App
 from valueprint.values.profile import ValueProfile
-from valueprint.web import security
-from valueprint.web.errors import error_response
-from valueprint.web.security import services
+from valueprint.web.deps import AppClient, ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["chat"])
-AppClient = Annotated[App, Depends(security.app_client)]
 MAX_MESSAGE_CHARS = 8000
 MAX_TOKENS = 1024  # per request; the server's VALUEPRINT_CHAT_MAX_TOKENS may cap it lower
 DEFAULT_STRATEGIES = ("precis",)
@@ -79,14 +79,13 @@ class Resolved:
     adapter_missing: str = "no value token was given, so there is no personal adapter to use"
 
 
-def _resolve(request: Request, app: App, token: str | None) -> Resolved:
+def _resolve(s: Services, app: App, token: str | None) -> Resolved:
     """The consent-scoped profile behind a token, and the person's adapter if this app may use it.
 
     An adapter is trained on the whole profile, so only an app allowed to read every value group uses it.
     """
     if not token:
         return Resolved()
-    s = services(request)
     view = s.registry.read_by_token(app, token) if token.count(".") == 2 else s.registry.read_by_handle(app, token)
     resolved = Resolved(scoped_profile(view, s.model.space), view["scopes"])
     all_groups = {d.group for d in s.model.space.dimensions}
@@ -101,44 +100,44 @@ def _resolve(request: Request, app: App, token: str | None) -> Resolved:
     return resolved
 
 
-def served_model(request: Request) -> str:
+def served_model(s: Services) -> str:
     """The id of the model this server answers with (known without loading it)."""
-    settings = services(request).settings
-    return served_name(settings.model_dir, settings.model)
+    return served_name(s.settings.model_dir, s.settings.model)
 
 
-@router.get("/models")
-def list_models(request: Request, app: AppClient) -> dict[str, Any]:
+@router.get("/models", response_model=ModelList)
+def list_models(s: ServicesDep, app: AppClient) -> dict[str, Any]:
     """The served model(s), in OpenAI's format."""
-    model = {"id": served_model(request), "object": "model", "created": STARTED, "owned_by": "valueprint"}
+    model = {"id": served_model(s), "object": "model", "created": STARTED, "owned_by": "valueprint"}
     return {"object": "list", "data": [model]}
 
 
-@router.post("/chat/completions")
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
 def chat_completions(
-    request: Request,
+    s: ServicesDep,
     app: AppClient,
     body: ChatRequest,
     x_value_token: Annotated[str | None, Header(max_length=4096)] = None,
 ) -> Any:
     """Chat with the local model, personalised by the value token's consented scopes."""
-    served = served_model(request)
+    served = served_model(s)
     if body.model not in (None, "", LOCAL_ALIAS, served):
-        return error_response(
-            request,
-            404,
-            "model_not_found",
+        raise ModelNotFoundError(
             f"The model {body.model!r} does not exist or you do not have access to it: this server serves "
-            f"{served!r} (GET /v1/models lists it; omit model to use it).",
+            f"{served!r} (GET /v1/models lists it; omit model to use it)."
         )
-    resolved = _resolve(request, app, x_value_token or body.value_token)
+    resolved = _resolve(s, app, x_value_token or body.value_token)
     profile, scopes = resolved.profile, resolved.scopes
     names = body.strategies if body.strategies is not None else (DEFAULT_STRATEGIES if profile else ())
     strategies = parse_strategies(names) if profile else []
-    engine = services(request).personalizer.engine()
+    engine = s.personalizer.engine()
     context = engine.context(profile, rerank_n=body.rerank_n, steer_strength=body.steer_strength)
     context.adapter, context.adapter_missing = resolved.adapter, resolved.adapter_missing
-    cap = services(request).settings.chat_max_tokens
+    cap = s.settings.chat_max_tokens
     sampling = Sampling(
         max_new_tokens=min(body.max_completion_tokens or body.max_tokens or Sampling.max_new_tokens, cap),
         temperature=body.temperature,
@@ -146,7 +145,7 @@ def chat_completions(
         seed=body.seed,
     )
     messages = [m.model_dump() for m in body.messages]
-    extra = {"strategies": [s.name for s in strategies], "scopes": scopes}
+    extra = {"strategies": [strategy.name for strategy in strategies], "scopes": scopes}
     if body.stream:
         pieces = engine.stream(messages, sampling, strategies, context)
         return StreamingResponse(_sse(pieces, engine.model_name, extra), media_type="text/event-stream")

@@ -1,6 +1,8 @@
 """One place that turns errors into responses: JSON under /v1 and /.well-known, HTML elsewhere.
 
-JSON error format: ``{"error": {"code": "<stable code>", "message": "<what to do>"}}``.
+JSON error format: ``{"error": {"code": "<stable code>", "message": "<what to do>"}}``. A
+`ValueprintError` carries its status and code on its class (the tree is in `valueprint.errors`);
+server-side errors are logged in full and answered with a generic message.
 """
 
 from __future__ import annotations
@@ -12,47 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from valueprint.errors import (
-    AdapterError,
-    AnswerError,
-    AuthError,
-    CatalogueError,
-    ConfigError,
-    ConflictError,
-    DatasetError,
-    EndpointError,
-    EvaluatorError,
-    ForbiddenError,
-    KeyStoreError,
-    MissingDependencyError,
-    NotFoundError,
-    ProfileError,
-    RateLimitedError,
-    TokenError,
-    ValueprintError,
-)
+from valueprint.errors import ValueprintError
 
 log = logging.getLogger("valueprint.web")
-
-STATUS = [
-    (RateLimitedError, 429, "rate_limited"),
-    (AuthError, 401, "unauthenticated"),
-    (ForbiddenError, 403, "forbidden"),
-    (NotFoundError, 404, "not_found"),
-    (AnswerError, 422, "invalid_answer"),
-    (AdapterError, 422, "adapter_unavailable"),
-    (ConflictError, 409, "conflict"),
-    (ConfigError, 500, "server_misconfigured"),
-    # The server's own state, never the caller's fault: logged in full, shown as a generic 500.
-    (KeyStoreError, 500, "server_error"),
-    (CatalogueError, 500, "server_error"),
-    (ProfileError, 500, "server_error"),
-    (EvaluatorError, 500, "server_error"),
-    (DatasetError, 500, "server_error"),
-    (MissingDependencyError, 500, "server_misconfigured"),
-    (EndpointError, 502, "upstream_failed"),
-    (ValueprintError, 400, "bad_request"),
-]
 
 
 INTERNAL_MESSAGE = "something went wrong on our side; nothing you sent was lost. Please try again later"
@@ -65,12 +29,8 @@ def route_template(request: Request) -> str:
 
 
 def classify(error: ValueprintError) -> tuple[int, str]:
-    if isinstance(error, TokenError):
-        return 401, f"token_{error.code}"
-    for kind, status, code in STATUS:
-        if isinstance(error, kind):
-            return status, code
-    return 400, "bad_request"
+    """The HTTP status and stable code, as declared on the error's class (see `valueprint.errors`)."""
+    return error.http_status, error.error_code
 
 
 def wants_json(request: Request) -> bool:
@@ -97,13 +57,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ValueprintError)
     async def _domain(request: Request, error: ValueprintError) -> Response:
         status, code = classify(error)
-        headers = (
-            {"Retry-After": str(max(1, round(error.retry_after)))} if isinstance(error, RateLimitedError) else None
-        )
-        if status >= 500:
+        if not error.exposed:
             log.error("server error on %s %s: %s", request.method, route_template(request), error)
             return error_response(request, status, code, INTERNAL_MESSAGE)
-        return error_response(request, status, code, str(error), headers)
+        return error_response(request, status, code, str(error), error.http_headers())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> Response:

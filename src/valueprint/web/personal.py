@@ -11,17 +11,18 @@ from fastapi.responses import HTMLResponse, Response
 
 from valueprint.errors import AdapterError, ConflictError
 from valueprint.personalize.trial import MAX_PROMPT_CHARS, run_trial
-from valueprint.web.security import services
-from valueprint.web.ui import Form, Participant, flash, is_htmx, redirect, render, result_context
+from valueprint.services import Services
+from valueprint.web.deps import Form, Participant, ServicesDep
+from valueprint.web.result_page import result_context
+from valueprint.web.templating import flash, is_htmx, redirect, render
 
 router = APIRouter(include_in_schema=False)
 TRY_MAX_TOKENS = 96
 
 
 @router.post("/result/try", response_class=HTMLResponse)
-def try_it(request: Request, participant_id: Participant, form: Form) -> Response:
+def try_it(request: Request, s: ServicesDep, participant_id: Participant, form: Form) -> Response:
     """One prompt, answered by the plain model and by the one personalised with this person's profile."""
-    s = services(request)
     prompt = str(form.get("prompt") or "").strip()
     trial, error = None, None
     if not prompt:
@@ -39,32 +40,32 @@ def try_it(request: Request, participant_id: Participant, form: Form) -> Respons
     return render(request, "result.html", {**result_context(s, participant_id), **context}, status_code=status)
 
 
-def _adapter_partial(request: Request, participant_id: str, error: str | None = None) -> Response:
-    status = services(request).personalizer.adapter_status(participant_id)
+def _adapter_partial(request: Request, s: Services, participant_id: str, error: str | None = None) -> Response:
+    status = s.personalizer.adapter_status(participant_id)
     context = {"adapter_status": status, "adapter_error": error}
     return render(request, "partials/adapter.html", context, status_code=422 if error else 200)
 
 
 @router.get("/result/adapter", response_class=HTMLResponse)
-def adapter_status(request: Request, participant_id: Participant) -> Response:
-    return _adapter_partial(request, participant_id)
+def adapter_status(request: Request, s: ServicesDep, participant_id: Participant) -> Response:
+    return _adapter_partial(request, s, participant_id)
 
 
 @router.post("/result/adapter")
-def train_adapter(request: Request, participant_id: Participant, form: Form) -> Response:
+def train_adapter(request: Request, s: ServicesDep, participant_id: Participant, form: Form) -> Response:
     """Start training the person's adapter; the status partial then polls until it is done."""
     try:
-        services(request).train_adapter(participant_id)
+        s.train_adapter(participant_id)
     except (AdapterError, ConflictError) as error:
         if is_htmx(request):
-            return _adapter_partial(request, participant_id, str(error))
+            return _adapter_partial(request, s, participant_id, str(error))
         flash(request, str(error))
         return redirect("/result#adapter")
-    return _adapter_partial(request, participant_id) if is_htmx(request) else redirect("/result#adapter")
+    return _adapter_partial(request, s, participant_id) if is_htmx(request) else redirect("/result#adapter")
 
 
 @router.post("/result/adapter/delete")
-def delete_adapter(request: Request, participant_id: Participant, form: Form) -> Response:
-    services(request).personalizer.adapters.delete_person(participant_id)
+def delete_adapter(request: Request, s: ServicesDep, participant_id: Participant, form: Form) -> Response:
+    s.personalizer.adapters.delete_person(participant_id)
     flash(request, "Your personal model was deleted.")
     return redirect("/result#adapter")

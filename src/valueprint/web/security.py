@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from valueprint.accounts.roles import Role
 from valueprint.errors import AuthError, ForbiddenError
+from valueprint.services import Services
 from valueprint.store.models import App
-from valueprint.web.services import Services
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def services(request: Request) -> Services:
+    """The app's services (built once by the app factory)."""
     return request.app.state.services
 
 
@@ -64,11 +67,24 @@ async def participant(request: Request) -> str:
     return participant_id
 
 
-async def admin(request: Request) -> str:
-    participant_id = await participant(request)
-    if await run_in_threadpool(services(request).accounts.role, participant_id) != "admin":
-        raise ForbiddenError("this page is for administrators")
-    return participant_id
+def require_role(*roles: Role) -> Callable[[Request], Awaitable[str]]:
+    """A dependency: the signed-in participant's id if their role is one of `roles` (403 otherwise)."""
+
+    async def signed_in_with_role(request: Request) -> str:
+        participant_id = await participant(request)
+        if await run_in_threadpool(services(request).accounts.role, participant_id) not in roles:
+            raise ForbiddenError(f"this page is for {' or '.join(role.plural for role in roles)}")
+        return participant_id
+
+    return signed_in_with_role
+
+
+def current(request: Request) -> str | None:
+    """The signed-in participant, or None (pages then send people to the welcome page); no CSRF check."""
+    participant_id = request.session.get("pid") if "session" in request.scope else None
+    if participant_id and services(request).accounts.exists(participant_id):
+        return participant_id
+    return None
 
 
 async def form(request: Request) -> FormData:

@@ -1,17 +1,24 @@
-"""Everything a request needs, built once per app from the settings."""
+"""The services of a running valueprint, built once from the settings, and the operations that span domains.
+
+The web app, the CLI and the benchmarks all start here (`Services.build`); the web layer
+only adds HTTP on top. An operation that needs two domains (issuing a token for the
+current profile, training a person's adapter from their answers) lives here, so no
+domain imports another's service and no entry point re-assembles it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from valueprint.accounts.service import Accounts
+from valueprint.accounts.service import Accounts, require_covered
 from valueprint.personalize.service import Personalizer
 from valueprint.registry.service import Registry
 from valueprint.settings import Settings
 from valueprint.store.crypto import Sealer
 from valueprint.store.db import Database, migrate
 from valueprint.store.secret_files import data_key
+from valueprint.tokens.jws import IssuedToken
 from valueprint.tokens.keys import KeyStore
 from valueprint.values.model import default_model
 from valueprint.values.scoring import ScoringModel
@@ -27,9 +34,26 @@ class Services:
     personalizer: Personalizer
 
     def delete_participant(self, participant_id: str) -> None:
-        """The account and everything derived from it, their personal adapter included."""
+        """The account and everything derived from it, in every domain (see `valueprint.store.duties`)."""
         self.accounts.delete(participant_id)
-        self.personalizer.adapters.delete_person(participant_id)
+
+    def issue_token(self, participant_id: str) -> IssuedToken:
+        """Store the person's current profile and issue a token carrying it (one unit of work);
+        earlier tokens are revoked."""
+        with self.db.session():
+            return self.registry.issue(participant_id, self.accounts.save_profile(participant_id))
+
+    def ensure_token(self, participant_id: str) -> None:
+        """Issue a first token; never silently replace one the person may already have handed out."""
+        with self.db.session():
+            if self.registry.current_token(participant_id) is None:
+                self.issue_token(participant_id)
+
+    def set_boundaries_and_reissue(self, participant_id: str, boundaries: object) -> IssuedToken:
+        """New boundaries, and a token that carries them, in one unit of work."""
+        with self.db.session():
+            self.accounts.set_boundaries(participant_id, boundaries)
+            return self.issue_token(participant_id)
 
     def train_adapter(self, participant_id: str) -> dict[str, Any]:
         """Start training the person's adapter in the background; their scenario answers count most."""
@@ -43,6 +67,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings) -> Services:
         settings.check_safe()
+        require_covered()  # every table of participant data is exported and deleted, or the server does not start
         db = Database(settings.resolved_database_url)
         migrate(db.engine)
         model = default_model()
@@ -56,6 +81,7 @@ class Services:
                 db,
                 model,
                 Sealer(data_key(settings)),
+                data_dir=settings.data_dir,
                 stop_sd=settings.stop_sd,
                 sign_ups_per_minute=settings.sign_ups_per_minute,
             ),

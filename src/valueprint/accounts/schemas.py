@@ -1,0 +1,134 @@
+"""The accounts domain's JSON shapes: sessions, questions, answers, the result and the export.
+
+Responses of the `/v1` API (and so of `/openapi.json`); the web views build plain dicts of
+the same shape for the pages, which these models validate on the way out.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from valueprint.values.profile import ValueProfile
+
+
+class SessionStarted(BaseModel):
+    participant_id: str
+    resume_code: str | None = Field(None, description="Shown once: the only way back into this account.")
+    csrf_token: str
+
+
+class LikertScale(BaseModel):
+    min: int
+    max: int
+    labels: list[str]
+
+
+class OptionView(BaseModel):
+    key: str
+    text: str
+
+
+class AxisView(BaseModel):
+    dimension: str
+    low: str
+    high: str
+
+
+class LikertItemView(BaseModel):
+    id: str
+    kind: Literal["likert"]
+    why: str
+    text: str
+    scale: LikertScale
+
+
+class ScenarioItemView(BaseModel):
+    id: str
+    kind: Literal["scenario"]
+    why: str
+    text: str
+    options: list[OptionView]
+
+
+class SliderItemView(BaseModel):
+    id: str
+    kind: Literal["slider"]
+    why: str
+    text: str
+    x: AxisView
+    y: AxisView
+
+
+ItemView = Annotated[LikertItemView | ScenarioItemView | SliderItemView, Field(discriminator="kind")]
+
+
+class NextStep(BaseModel):
+    """The most informative question to ask next, or done."""
+
+    done: bool
+    item: ItemView | None
+    answered: int
+    progress: float = Field(description="Share of dimensions already below the stopping SD.")
+
+
+class AnswerAccepted(BaseModel):
+    acknowledged: bool
+    item_id: str
+    next: NextStep
+
+
+class MyAnswers(BaseModel):
+    answers: dict[str, Any] = Field(description="Item id -> answer (null = skipped).")
+    boundaries: list[str]
+
+
+class PersonalData(BaseModel):
+    """Demographics (null = prefer not to say) and, only when given, a contact."""
+
+    demographics: dict[str, str | None]
+    contact: str | None = None
+
+
+class Boundaries(BaseModel):
+    boundaries: list[str]
+
+
+class PersonaView(BaseModel):
+    id: str
+    name: str
+    summary: str
+    distance: float
+
+
+class PoliticalPoint(BaseModel):
+    economic: float
+    social: float
+
+
+class ResultView(BaseModel):
+    """The profile with confidence, nearest persona, précis and political point."""
+
+    profile: ValueProfile
+    persona: PersonaView
+    precis: str
+    political: PoliticalPoint
+
+
+class ParticipantExport(BaseModel):
+    id: str
+    role: str
+    handle: str | None
+    created_at: str
+    completed_at: str | None
+    boundaries: list[str]
+
+
+class ExportDocument(BaseModel):
+    """Everything stored about a person: the account, then one section per registered data duty
+    (answers, profile, personal_data, tokens, consents, reads, …)."""
+
+    model_config = ConfigDict(extra="allow")
+    format: str
+    participant: ParticipantExport

@@ -1,0 +1,19 @@
+"""What the audit log records: every read of a person's values by an app, and every refusal.
+
+Stored as their string value in `audit_log.action` and shown to the person under "who read
+my values"; the admin statistics count reads and refusals per app.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    HANDLE_LOOKUP = "handle_lookup"  # an app read the profile by handle
+    TOKEN_VERIFY = "token_verify"  # an app verified a token and read the profile
+    DENIED = "denied"  # an app asked, the person had consented to nothing it may read
+    REVOKED_TOKEN = "revoked_token"  # an app presented a revoked (or superseded) token
+
+
+READ_ACTIONS = (AuditAction.HANDLE_LOOKUP, AuditAction.TOKEN_VERIFY)

@@ -1,0 +1,91 @@
+"""The registry domain's JSON shapes: tokens, apps, consents, the audit of reads and consent-scoped views.
+
+Shared by the `/v1` API and the CLI (`valueprint token issue`, `valueprint admin register-app`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+from valueprint.tokens.jws import IssuedToken
+from valueprint.values.profile import DimensionScore
+
+if TYPE_CHECKING:
+    from valueprint.registry.service import RegisteredApp
+
+
+class IssuedTokenView(BaseModel):
+    """A freshly issued value token with its handle (timestamps in ISO 8601)."""
+
+    token: str
+    handle: str
+    jti: str
+    expires_at: str
+
+    @classmethod
+    def of(cls, issued: IssuedToken) -> IssuedTokenView:
+        return cls(token=issued.token, handle=issued.handle, jti=issued.jti, expires_at=issued.expires_at.isoformat())
+
+
+class TokenSummary(BaseModel):
+    jti: str
+    issued_at: str
+    expires_at: str
+    revoked: bool
+
+
+class AppView(BaseModel):
+    """A registered app a person can grant access to."""
+
+    id: str
+    name: str
+    description: str
+    scopes: list[str]
+
+
+class AppCredentials(BaseModel):
+    """A newly registered app; `api_key` is shown only this once."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    api_key: str | None
+
+    @classmethod
+    def of(cls, app: RegisteredApp) -> AppCredentials:
+        return cls(id=app.id, name=app.name, scopes=app.scopes, api_key=app.api_key)
+
+
+class ConsentGranted(BaseModel):
+    app_id: str
+    scopes: list[str]
+
+
+class ReadView(BaseModel):
+    """One read of the person's values by an app (or a refusal), as shown to the person."""
+
+    app: str
+    app_id: str | None
+    action: str = Field(description="handle_lookup, token_verify, denied or revoked_token.")
+    scopes: list[str]
+    at: str
+
+
+class PrecisView(BaseModel):
+    handle: str | None
+    space_version: str
+    scopes: list[str]
+    precis: str
+
+
+class ScopedView(BaseModel):
+    """A person's profile limited to the consented scopes: other dimensions are absent (and out of the précis)."""
+
+    handle: str | None
+    space_version: str
+    scopes: list[str]
+    dimensions: dict[str, DimensionScore]
+    boundaries: list[str]
+    precis: str

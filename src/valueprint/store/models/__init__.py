@@ -1,0 +1,26 @@
+"""The database schema, one module per domain, all on one declarative `Base`.
+
+Value data and personal data live in separate tables, joined only by the pseudonymous
+participant id; personal data is stored encrypted. A new domain adds its module here and
+re-exports its tables below, so that Alembic (which reads `Base.metadata`) sees them.
+Every table with a `participant_id` column must also be covered by a data duty
+(`valueprint.data_duties`): a test fails otherwise.
+"""
+
+from valueprint.store.models.accounts import Answer, Participant, PersonalData, Profile
+from valueprint.store.models.base import Base, UTCDateTime, now
+from valueprint.store.models.registry import App, AuditEntry, Consent, IssuedTokenRecord
+
+__all__ = [
+    "Answer",
+    "App",
+    "AuditEntry",
+    "Base",
+    "Consent",
+    "IssuedTokenRecord",
+    "Participant",
+    "PersonalData",
+    "Profile",
+    "UTCDateTime",
+    "now",
+]

@@ -1,0 +1,57 @@
+"""Every dependency a route may ask for, as `Annotated` aliases (FastAPI's full-stack template's `deps.py`).
+
+Routers import their dependencies from here and their page helpers from `templating`, never
+from one another:
+
+    @router.get("/me/profile")
+    def my_profile(s: ServicesDep, participant_id: Participant) -> ProfileView: ...
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
+
+from valueprint.accounts.roles import Role
+from valueprint.services import Services
+from valueprint.store.models import App
+from valueprint.web import security
+from valueprint.web.security import require_role
+
+__all__ = [
+    "Admin",
+    "AppClient",
+    "BrowserSession",
+    "CheckedForm",
+    "CurrentParticipant",
+    "Form",
+    "Participant",
+    "ServicesDep",
+    "get_services",
+    "require_role",
+]
+
+get_services = security.services
+
+
+def browser_session(request: Request) -> dict[str, Any]:
+    """The signed cookie session of a browser (participant id, CSRF token, flash message)."""
+    return request.session
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+BrowserSession = Annotated[dict[str, Any], Depends(browser_session)]
+
+Participant = Annotated[str, Depends(security.participant)]
+"""The signed-in participant's id (401 if none; CSRF-checked for state-changing requests)."""
+CurrentParticipant = Annotated[str | None, Depends(security.current)]
+"""The signed-in participant's id, or None: for pages that send visitors to the welcome page instead."""
+Admin = Annotated[str, Depends(require_role(Role.ADMIN))]
+AppClient = Annotated[App, Depends(security.app_client)]
+"""The registered app calling with `Authorization: Bearer vpk_…`."""
+
+Form = Annotated[FormData, Depends(security.form)]
+CheckedForm = Annotated[FormData, Depends(security.checked_form)]
+"""The form of a request with no signed-in participant yet, CSRF-checked."""

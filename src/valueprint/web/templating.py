@@ -1,0 +1,67 @@
+"""The HTML side's one templating module: the Jinja2 environment and the helpers every page route uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from valueprint import __version__
+from valueprint.web import security
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _session(request: Request) -> dict[str, Any]:
+    """The session, or an empty dict where there is none (an error page rendered outside the middleware)."""
+    return request.session if "session" in request.scope else {}
+
+
+def _csrf(request: Request) -> str:
+    return security.csrf_token(request) if "session" in request.scope else ""
+
+
+def _signed_in(request: Request) -> bool:
+    return bool(_session(request).get("pid"))
+
+
+def _is_admin(request: Request) -> bool:
+    return bool(_session(request).get("admin"))
+
+
+def _pop_flash(request: Request) -> str | None:
+    return _session(request).pop("flash", None)
+
+
+def pop_session(request: Request, key: str) -> Any:
+    """Take a value out of the session (None if absent): shown once."""
+    return _session(request).pop(key, None)
+
+
+def make_templates() -> Jinja2Templates:
+    """The package's templates (autoescaped), with the helpers every page uses."""
+    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    templates.env.globals.update(
+        csrf_token=_csrf, signed_in=_signed_in, is_admin=_is_admin, pop_flash=_pop_flash, version=__version__
+    )
+    return templates
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+    return request.app.state.templates.TemplateResponse(request, name, context or {}, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def flash(request: Request, message: str) -> None:
+    request.session["flash"] = message

@@ -1,0 +1,118 @@
+"""Export and deletion reach every table of participant data, because every domain registers its data duties.
+
+The guard for the next domain: a table with a `participant_id` column that no duty exports
+and deletes is named by `uncovered`, fails the first test below, refuses export and deletion,
+and stops the server from starting.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+
+import valueprint.services  # noqa: F401  (imports every domain, as the app does)
+from valueprint.errors import ConfigError
+from valueprint.store import duties
+from valueprint.store.duties import DataDuty, participant_tables, uncovered
+from valueprint.store.models import Base
+
+ALL_SCOPES = ["schwartz", "moral", "politics", "behaviour", "boundaries"]
+
+
+def copy_of_the_schema() -> MetaData:
+    metadata = MetaData()
+    for table in Base.metadata.tables.values():
+        table.to_metadata(metadata)
+    return metadata
+
+
+def blind_picks(metadata: MetaData) -> Table:
+    """A table a future domain might add."""
+    return Table(
+        "blind_picks",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("participant_id", String(32)),
+        Column("choice", String(8)),
+    )
+
+
+def test_every_table_with_a_participant_column_is_exported_and_deleted() -> None:
+    assert uncovered(Base.metadata) == {}
+    assert "answers" in participant_tables(Base.metadata) and "audit_log" in participant_tables(Base.metadata)
+
+
+def test_a_new_participant_table_without_a_duty_is_named_for_export_and_delete() -> None:
+    metadata = copy_of_the_schema()
+    blind_picks(metadata)
+    assert uncovered(metadata) == {"export": ["blind_picks"], "delete": ["blind_picks"]}
+
+
+def test_registering_a_duty_covers_the_new_table() -> None:
+    metadata = copy_of_the_schema()
+    table = blind_picks(metadata)
+    duty = DataDuty("blind_picks", tables=(table,), export=lambda context: [])
+    assert uncovered(metadata, [*duties.duties(), duty]) == {}
+    assert uncovered(metadata, [*duties.duties(), DataDuty("blind_picks", tables=(table,))]) == {
+        "export": ["blind_picks"]
+    }
+
+
+def test_a_duty_table_needs_a_participant_column() -> None:
+    table = Table("notes", MetaData(), Column("id", Integer, primary_key=True))
+    with pytest.raises(ValueError, match="participant_id"):
+        duties.register(DataDuty("notes", tables=(table,), export=lambda context: []))
+
+
+def person_with_data_everywhere(client, services) -> tuple[str, dict]:
+    """A participant with rows in every participant table: answers, profile, personal data,
+    a token, a consent and an app's read in the audit log."""
+    participant_id = client.participant["participant_id"]
+    step = client.get("/v1/questionnaire/next").json()
+    client.put(f"/v1/answers/{step['item']['id']}", json={"value": None})
+    client.put("/v1/me/demographics", json={"demographics": {"country": "Peru"}, "contact": "p@example.org"})
+    token = client.post("/v1/me/token").json()
+    app = services.registry.register_app("Reader", ALL_SCOPES)
+    client.put(f"/v1/me/consents/{app.id}", json={"scopes": ["moral"]})
+    client.get(f"/v1/tokens/{token['handle']}", headers={"Authorization": f"Bearer {app.api_key}"})
+    return participant_id, token
+
+
+def rows_of(services, participant_id: str) -> dict[str, int]:
+    with services.db.session() as session:
+        return {
+            name: session.scalar(
+                select(func.count()).select_from(table).where(table.c.participant_id == participant_id)
+            )
+            for name, table in Base.metadata.tables.items()
+            if name in participant_tables(Base.metadata)
+        }
+
+
+def test_export_holds_a_section_for_every_duty(participant_client, services) -> None:
+    participant_id, _ = person_with_data_everywhere(participant_client, services)
+    assert all(count > 0 for count in rows_of(services, participant_id).values()), rows_of(services, participant_id)
+    exported = participant_client.get("/v1/me/export").json()
+    sections = [duty.name for duty in duties.duties() if duty.export is not None]
+    assert set(exported) == {"format", "participant", *sections}
+    assert all(exported[name] for name in sections), exported
+
+
+def test_deleting_a_person_leaves_no_row_in_any_participant_table_and_no_adapter(participant_client, services):
+    participant_id, _ = person_with_data_everywhere(participant_client, services)
+    folder = services.personalizer.adapters.person(participant_id)
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text("{}")
+    assert participant_client.delete("/v1/me").status_code == 204
+    assert set(rows_of(services, participant_id).values()) == {0}
+    assert not folder.exists()
+
+
+def test_export_and_deletion_are_refused_while_a_table_has_no_duty(participant_client, services, monkeypatch):
+    participant_id, _ = person_with_data_everywhere(participant_client, services)
+    monkeypatch.delitem(duties._DUTIES, "reads")
+    with pytest.raises(ConfigError, match="audit_log"):
+        services.accounts.delete(participant_id)
+    with pytest.raises(ConfigError, match="audit_log"):
+        services.accounts.export(participant_id)
+    assert rows_of(services, participant_id)["answers"] == 1, "nothing was deleted"

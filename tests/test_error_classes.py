@@ -1,0 +1,96 @@
+"""Errors carry their HTTP status and code on the class; a new error is a server-side 500 until it says otherwise."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from valueprint import errors
+from valueprint.errors import ClientError, ValueprintError
+from valueprint.web import errors as web_errors
+
+# The statuses and codes the API has always answered with (the contract of this module's tree).
+EXPECTED = [
+    (errors.RateLimitedError("slow down", 2.0), 429, "rate_limited"),
+    (errors.AuthError("x"), 401, "unauthenticated"),
+    (errors.ForbiddenError("x"), 403, "forbidden"),
+    (errors.NotFoundError("x"), 404, "not_found"),
+    (errors.AnswerError("q1", "x"), 422, "invalid_answer"),
+    (errors.AdapterError("x"), 422, "adapter_unavailable"),
+    (errors.ConflictError("x"), 409, "conflict"),
+    (errors.ConfigError("x"), 500, "server_misconfigured"),
+    (errors.MissingDependencyError("x"), 500, "server_misconfigured"),
+    (errors.KeyStoreError("x"), 500, "server_error"),
+    (errors.CatalogueError("x"), 500, "server_error"),
+    (errors.ProfileError("x"), 500, "server_error"),
+    (errors.EvaluatorError("x"), 500, "server_error"),
+    (errors.DatasetError("x"), 500, "server_error"),
+    (errors.EndpointError("x"), 502, "upstream_failed"),
+    (errors.EndpointUnreachableError("x"), 502, "upstream_failed"),
+    (errors.TokenError("x"), 401, "token_invalid_token"),
+    (errors.RevokedTokenError("x"), 401, "token_revoked"),
+    (errors.MalformedTokenError("x"), 401, "token_malformed"),
+    (errors.StrategyError("x"), 400, "bad_request"),
+    (errors.HandleError("x"), 400, "bad_request"),
+    (errors.BadRequestError("x"), 400, "bad_request"),
+]
+
+
+def every_error_class() -> list[type[ValueprintError]]:
+    found, pending = [], [ValueprintError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return [cls for cls in found if cls.__module__ == errors.__name__]
+
+
+@pytest.mark.parametrize(("error", "status", "code"), EXPECTED, ids=lambda v: type(v).__name__)
+def test_each_error_answers_with_its_status_and_code(error, status, code) -> None:
+    assert web_errors.classify(error) == (status, code)
+    assert error.exposed == (status < 500)
+
+
+def test_the_tree_at_the_top_of_errors_names_every_error() -> None:
+    missing = [cls.__name__ for cls in every_error_class() if f"── {cls.__name__} " not in errors.__doc__]
+    assert missing == [] or missing == ["ValueprintError"], missing
+
+
+def test_token_errors_keep_their_reason_in_code() -> None:
+    assert errors.ExpiredTokenError.code == "expired" and errors.ExpiredTokenError.error_code == "token_expired"
+
+
+def test_only_a_rate_limit_sends_retry_after() -> None:
+    assert errors.RateLimitedError("slow down", 2.4).http_headers() == {"Retry-After": "2"}
+    assert errors.NotFoundError("x").http_headers() is None
+
+
+def test_a_new_error_without_a_base_of_its_own_is_a_generic_500_that_leaks_nothing(caplog) -> None:
+    class NewDomainError(ValueprintError):
+        pass
+
+    class NewCallerError(ClientError):
+        pass
+
+    app = FastAPI()
+    web_errors.install(app)
+
+    @app.get("/v1/server")
+    def server() -> None:
+        raise NewDomainError("cannot open /srv/judge/weights.bin")
+
+    @app.get("/v1/caller")
+    def caller() -> None:
+        raise NewCallerError("send a prompt of at most 200 characters")
+
+    client = TestClient(app, raise_server_exceptions=False)
+    with caplog.at_level(logging.ERROR, logger="valueprint.web"):
+        server_side = client.get("/v1/server")
+    assert server_side.status_code == 500 and server_side.json()["error"]["code"] == "server_error"
+    assert "/srv" not in server_side.text and "/srv/judge" in caplog.text
+    caller_side = client.get("/v1/caller")
+    assert caller_side.status_code == 400
+    assert caller_side.json()["error"] == {"code": "bad_request", "message": "send a prompt of at most 200 characters"}
