@@ -14,7 +14,7 @@ import valueprint.services  # noqa: F401  (imports every domain, as the app does
 from valueprint.errors import ConfigError
 from valueprint.store import duties
 from valueprint.store.duties import DataDuty, participant_tables, uncovered
-from valueprint.store.models import Base
+from valueprint.store.models import Base, BlindPick, CustomInstructions
 
 ALL_SCOPES = ["schwartz", "moral", "politics", "behaviour", "boundaries"]
 
@@ -26,10 +26,10 @@ def copy_of_the_schema() -> MetaData:
     return metadata
 
 
-def blind_picks(metadata: MetaData) -> Table:
+def future_table(metadata: MetaData) -> Table:
     """A table a future domain might add."""
     return Table(
-        "blind_picks",
+        "future_table",
         metadata,
         Column("id", Integer, primary_key=True),
         Column("participant_id", String(32)),
@@ -44,17 +44,17 @@ def test_every_table_with_a_participant_column_is_exported_and_deleted() -> None
 
 def test_a_new_participant_table_without_a_duty_is_named_for_export_and_delete() -> None:
     metadata = copy_of_the_schema()
-    blind_picks(metadata)
-    assert uncovered(metadata) == {"export": ["blind_picks"], "delete": ["blind_picks"]}
+    future_table(metadata)
+    assert uncovered(metadata) == {"export": ["future_table"], "delete": ["future_table"]}
 
 
 def test_registering_a_duty_covers_the_new_table() -> None:
     metadata = copy_of_the_schema()
-    table = blind_picks(metadata)
-    duty = DataDuty("blind_picks", tables=(table,), export=lambda context: [])
+    table = future_table(metadata)
+    duty = DataDuty("future_table", tables=(table,), export=lambda context: [])
     assert uncovered(metadata, [*duties.duties(), duty]) == {}
-    assert uncovered(metadata, [*duties.duties(), DataDuty("blind_picks", tables=(table,))]) == {
-        "export": ["blind_picks"]
+    assert uncovered(metadata, [*duties.duties(), DataDuty("future_table", tables=(table,))]) == {
+        "export": ["future_table"]
     }
 
 
@@ -75,6 +75,12 @@ def person_with_data_everywhere(client, services) -> tuple[str, dict]:
     app = services.registry.register_app("Reader", ALL_SCOPES)
     client.put(f"/v1/me/consents/{app.id}", json={"scopes": ["moral"]})
     client.get(f"/v1/tokens/{token['handle']}", headers={"Authorization": f"Bearer {app.api_key}"})
+    with services.db.session() as session:  # blind picks and custom instructions, as their pages store them
+        sealed = services.accounts.sealer.seal({"prompt": "p", "reply_a": "a", "reply_b": "b"}, participant_id)
+        session.add(
+            BlindPick(participant_id=participant_id, strategy="precis", model="m", personal_side="A", sealed=sealed)
+        )
+        session.add(CustomInstructions(participant_id=participant_id, text="Be blunt with me."))
     return participant_id, token
 
 

@@ -1,4 +1,4 @@
-"""The accounts domain's data duties: answers, the stored profile and sealed personal data.
+"""The accounts domain's data duties: answers, the stored profile, custom instructions and sealed personal data.
 
 The participant row itself is the root of every duty: `Accounts.export` and
 `Accounts.delete` handle it around the registered duties.
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from valueprint.store.duties import DataDuty, DutyContext, register
-from valueprint.store.models import Answer, Participant, PersonalData, Profile
+from valueprint.store.models import Answer, CustomInstructions, Participant, PersonalData, Profile
 from valueprint.values.profile import ValueProfile
 
 
@@ -46,4 +46,10 @@ def personal(context: DutyContext) -> dict[str, Any]:
 
 register(DataDuty("answers", tables=(Answer,), export=_answers))
 register(DataDuty("profile", tables=(Profile,), export=_profile))
+def _custom_instructions(context: DutyContext) -> dict[str, Any] | None:
+    row = context.session.get(CustomInstructions, context.participant_id)
+    return {"text": row.text, "updated_at": row.updated_at.isoformat()} if row else None
+
+
+register(DataDuty("custom_instructions", tables=(CustomInstructions,), export=_custom_instructions))
 register(DataDuty("personal_data", tables=(PersonalData,), export=personal))

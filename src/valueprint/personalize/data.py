@@ -1,15 +1,39 @@
-"""The personalisation domain's data duty: a person's adapter, its checkpoints and job records (files only)."""
+"""The personalisation domain's data duties: blind picks (rows, sealed) and a person's adapter, its
+checkpoints and job records (files)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
 
 from valueprint.personalize.adapters import AdapterStore, adapters_root
-from valueprint.store.duties import DataDuty, register
+from valueprint.store.duties import DataDuty, DutyContext, register
+from valueprint.store.models import BlindPick
 
 
 def _erase_adapter(data_dir: Path, participant_id: str) -> None:
     AdapterStore(adapters_root(data_dir)).delete_person(participant_id)
 
 
+def _blind_picks(context: DutyContext) -> list[dict[str, Any]]:
+    rows = context.session.scalars(
+        select(BlindPick).where(BlindPick.participant_id == context.participant_id).order_by(BlindPick.id)
+    )
+    return [
+        {
+            **context.sealer.open(row.sealed, context.participant_id),
+            "strategy": row.strategy,
+            "model": row.model,
+            "personal_side": row.personal_side,
+            "choice": row.choice,
+            "created_at": row.created_at.isoformat(),
+            "chosen_at": row.chosen_at.isoformat() if row.chosen_at else None,
+        }
+        for row in rows
+    ]
+
+
+register(DataDuty("blind_picks", tables=(BlindPick,), export=_blind_picks))
 register(DataDuty("adapter", erase_files=_erase_adapter))

@@ -7,8 +7,9 @@ Every table with a `participant_id` column must also be covered by a data duty
 (`valueprint.data_duties`): a test fails otherwise.
 """
 
-from valueprint.store.models.accounts import Answer, Participant, PersonalData, Profile
+from valueprint.store.models.accounts import Answer, CustomInstructions, Participant, PersonalData, Profile
 from valueprint.store.models.base import Base, UTCDateTime, now
+from valueprint.store.models.personalize import BlindPick
 from valueprint.store.models.registry import App, AuditEntry, Consent, IssuedTokenRecord
 
 __all__ = [
@@ -16,7 +17,9 @@ __all__ = [
     "App",
     "AuditEntry",
     "Base",
+    "BlindPick",
     "Consent",
+    "CustomInstructions",
     "IssuedTokenRecord",
     "Participant",
     "PersonalData",

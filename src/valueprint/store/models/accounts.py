@@ -52,3 +52,12 @@ class PersonalData(Base):
     participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True)
     sealed: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class CustomInstructions(Base):
+    """The person's own wording of their précis (custom instructions), carried by their token beside the profile."""
+
+    __tablename__ = "custom_instructions"
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
