@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from valueprint.accounts.service import Accounts, require_covered
+from valueprint.personalize.picks import PICK_MAX_TOKENS, BlindPicks
 from valueprint.personalize.service import Personalizer
 from valueprint.registry.service import Registry
 from valueprint.settings import Settings
@@ -32,6 +33,7 @@ class Services:
     accounts: Accounts
     registry: Registry
     personalizer: Personalizer
+    picks: BlindPicks
 
     def delete_participant(self, participant_id: str) -> None:
         """The account and everything derived from it, in every domain (see `valueprint.store.duties`)."""
@@ -56,11 +58,13 @@ class Services:
             return self.issue_token(participant_id)
 
     def train_adapter(self, participant_id: str) -> dict[str, Any]:
-        """Start training the person's adapter in the background; their scenario answers count most."""
+        """Start training the person's adapter in the background; their own choices count most: scenario
+        answers and decided blind picks (the reply they picked over the other)."""
         from valueprint.personalize.preferences import own_scenario_options
 
         profile = self.accounts.profile(participant_id)
         own = own_scenario_options(self.accounts.answers(participant_id), self.model.bank)
+        own += self.picks.preference_pairs(participant_id)
         request = self.personalizer.training_request("person", participant_id, profile, own)
         return self.personalizer.jobs.submit(request)
 
@@ -73,18 +77,29 @@ class Services:
         model = default_model()
         keys = KeyStore(settings.keys_dir)
         keys.ensure_signing_key()
+        sealer = Sealer(data_key(settings))
+        accounts = Accounts(
+            db,
+            model,
+            sealer,
+            data_dir=settings.data_dir,
+            stop_sd=settings.stop_sd,
+            sign_ups_per_minute=settings.sign_ups_per_minute,
+        )
+        personalizer = Personalizer(settings, model.space)
         return cls(
             settings=settings,
             db=db,
             model=model,
-            accounts=Accounts(
-                db,
-                model,
-                Sealer(data_key(settings)),
-                data_dir=settings.data_dir,
-                stop_sd=settings.stop_sd,
-                sign_ups_per_minute=settings.sign_ups_per_minute,
-            ),
+            accounts=accounts,
             registry=Registry(db, model.space, keys, settings),
-            personalizer=Personalizer(settings, model.space),
+            personalizer=personalizer,
+            picks=BlindPicks(
+                db,
+                sealer,
+                personalizer,
+                accounts.profile,
+                settings.try_strategies,
+                max_tokens=min(settings.chat_max_tokens, PICK_MAX_TOKENS),
+            ),
         )

@@ -67,3 +67,39 @@ class ModelList(BaseModel):
 
     object: Literal["list"]
     data: list[ModelCard]
+
+
+class PickStarted(BaseModel):
+    """A blind pick: two replies to the person's prompt as A and B; which one is personalised stays hidden."""
+
+    pick_id: int
+    prompt: str
+    reply_a: str
+    reply_b: str
+    reply_a_cut: bool = Field(description="True when the length budget cut reply A.")
+    reply_b_cut: bool = Field(description="True when the length budget cut reply B.")
+    seconds: float = Field(description="How long answering twice took.")
+
+
+class PickRevealed(BaseModel):
+    """The person's choice, and which side was shaped by their values."""
+
+    pick_id: int
+    choice: Literal["A", "B", "same"] = Field(description='"same": no difference.')
+    personal_side: Literal["A", "B"]
+    chose: Literal["personal", "plain", "same"]
+    strategies: list[str]
+
+
+class StrategyPicks(BaseModel):
+    """Blind picks for one strategy: the personalised reply's share among decided picks, with a Wilson 95% interval."""
+
+    strategy: str
+    picks: int = Field(description="Picks with a choice (personal, plain or no difference).")
+    personal: int
+    plain: int
+    same: int = Field(description='"No difference" answers.')
+    open: int = Field(description="Shown but not chosen yet.")
+    personal_share: float | None = Field(description="personal / (personal + plain); null before any decided pick.")
+    ci_low: float | None
+    ci_high: float | None

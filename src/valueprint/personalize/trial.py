@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from valueprint.errors import BadRequestError
+from valueprint.personalize.engine import Completion
 from valueprint.personalize.runtime import Sampling
 from valueprint.personalize.strategies import parse_strategies
 from valueprint.values.profile import ValueProfile
@@ -35,6 +37,36 @@ class Trial:
     seconds: float = 0.0
 
 
+def clean_prompt(prompt: str) -> str:
+    """The prompt without surrounding space; an empty or oversized one is refused with the fix."""
+    prompt = prompt.strip()
+    if not prompt:
+        raise BadRequestError("Type a question or a dilemma to try.")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise BadRequestError(f"Keep the question under {MAX_PROMPT_CHARS} characters.")
+    return prompt
+
+
+@dataclass
+class Answers:
+    """One prompt answered twice: by the plain model and by the personalised one."""
+
+    base: Completion
+    personal: Completion
+    strategies: list[str]
+
+
+def answer_twice(personalizer: Any, profile: ValueProfile, prompt: str, strategies: str, max_tokens: int) -> Answers:
+    """The plain and the personalised reply (same seed and budget). Side effects: runs the local model twice."""
+    engine = personalizer.engine()
+    messages = [{"role": "user", "content": prompt}]
+    sampling = Sampling(max_new_tokens=max_tokens, seed=0)
+    chosen = parse_strategies(strategies)
+    base = engine.complete(messages, sampling, [], engine.context(None))
+    personal = engine.complete(messages, sampling, chosen, engine.context(profile))
+    return Answers(base, personal, [s.name for s in chosen])
+
+
 def run_trial(personalizer: Any, profile: ValueProfile, prompt: str, strategies: str, max_tokens: int) -> Trial:
     """`personalizer` is the server's `Personalizer` (model, judge and steering, loaded on first use).
 
@@ -42,13 +74,10 @@ def run_trial(personalizer: Any, profile: ValueProfile, prompt: str, strategies:
     import time
 
     started = time.perf_counter()
-    engine, space = personalizer.engine(), personalizer.space
-    messages = [{"role": "user", "content": prompt}]
-    sampling = Sampling(max_new_tokens=max_tokens, seed=0)
-    chosen = parse_strategies(strategies)
-    base = engine.complete(messages, sampling, [], engine.context(None))
-    personal = engine.complete(messages, sampling, chosen, engine.context(profile))
-    trial = Trial(prompt, base.text, personal.text, [s.name for s in chosen])
+    space = personalizer.space
+    answers = answer_twice(personalizer, profile, prompt, strategies, max_tokens)
+    base, personal = answers.base, answers.personal
+    trial = Trial(prompt, base.text, personal.text, answers.strategies)
     trial.base_cut, trial.personal_cut = base.finish_reason == "length", personal.finish_reason == "length"
     judge = personalizer.judge()
     ranking = judge.rank(profile, prompt, [base.text, personal.text])
