@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 
 import valueprint.services  # noqa: F401  (imports every domain, as the app does)
+from tests.test_blind_picks import ScriptedPersonalizer
 from valueprint.errors import ConfigError
 from valueprint.store import duties
 from valueprint.store.duties import DataDuty, participant_tables, uncovered
-from valueprint.store.models import Base, BlindPick, CustomInstructions
+from valueprint.store.models import Base, CustomInstructions
 
 ALL_SCOPES = ["schwartz", "moral", "politics", "behaviour", "boundaries"]
 
@@ -75,11 +76,10 @@ def person_with_data_everywhere(client, services) -> tuple[str, dict]:
     app = services.registry.register_app("Reader", ALL_SCOPES)
     client.put(f"/v1/me/consents/{app.id}", json={"scopes": ["moral"]})
     client.get(f"/v1/tokens/{token['handle']}", headers={"Authorization": f"Bearer {app.api_key}"})
-    with services.db.session() as session:  # blind picks and custom instructions, as their pages store them
-        sealed = services.accounts.sealer.seal({"prompt": "p", "reply_a": "a", "reply_b": "b"}, participant_id)
-        session.add(
-            BlindPick(participant_id=participant_id, strategy="precis", model="m", personal_side="A", sealed=sealed)
-        )
+    services.picks.personalizer = ScriptedPersonalizer()  # a blind pick, through its API (no model needed)
+    pick = client.post("/v1/me/picks", json={"prompt": "Should I lend my brother money?"}).json()
+    client.post(f"/v1/me/picks/{pick['pick_id']}", json={"choice": "A"})
+    with services.db.session() as session:  # custom instructions, as their page stores them
         session.add(CustomInstructions(participant_id=participant_id, text="Be blunt with me."))
     return participant_id, token
 
@@ -102,6 +102,8 @@ def test_export_holds_a_section_for_every_duty(participant_client, services) -> 
     sections = [duty.name for duty in duties.duties() if duty.export is not None]
     assert set(exported) == {"format", "participant", *sections}
     assert all(exported[name] for name in sections), exported
+    assert exported["blind_picks"][0]["prompt"] == "Should I lend my brother money?"
+    assert exported["blind_picks"][0]["choice"] in ("personal", "plain")
 
 
 def test_deleting_a_person_leaves_no_row_in_any_participant_table_and_no_adapter(participant_client, services):

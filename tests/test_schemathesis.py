@@ -20,6 +20,7 @@ from valueprint.web.app import create_app
 
 EXAMPLES_PER_OPERATION = 30
 CHAT_EXAMPLES = 10  # each may run the language model (capped at 4 tokens here)
+MODEL_PATHS = {"/v1/chat/completions", "/v1/me/picks"}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def fuzz_runner(operation, auth: dict[str, str]):
     """A Hypothesis test calling `operation` with generated requests."""
     keeps_session_alive = operation.method.upper() == "DELETE" and operation.path in {"/v1/me", "/v1/session"}
 
-    examples = CHAT_EXAMPLES if operation.path == "/v1/chat/completions" else EXAMPLES_PER_OPERATION
+    examples = CHAT_EXAMPLES if operation.path in MODEL_PATHS else EXAMPLES_PER_OPERATION
 
     @given(case=operation.as_strategy())
     @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))

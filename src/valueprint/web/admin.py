@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from valueprint.accounts.stats import DashboardStats, DropOffStep, dashboard_stats
+from valueprint.personalize.schemas import StrategyPicks
 from valueprint.services import Services
 from valueprint.web.deps import Admin, ServicesDep
 from valueprint.web.templating import render
@@ -53,9 +54,10 @@ def drop_off_chart(steps: list[DropOffStep]) -> dict[str, Any]:
     return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "bars": bars, "tallest": tallest}
 
 
-def page_context(stats: DashboardStats) -> dict[str, Any]:
+def page_context(stats: DashboardStats, picks: list[StrategyPicks] | None = None) -> dict[str, Any]:
     return {
         "stats": stats,
+        "picks": picks or [],
         "median_completion": duration(stats.median_completion_s),
         "chart": drop_off_chart(stats.drop_off.by_position),
         "shown_ids": SHOWN_IDS,
@@ -83,10 +85,17 @@ def stats_json(s: ServicesDep, _: Admin) -> DashboardStats:
 
 @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(request: Request, s: ServicesDep, _: Admin) -> Response:
-    return render(request, "admin.html", page_context(current_stats(s)))
+    return render(request, "admin.html", page_context(current_stats(s), s.picks.stats()))
 
 
 @router.get("/admin/live", response_class=HTMLResponse, include_in_schema=False)
 def dashboard_live(request: Request, s: ServicesDep, _: Admin) -> Response:
     """The partial the dashboard polls every 5 seconds."""
-    return render(request, "admin_live.html", page_context(current_stats(s)))
+    return render(request, "admin_live.html", page_context(current_stats(s), s.picks.stats()))
+
+
+@router.get("/v1/admin/picks", tags=["admin"])
+def picks_json(s: ServicesDep, _: Admin) -> list[StrategyPicks]:
+    """Blind picks by people, per strategy: the personalised reply's share of decided picks with a
+    Wilson 95% interval, and how many saw no difference."""
+    return s.picks.stats()
