@@ -146,3 +146,40 @@ def test_the_judge_passes_its_held_out_test_pairs_with_the_language_model_term(s
     judge = PersonalJudge(ValueReader.load("a"), lambda prompt, replies: mean_logprobs(model, prompt, replies))
     table = accuracy_by_kind(load_pairs("test"), lambda p, q, r: judge.rank(p, q, r).order[0])
     assert table["overall"]["accuracy"] >= 0.85 and table["salad"]["accuracy"] >= 0.97, table
+
+
+def test_an_app_ranks_replies_for_a_person_through_the_api_within_their_consent(tmp_path, smollm2_dir) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.test_api import answer_until_done
+    from valueprint.settings import Settings
+    from valueprint.web.app import create_app
+
+    app = create_app(Settings(data_dir=tmp_path / "web", environment="test", model_dir=smollm2_dir))
+    with TestClient(app) as client:
+        registered = app.state.services.registry.register_app("Reranker", ["schwartz", "moral"])
+        started = client.post("/v1/participants", json={"consent": True}).json()
+        client.headers["X-CSRF-Token"] = started["csrf_token"]
+        answer_until_done(client)
+        issued = client.post("/v1/me/token").json()
+        headers = {"Authorization": f"Bearer {registered.api_key}"}
+        body = {"prompt": PROMPT, "replies": [GO, STAY], "value_token": issued["handle"]}
+        assert client.post("/v1/rank", json=body, headers=headers).status_code == 403  # no consent yet
+        client.put(f"/v1/me/consents/{registered.id}", json={"scopes": ["schwartz"]})
+        ranked = client.post("/v1/rank", json=body, headers=headers)
+        assert ranked.status_code == 200, ranked.text
+        result = ranked.json()
+        assert sorted(result["order"]) == [0, 1] and result["scopes"] == ["schwartz"]
+        reasons = [reason.split()[0] for reasons in result["because"] for reason in reasons]
+        assert not {"care", "fairness", "directness"} & set(reasons)  # only the consented group shapes it
+        by_jws = client.post("/v1/rank", json={**body, "value_token": issued["token"]}, headers=headers)
+        assert by_jws.json()["order"] == result["order"]
+        # the openai-style flow: the same API key, the token in a header, raw HTTP from any client
+        via_header = client.post(
+            "/v1/rank", json={"prompt": PROMPT, "replies": [GO]}, headers={**headers, "X-Value-Token": issued["handle"]}
+        )
+        assert via_header.status_code == 200 and via_header.json()["order"] == [0]
+        for bad in ({**body, "replies": []}, {**body, "replies": ["x" * 9000]}, {"prompt": PROMPT, "replies": [GO]}):
+            refused = client.post("/v1/rank", json=bad, headers=headers)
+            assert refused.status_code in (400, 422) and "error" in refused.json()
+        assert client.post("/v1/rank", json=body).status_code == 401

@@ -287,6 +287,12 @@ class Registry:
             raise RevokedTokenError("this token was revoked by its owner (or replaced by a newer one)")
         return self._allowed(view)
 
+    def read(self, app: App, token_or_handle: str) -> dict[str, Any]:
+        """A consent-scoped read by a value token (a compact JWS) or a four-word handle."""
+        if token_or_handle.count(".") == 2:
+            return self.read_by_token(app, token_or_handle)
+        return self.read_by_handle(app, token_or_handle)
+
     def participant_of(self, handle: str) -> str | None:
         """The participant behind a handle the registry has just resolved (for their adapter)."""
         with self.db.session() as session:

@@ -86,7 +86,7 @@ def _resolve(s: Services, app: App, token: str | None) -> Resolved:
     """
     if not token:
         return Resolved()
-    view = s.registry.read_by_token(app, token) if token.count(".") == 2 else s.registry.read_by_handle(app, token)
+    view = s.registry.read(app, token)
     resolved = Resolved(scoped_profile(view, s.model.space), view["scopes"])
     all_groups = {d.group for d in s.model.space.dimensions}
     participant_id = s.registry.participant_of(view["handle"])
