@@ -1,26 +1,31 @@
-"""The précis: a profile as at most 120 words of plain-language custom instructions.
+"""The précis: a profile as at most 120 words of custom instructions a model can act on.
 
-Deterministic: the same profile always gives the same text. Only dimensions the
-profile is confident about (SD below a threshold) and clearly away from the middle
-(|mean| ≥ 0.25 and at least one SD from zero) are mentioned, and never a dimension
-that one of the person's boundaries overrides (a "never use profanity" boundary
-silences whatever the profanity-tolerance score says), surest first (by |mean| / SD), in two parts: what
-the person values ("above all" for |mean| ≥ 0.6), and how they want the AI to
-behave. Boundaries and a one-line
-safety floor follow. Clauses are dropped from the weakest end to fit the budget.
+Each mentioned dimension contributes one first-person instruction from `data/guidance.toml`
+("When you advise me, weigh what a choice means for my family…", "Be blunt: tell me plainly
+when I'm wrong."), in the person's voice, for the pole they lean to. Deterministic: the same
+profile always gives the same text. Only dimensions the profile is confident about (SD below a
+threshold) and clearly away from the middle (|mean| ≥ 0.25 and at least one SD from zero) are
+mentioned, and never a dimension that one of the person's boundaries overrides (a "never use
+profanity" boundary silences whatever the profanity-tolerance score says). Instructions come
+surest first (by |mean| / SD); the first is led by "Above all," when it is a value (not a
+manner of answering) the person holds strongly (|mean| ≥ 0.6). Boundaries and a one-line
+safety floor follow. Instructions are dropped from the weakest end to fit the budget.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from valueprint.values.guidance import load_guidance
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
 MAX_WORDS = 120
 MIN_STRENGTH = 0.25
 STRONG = 0.6
+MANNER_GROUP = "behaviour"  # how to answer, rather than what the person values
 SAFETY_LINE = "Safety comes first: none of this makes harmful help acceptable."
+NEUTRAL = "I have not stated my values with enough confidence yet; answer me in a balanced, neutral way."
 
 
 @dataclass(frozen=True)
@@ -33,34 +38,32 @@ class Clause:
 
 
 def _clauses(profile: ValueProfile, space: ValueSpace, max_sd: float) -> list[Clause]:
+    guidance = load_guidance(space)
     overridden = {dim for b in profile.boundaries for dim in space.boundary(b).overrides}
     clauses = []
     for dim in space.dimensions:
         score = profile.scores[dim.id]
         if score.sd >= max_sd or abs(score.mean) < max(MIN_STRENGTH, score.sd) or dim.id in overridden:
             continue
-        pole = dim.high if score.mean > 0 else dim.low
-        clauses.append(Clause(dim.id, dim.group, pole, abs(score.mean), abs(score.mean) / max(score.sd, 1e-3)))
+        text = guidance.of(dim.id).for_mean(score.mean)
+        clauses.append(Clause(dim.id, dim.group, text, abs(score.mean), abs(score.mean) / max(score.sd, 1e-3)))
     return sorted(clauses, key=lambda c: (-c.rank, c.dim))
 
 
+def above_all(sentence: str) -> str:
+    """ "Above all, " before a sentence, keeping the capital of "I" and "I'm"."""
+    first = sentence.split(" ", 1)[0]
+    keep = first == "I" or first.startswith("I'")
+    return "Above all, " + (sentence if keep else sentence[0].lower() + sentence[1:])
+
+
 def _compose(clauses: list[Clause], boundary_texts: list[str]) -> str:
-    strong = [c.text for c in clauses if c.group != "behaviour" and c.strength >= STRONG]
-    milder = [c.text for c in clauses if c.group != "behaviour" and c.strength < STRONG]
-    manner = [c.text for c in clauses if c.group == "behaviour"]
-    parts = []
-    if strong:
-        parts.append("About me: above all, I am someone who " + "; who ".join(strong) + ".")
-    if milder:
-        lead = "I am also someone who " if strong else "About me: I am someone who "
-        parts.append(lead + "; who ".join(milder) + ".")
-    if manner:
-        parts.append("How to answer me: " + "; ".join(manner) + ".")
+    sentences = [c.text for c in clauses]
+    if clauses and clauses[0].group != MANNER_GROUP and clauses[0].strength >= STRONG:
+        sentences[0] = above_all(sentences[0])
     if not clauses:
-        parts.append("I have not stated my values with enough confidence yet; answer in a balanced, neutral way.")
-    parts.extend(boundary_texts)
-    parts.append(SAFETY_LINE)
-    return " ".join(parts)
+        sentences.append(NEUTRAL)
+    return " ".join([*sentences, *boundary_texts, SAFETY_LINE])
 
 
 def word_count(text: str) -> int:
@@ -68,7 +71,7 @@ def word_count(text: str) -> int:
 
 
 def precis(profile: ValueProfile, space: ValueSpace, max_sd: float = 0.35, max_words: int = MAX_WORDS) -> str:
-    """Custom instructions for any AI, in at most `max_words` words."""
+    """Custom instructions for any AI, in the person's voice, in at most `max_words` words."""
     profile.check_space(space)
     clauses = _clauses(profile, space, max_sd)
     boundaries = [space.boundary(b).text for b in profile.boundaries]
