@@ -9,7 +9,7 @@ import valueprint
 
 PACKAGE = Path(valueprint.__file__).parent
 ROUTERS = {"valueprint.web.api", "valueprint.web.ui", "valueprint.web.personal", "valueprint.web.admin"}
-ROUTERS |= {"valueprint.web.chat", "valueprint.web.picks"}
+ROUTERS |= {"valueprint.web.chat", "valueprint.web.picks", "valueprint.web.rank"}
 
 
 def module_name(path: Path) -> str:

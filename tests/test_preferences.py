@@ -1,4 +1,4 @@
-"""Preference pairs for a person: real options, chosen by the evaluator's distance to their profile."""
+"""Preference pairs for a person: real options, chosen by how well the personal judge finds each fits them."""
 
 from __future__ import annotations
 
@@ -27,8 +27,21 @@ def committed(space, **means: float) -> ValueProfile:
     return ValueProfile.from_arrays(space, mean, np.full(space.size, 0.1))
 
 
-def fake_scores(space, vectors: dict[str, np.ndarray]):
-    return lambda texts: np.stack([vectors.get(t, np.zeros(space.size)) for t in texts])
+class FakeJudge:
+    """Reads each text as the given vector; a text in `broken` is cut off."""
+
+    def __init__(self, space, vectors: dict[str, np.ndarray], broken: tuple[str, ...] = ()) -> None:
+        self.space, self.vectors, self.broken = space, vectors, broken
+
+    def readings(self, texts):
+        return np.stack([self.vectors.get(t, np.zeros(self.space.size)) for t in texts])
+
+    def text_penalties(self, texts):
+        return np.zeros(len(texts)), np.array([t in self.broken for t in texts])
+
+
+def fake_scores(space, vectors: dict[str, np.ndarray], broken: tuple[str, ...] = ()) -> FakeJudge:
+    return FakeJudge(space, vectors, broken)
 
 
 def test_the_held_out_split_shares_no_option_with_training_and_keeps_test_files_out(shared_data) -> None:
@@ -40,7 +53,7 @@ def test_the_held_out_split_shares_no_option_with_training_and_keeps_test_files_
     assert split_options(shared_data) == (train, held)
 
 
-def test_the_option_closer_to_the_profile_is_chosen_and_ties_are_dropped(space) -> None:
+def test_the_option_that_fits_the_profile_best_is_chosen_and_ties_are_dropped(space) -> None:
     caring = committed(space, benevolence=0.9)
     vectors = {"help": committed(space, benevolence=0.8).means(space), "ignore": -np.eye(space.size)[0] * 0}
     vectors["ignore"] = committed(space, benevolence=-0.8).means(space)
@@ -52,13 +65,21 @@ def test_the_option_closer_to_the_profile_is_chosen_and_ties_are_dropped(space) 
     assert scores.pairs(committed(space, benevolence=-0.9), space)[0].chosen == "ignore"
 
 
-def test_of_several_candidates_the_closest_is_chosen_over_the_farthest(space) -> None:
+def test_of_several_candidates_the_best_fit_is_chosen_over_the_worst(space) -> None:
     caring = committed(space, benevolence=0.9)
     vectors = {t: committed(space, benevolence=b).means(space) for t, b in (("a", 0.1), ("b", 0.8), ("c", -0.7))}
     replies = OptionScores([Choice("model_replies", "Q?", ("a", "b", "c"))], fake_scores(space, vectors))
     data = OptionScores([Choice("test", "R?", ("c", "b"))], fake_scores(space, vectors))
     assert [(p.chosen, p.rejected) for p in replies.pairs(caring, space)] == [("b", "c")]
     assert [p.prompt for p in (replies + data).pairs(caring, space)] == ["Q?", "R?"]
+
+
+def test_a_reply_cut_off_mid_sentence_is_never_chosen_however_well_it_fits(space) -> None:
+    vectors = {"cut": committed(space, benevolence=0.9).means(space), "whole": np.zeros(space.size)}
+    scores = OptionScores([Choice("model_replies", "Q?", ("cut", "whole"))], fake_scores(space, vectors, ("cut",)))
+    assert [(p.chosen, p.rejected) for p in scores.pairs(committed(space, benevolence=0.9), space)] == [
+        ("whole", "cut")
+    ]
 
 
 def test_the_models_own_replies_come_before_the_data_sets_pairs(space) -> None:

@@ -157,13 +157,17 @@ class PersonalJudge:
         if self.fluency is not None and n > 1:
             logprob = np.asarray(self.fluency(prompt, replies), dtype=float)
             out["incoherent"] = FLUENCY * np.maximum(0.0, logprob.max() - logprob - MARGIN)
-        out["not an answer"] = DEGENERATE * np.array([degeneracy(r, self._vocabulary) for r in replies])
-        cut = np.array([is_cut_off(r) for r in replies])
+        out["not an answer"], cut = self.text_penalties(replies)
         out["cut off"] = np.where(cut & ~cut.all(), CUT_OFF, 0.0)
         instructions = self._instructions(means, sds)
         share = np.array([recital_share(r, instructions) for r in replies])
         out["recites the instructions"] = RECITAL * np.maximum(0.0, share - RECITAL_FREE)
         return out
+
+    def text_penalties(self, replies: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """What the text alone shows, whoever reads it: (DEGENERATE · degeneracy, cut off?) per reply."""
+        degenerate = DEGENERATE * np.array([degeneracy(r, self._vocabulary) for r in replies])
+        return degenerate, np.array([is_cut_off(r) for r in replies], dtype=bool)
 
     def _instructions(self, means: np.ndarray, sds: np.ndarray) -> str:
         """What a reply that recites instead of answering would echo: the précis and every pole it could draw on."""

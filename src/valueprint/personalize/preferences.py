@@ -11,10 +11,11 @@ Sources, each a prompt with two options written by someone outside the team:
   the same request) and justice (reasonable against unreasonable treatment in the same
   situation), DailyDilemmas' per-action pairs, and a hash-chosen tenth of Moral Stories.
 
-For every pair the evaluator scores both options and `alignment_distance` places each against
-the profile; the closer option is chosen. Pairs whose options sit (almost) equally far are
-dropped: they say nothing about this person. Near-duplicate prompts are removed with MinHash
-LSH (`datasketch`), keeping the first of each cluster.
+For every choice the personal judge (`judge.PersonalJudge`, reader `a`) reads every option once
+(values from the value reader, manner from the text's form, and whether the text is degenerate
+or cut off), and for each person the option that fits them best is chosen over the one that fits
+worst. Choices whose options fit (almost) equally well are dropped: they say nothing about this
+person. Near-duplicate prompts are removed with MinHash LSH (`datasketch`), keeping the first of each cluster.
 """
 
 from __future__ import annotations
@@ -23,22 +24,23 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from valueprint.evaluate.alignment import alignment_distance, counted_dimensions
 from valueprint.evaluate.backbone import require
 from valueprint.evaluate.datasets import _csv, bucket, moral_stories
+from valueprint.judge.judge import CUT_OFF, dimension_weights
 from valueprint.values.answers import Answers
 from valueprint.values.bank import QuestionBank, ScenarioItem
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
 OWN_WEIGHT = 4
-MIN_GAP = 0.01  # distance gap below which a pair expresses no preference
+MIN_GAP = 0.02  # fit gap below which a pair expresses no preference
 HELDOUT_BUCKETS = 10  # one bucket in ten of Moral Stories is held out
 DEDUP_THRESHOLD = 0.7
 
@@ -58,7 +60,7 @@ class Pair:
     prompt: str
     chosen: str
     rejected: str
-    margin: float  # how much closer the chosen option is (alignment distance)
+    margin: float  # how much better the chosen option fits (the judge's fit score)
 
 
 @dataclass(frozen=True)
@@ -139,38 +141,43 @@ def own_scenario_options(answers: Answers, bank: QuestionBank) -> list[tuple[str
 
 
 class OptionScores:
-    """Evaluator vectors of every option text, computed once and shared by all profiles."""
+    """The judge's readings of every option text, computed once and shared by all profiles."""
 
-    def __init__(self, choices: Sequence[Choice], score: Callable[[list[str]], np.ndarray]) -> None:
+    def __init__(self, choices: Sequence[Choice], judge: Any | None) -> None:
         self.choices = list(choices)
         texts = [t for c in self.choices for t in c.options]
-        self.vectors = np.asarray(score(texts), dtype=np.float64) if texts else np.zeros((0, 0))
+        if judge is not None and texts:
+            self.readings = np.asarray(judge.readings(texts), dtype=np.float64)
+            degenerate, cut = judge.text_penalties(texts)
+            self.penalties = degenerate + np.where(cut, CUT_OFF, 0.0)
+        else:
+            self.readings, self.penalties = np.zeros((0, 0)), np.zeros(0)
         self.starts = np.cumsum([0] + [len(c.options) for c in self.choices])
 
     def __add__(self, other: OptionScores) -> OptionScores:
-        """Both sets of choices, without scoring anything again."""
-        joined = OptionScores([], lambda _texts: np.zeros((0, 0)))
+        """Both sets of choices, without reading anything again."""
+        joined = OptionScores([], None)
         joined.choices = self.choices + other.choices
-        scored = [v for v in (self.vectors, other.vectors) if v.size]
-        joined.vectors = np.concatenate(scored) if scored else np.zeros((0, 0))
+        read = [v for v in (self.readings, other.readings) if v.size]
+        joined.readings = np.concatenate(read) if read else np.zeros((0, 0))
+        joined.penalties = np.concatenate([self.penalties, other.penalties])
         joined.starts = np.cumsum([0] + [len(c.options) for c in joined.choices])
         return joined
 
     def pairs(self, profile: ValueProfile, space: ValueSpace) -> list[Pair]:
-        """Per choice: the option closest to the profile over the farthest, unless they sit equally far."""
-        mean, sd = profile.means(space), profile.sds(space)
-        if not self.choices or not counted_dimensions(mean, sd).any():
+        """Per choice: the option that fits the profile best over the one that fits worst, unless they fit alike."""
+        weights = dimension_weights(profile.means(space), profile.sds(space))
+        if not self.choices or not weights.any():
             return []
-        distances = alignment_distance(mean, sd, self.vectors)
         pairs = []
         for choice, start, end in zip(self.choices, self.starts[:-1], self.starts[1:], strict=True):
-            own = distances[start:end]
-            closest, farthest = int(np.argmin(own)), int(np.argmax(own))
-            gap = float(own[farthest] - own[closest])
+            x = self.readings[start:end]
+            fit = (weights * profile.means(space) * np.tanh(x - x.mean(axis=0))).sum(axis=1) - self.penalties[start:end]
+            best, worst = int(np.argmax(fit)), int(np.argmin(fit))
+            gap = float(fit[best] - fit[worst])
             if gap < MIN_GAP:
                 continue
-            chosen, rejected = choice.options[closest], choice.options[farthest]
-            pairs.append(Pair(choice.source, choice.prompt, chosen, rejected, round(gap, 4)))
+            pairs.append(Pair(choice.source, choice.prompt, choice.options[best], choice.options[worst], round(gap, 4)))
         return pairs
 
 

@@ -1,6 +1,6 @@
 """One subject's adapter, end to end: preference pairs from their profile, then DPO (see `jobs`).
 
-The evaluator's vectors of every option (the data sets' and the model's own sampled replies)
+The personal judge's readings of every option (the data sets' and the model's own sampled replies)
 are computed once per process and shared by all later subjects (they do not depend on the profile).
 """
 
@@ -33,7 +33,7 @@ _scored_lock = threading.Lock()
 
 
 def option_scores(settings: Settings) -> tuple[OptionScores, OptionScores]:
-    """(train, held-out) options with their evaluator vectors, scored once per process and source."""
+    """(train, held-out) options with the judge's readings, read once per process and source."""
     train, heldout = split_options(settings.datasets_dir)
     replies_source = str(settings.data_dir), str(settings.model_dir), str(settings.adapter_reply_prompts)
 
@@ -49,12 +49,12 @@ def option_scores(settings: Settings) -> tuple[OptionScores, OptionScores]:
 
 
 def scored(settings: Settings, name: tuple[str, ...], choices: Callable[[], list[Choice]]) -> OptionScores:
-    from valueprint.evaluate.evaluator import shared_evaluator
+    from valueprint.judge.service import shared_judge
 
-    key = (*name, str(settings.datasets_dir), str(settings.evaluator_dir))
+    key = (*name, str(settings.datasets_dir))
     with _scored_lock:
         if key not in _scored:
-            _scored[key] = OptionScores(choices(), shared_evaluator(settings).score)
+            _scored[key] = OptionScores(choices(), shared_judge(settings, fluency=False))
         return _scored[key]
 
 
