@@ -25,6 +25,7 @@ without personalisation, answering each prompt once (greedy).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -148,6 +149,12 @@ class Bench:
             generated = self.generate(prompts, strategy, persona, sampling)
             replies.setdefault(strategy, []).append(generated.texts)
             batch_tokens_per_s.setdefault(strategy, []).append(generated.tokens / generated.seconds)
+        self.replies = [
+            {"persona": p.id, "prompt": prompt, "base": replies["base"][0][i]}
+            | {s: replies[s][k][i] for s in self.config.strategies}
+            for k, p in enumerate(personas)
+            for i, prompt in enumerate(prompts)
+        ]
         self.progress("scoring replies", len(runs), len(runs))
         measured = {
             "distance": self._distances(personas, replies, self.evaluator.score),
@@ -316,7 +323,10 @@ class Bench:
         }
 
 
-def run(settings: Settings, config: PersonalizeConfig, on_progress: Progress | None = None) -> dict[str, Any]:
+def run(
+    settings: Settings, config: PersonalizeConfig, on_progress: Progress | None = None, out: Path | None = None
+) -> dict[str, Any]:
+    """Every figure; with `out`, also every reply (`personalize_replies.jsonl`, for blind reading)."""
     bench = Bench(settings, config, on_progress)
     personas = select_personas("all", load_personas())[: config.personas]
     prompts = sample_dilemmas(settings.datasets_dir, config.prompts, config.seed)
@@ -328,6 +338,10 @@ def run(settings: Settings, config: PersonalizeConfig, on_progress: Progress | N
         "config": asdict(config),
     }
     figures |= bench.alignment(personas, prompts)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        with (out / "personalize_replies.jsonl").open("w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in bench.replies)
     figures |= bench.cost(personas[0], prompts[: config.latency_prompts])
     figures |= bench.perplexity(personas)
     figures |= bench.safety(personas)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from valueprint.cli.common import (
+    ReportingGroup,
     ResultsDir,
     bench_app,
     console,
@@ -184,7 +185,7 @@ def bench_personalize(
         def show(stage: str, done: int, total: int) -> None:
             progress.update(task, description=stage, completed=done, total=total)
 
-        figures = personalize.run(current_settings(), config, show)
+        figures = personalize.run(current_settings(), config, show, out)
     plot = personalize.plot(figures, out / "personalize.png")
     print_figures({**figures, "plot": str(plot)}, "personalize", out)
 
@@ -232,3 +233,42 @@ def bench_evaluator(out: ResultsDir = Path("benchmarks/results")) -> None:
     with console.status("evaluator benchmark") as status:
         figures = evaluator.run(current_settings().datasets_dir, out, lambda name: status.update(f"evaluator: {name}"))
     print_figures(figures, "evaluator", out)
+
+
+blind_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Blind reading of personalised replies.")
+bench_app.add_typer(blind_app, name="blind")
+
+
+@blind_app.command("make")
+def bench_blind_make(
+    strategy: Annotated[str, typer.Option(help="The personalised strategy to compare with the plain model.")] = (
+        "precis+rerank"
+    ),
+    replies: Annotated[Path, typer.Option(help="From bench personalize.")] = Path(
+        "benchmarks/results/personalize_replies.jsonl"
+    ),
+    n: Annotated[int, typer.Option(min=1, max=500)] = 24,
+    out: Annotated[Path, typer.Option(help="Folder for cases.jsonl (for the reader) and key.json (not).")] = Path(
+        "benchmarks/results/blind"
+    ),
+    seed: int = 0,
+) -> None:
+    """Cases for a blind reader: a person, a prompt, replies A and B in a hidden order."""
+    from valueprint.bench import blind
+
+    cases, key = blind.make(replies, strategy, out, n, seed)
+    console.print(f"[green]wrote[/] {cases} (give it to the reader) and {key} (keep it from them)")
+
+
+@blind_app.command("score")
+def bench_blind_score(
+    answers: Annotated[Path, typer.Argument(help='JSON {"case-01": "A" | "B" | "same", ...}')],
+    key: Annotated[Path, typer.Option(help="The key written by `bench blind make`.")] = Path(
+        "benchmarks/results/blind/key.json"
+    ),
+    out: ResultsDir = Path("benchmarks/results"),
+) -> None:
+    """The share of decided cases where the reader picked the personalised reply (Wilson 95% interval)."""
+    from valueprint.bench import blind
+
+    print_figures(blind.score(key, answers), "blind", out)

@@ -4,7 +4,7 @@ Why: the pairs from the data sets are short third-person actions ("Josh tells hi
 unlike anything the model writes when asked about a dilemma. DPO on them alone raised
 held-out preference accuracy but left the replies where they were (`bench finetune`, first
 run: distance 0.4% lower than the plain model's, CI across zero). Pairs of the model's own
-sampled replies to DailyDilemmas prompts, labelled per person by the evaluator (in
+sampled replies to DailyDilemmas prompts, labelled per person by the personal judge (in
 `preferences.OptionScores`: the candidate closest to the profile over the farthest), teach the
 adapter on the distribution it generates from: best-of-N reranking distilled into the weights.
 
