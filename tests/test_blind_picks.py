@@ -160,6 +160,15 @@ def test_the_adapter_learns_from_the_picks_beside_the_scenario_answers(picks, se
     assert ("Which?", PLAIN, PERSONAL) in seen["own"]
 
 
+def test_an_unknown_or_impossible_pick_id_is_refused_not_a_server_error(picks, participant_client) -> None:
+    assert participant_client.post("/v1/me/picks/5", json={"choice": "A"}).status_code == 404
+    for pick_id in ("0", "99999999999999999999999"):
+        assert participant_client.post(f"/v1/me/picks/{pick_id}", json={"choice": "A"}).status_code == 422
+    csrf = participant_client.headers["X-CSRF-Token"]
+    huge = participant_client.post("/pick/99999999999999999999999", data={"choice": "A", "csrf_token": csrf})
+    assert huge.status_code == 422
+
+
 # -- the admin dashboard ----------------------------------------------------------------------------
 
 

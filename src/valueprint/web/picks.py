@@ -8,9 +8,9 @@ HTMX posts get partials; without JavaScript the same forms answer with the whole
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,7 @@ from valueprint.web.deps import CurrentParticipant, Form, Participant, ServicesD
 from valueprint.web.templating import is_htmx, redirect, render
 
 router = APIRouter()
+PickId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The pick's id, from starting it.")]
 DEFAULT_PROMPT = "My friend asked me to cover for her with her boss. Should I?"
 
 
@@ -45,7 +46,7 @@ def start_pick(s: ServicesDep, participant_id: Participant, body: PickRequest) -
 
 
 @router.post("/v1/me/picks/{pick_id}", tags=["picks"])
-def choose_pick(s: ServicesDep, participant_id: Participant, pick_id: int, body: ChoiceRequest) -> PickRevealed:
+def choose_pick(s: ServicesDep, participant_id: Participant, pick_id: PickId, body: ChoiceRequest) -> PickRevealed:
     """Pick the reply that fits me (once; 409 after), and learn which one was shaped by my values."""
     return s.picks.choose(participant_id, pick_id, body.choice)
 
@@ -78,7 +79,7 @@ def pick_start(request: Request, s: ServicesDep, participant_id: Participant, fo
 
 
 @router.post("/pick/{pick_id}", response_class=HTMLResponse, include_in_schema=False)
-def pick_choose(request: Request, s: ServicesDep, participant_id: Participant, pick_id: int, form: Form) -> Response:
+def pick_choose(request: Request, s: ServicesDep, participant_id: Participant, pick_id: PickId, form: Form) -> Response:
     choice = str(form.get("choice") or "")
     revealed, notice, error = None, None, None
     try:
