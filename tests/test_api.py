@@ -196,7 +196,8 @@ def test_the_precis_alone_is_offered_for_any_model_and_holds_only_consented_scop
     participant_client.put("/v1/me/boundaries", json={"boundaries": ["no-religion"]})
     participant_client.put(f"/v1/me/consents/{app_key.id}", json={"scopes": ["politics"]})
     only_politics = participant_client.get(url, headers=app_headers(app_key)).json()
-    assert set(only_politics) == {"handle", "space_version", "scopes", "precis"}
+    assert set(only_politics) == {"handle", "space_version", "scopes", "precis", "instructions"}
+    assert only_politics["instructions"] is None  # the person's own text only for an app reading every group
     assert only_politics["scopes"] == ["politics"] and "religio" not in only_politics["precis"].lower()
     assert only_politics["precis"].endswith(SAFETY_LINE) and len(only_politics["precis"].split()) <= 120
     participant_client.put(f"/v1/me/consents/{app_key.id}", json={"scopes": ["politics", "boundaries"]})

@@ -15,7 +15,7 @@ from tests.test_blind_picks import ScriptedPersonalizer
 from valueprint.errors import ConfigError
 from valueprint.store import duties
 from valueprint.store.duties import DataDuty, participant_tables, uncovered
-from valueprint.store.models import Base, CustomInstructions
+from valueprint.store.models import Base
 
 ALL_SCOPES = ["schwartz", "moral", "politics", "behaviour", "boundaries"]
 
@@ -72,6 +72,7 @@ def person_with_data_everywhere(client, services) -> tuple[str, dict]:
     step = client.get("/v1/questionnaire/next").json()
     client.put(f"/v1/answers/{step['item']['id']}", json={"value": None})
     client.put("/v1/me/demographics", json={"demographics": {"country": "Peru"}, "contact": "p@example.org"})
+    assert client.put("/v1/me/instructions", json={"text": "Be blunt with me."}).status_code == 200
     token = client.post("/v1/me/token").json()
     app = services.registry.register_app("Reader", ALL_SCOPES)
     client.put(f"/v1/me/consents/{app.id}", json={"scopes": ["moral"]})
@@ -79,8 +80,6 @@ def person_with_data_everywhere(client, services) -> tuple[str, dict]:
     services.picks.personalizer = ScriptedPersonalizer()  # a blind pick, through its API (no model needed)
     pick = client.post("/v1/me/picks", json={"prompt": "Should I lend my brother money?"}).json()
     client.post(f"/v1/me/picks/{pick['pick_id']}", json={"choice": "A"})
-    with services.db.session() as session:  # custom instructions, as their page stores them
-        session.add(CustomInstructions(participant_id=participant_id, text="Be blunt with me."))
     return participant_id, token
 
 

@@ -40,10 +40,11 @@ class Services:
         self.accounts.delete(participant_id)
 
     def issue_token(self, participant_id: str) -> IssuedToken:
-        """Store the person's current profile and issue a token carrying it (one unit of work);
-        earlier tokens are revoked."""
+        """Store the person's current profile and issue a token carrying it and their own custom
+        instructions (one unit of work); earlier tokens are revoked."""
         with self.db.session():
-            return self.registry.issue(participant_id, self.accounts.save_profile(participant_id))
+            profile = self.accounts.save_profile(participant_id)
+            return self.registry.issue(participant_id, profile, self.accounts.instructions(participant_id))
 
     def ensure_token(self, participant_id: str) -> None:
         """Issue a first token; never silently replace one the person may already have handed out."""
@@ -55,6 +56,18 @@ class Services:
         """New boundaries, and a token that carries them, in one unit of work."""
         with self.db.session():
             self.accounts.set_boundaries(participant_id, boundaries)
+            return self.issue_token(participant_id)
+
+    def set_instructions_and_reissue(self, participant_id: str, text: object) -> IssuedToken:
+        """The person's own wording of their précis, and a token that carries it (claim `ins`), in one unit of work."""
+        with self.db.session():
+            self.accounts.set_instructions(participant_id, text)
+            return self.issue_token(participant_id)
+
+    def reset_instructions_and_reissue(self, participant_id: str) -> IssuedToken:
+        """Back to the generated précis, and a token without the person's text, in one unit of work."""
+        with self.db.session():
+            self.accounts.reset_instructions(participant_id)
             return self.issue_token(participant_id)
 
     def train_adapter(self, participant_id: str) -> dict[str, Any]:

@@ -46,6 +46,8 @@ def personal(context: DutyContext) -> dict[str, Any]:
 
 register(DataDuty("answers", tables=(Answer,), export=_answers))
 register(DataDuty("profile", tables=(Profile,), export=_profile))
+
+
 def _custom_instructions(context: DutyContext) -> dict[str, Any] | None:
     row = context.session.get(CustomInstructions, context.participant_id)
     return {"text": row.text, "updated_at": row.updated_at.isoformat()} if row else None

@@ -116,6 +116,22 @@ class ResultView(BaseModel):
     political: PoliticalPoint
 
 
+class InstructionsView(BaseModel):
+    """My custom instructions: what AI apps are told about me (my own text once I edit it)."""
+
+    text: str = Field(description="The text in force: my edited text, or the generated précis until I edit it.")
+    edited: bool = Field(description="True when `text` is my own wording (carried by my token as claim `ins`).")
+    generated: str = Field(description="The précis generated from my measured profile (what a reset goes back to).")
+    max_chars: int
+
+
+class InstructionsSaved(InstructionsView):
+    """Saved (or reset); my token was re-issued to carry the change, and earlier tokens revoked."""
+
+    token: str
+    handle: str
+
+
 class ParticipantExport(BaseModel):
     id: str
     role: str

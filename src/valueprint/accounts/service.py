@@ -10,6 +10,7 @@ personal data, sealed with AES-GCM in their own table.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,23 +26,40 @@ from sqlalchemy.orm import Session
 
 from valueprint.accounts.data import participant_section, personal
 from valueprint.accounts.roles import Role
-from valueprint.errors import AuthError, ConfigError, HandleError, NotFoundError
+from valueprint.errors import AuthError, BadRequestError, ConfigError, HandleError, NotFoundError
 from valueprint.registry.ratelimit import RateLimiter
 from valueprint.store import duties
 from valueprint.store.crypto import Sealer
 from valueprint.store.db import Database
 from valueprint.store.duties import DutyContext
-from valueprint.store.models import Answer, Base, Participant, PersonalData, Profile
+from valueprint.store.models import Answer, Base, CustomInstructions, Participant, PersonalData, Profile
 from valueprint.tokens.handle import generate_words, parse_handle
 from valueprint.values import adaptive
 from valueprint.values.answers import Answers, parse_boundaries, parse_demographics, record
 from valueprint.values.bank import Item
+from valueprint.values.precis import MAX_INSTRUCTIONS_CHARS, precis
 from valueprint.values.profile import ValueProfile
 from valueprint.values.scoring import ScoringModel
 
 RESUME_WORDS = 6
 LOOKUP_HEX = 8
 EXPORT_FORMAT = "valueprint.export/1"
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_instructions(text: object) -> str:
+    """A person's own custom instructions, tidied (line endings, control characters, outer blanks);
+    BadRequestError when empty or longer than MAX_INSTRUCTIONS_CHARS."""
+    if not isinstance(text, str):
+        raise BadRequestError("custom instructions are text")
+    cleaned = CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if not cleaned:
+        raise BadRequestError("the text is empty: to go back to the generated précis, reset it instead")
+    if len(cleaned) > MAX_INSTRUCTIONS_CHARS:
+        raise BadRequestError(
+            f"custom instructions are at most {MAX_INSTRUCTIONS_CHARS} characters; this text has {len(cleaned)}"
+        )
+    return cleaned
 
 
 def require_covered() -> None:
@@ -60,6 +78,16 @@ def resume_lookup(code: str) -> str:
 class NewParticipant:
     id: str
     resume_code: str
+
+
+@dataclass(frozen=True)
+class OwnInstructions:
+    """What AI apps are told about a person: their own text when they edited it, else the generated précis."""
+
+    text: str
+    edited: bool
+    generated: str
+    max_chars: int = MAX_INSTRUCTIONS_CHARS
 
 
 class ResumePoint(StrEnum):
@@ -246,6 +274,39 @@ class Accounts:
             participant.boundaries = parsed
             self._store_profile(session, participant, self._answers(session, participant))
         return parsed
+
+    # -- custom instructions ------------------------------------------------------------
+
+    def instructions(self, participant_id: str) -> str | None:
+        """The person's own wording of their précis, or None while they use the generated one."""
+        with self.db.session() as session:
+            self.get(session, participant_id)
+            row = session.get(CustomInstructions, participant_id)
+            return row.text if row else None
+
+    def own_instructions(self, participant_id: str, max_sd: float) -> OwnInstructions:
+        """The text in force beside the précis generated from the current profile (a read)."""
+        generated = precis(self.profile(participant_id), self.model.space, max_sd)
+        edited = self.instructions(participant_id)
+        return OwnInstructions(edited or generated, edited is not None, generated)
+
+    def set_instructions(self, participant_id: str, text: object) -> str:
+        """Store the person's edited précis (tidied; at most MAX_INSTRUCTIONS_CHARS); returns what was stored."""
+        cleaned = clean_instructions(text)
+        with self.db.session() as session:
+            self.get(session, participant_id, for_update=True)
+            row = session.get(CustomInstructions, participant_id)
+            if row is None:
+                session.add(CustomInstructions(participant_id=participant_id, text=cleaned))
+            else:
+                row.text, row.updated_at = cleaned, datetime.now(UTC)
+        return cleaned
+
+    def reset_instructions(self, participant_id: str) -> None:
+        """Back to the generated précis: the edited text is deleted."""
+        with self.db.session() as session:
+            self.get(session, participant_id, for_update=True)
+            session.execute(delete(CustomInstructions).where(CustomInstructions.participant_id == participant_id))
 
     # -- personal data ------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from valueprint.judge.judge import MAX_REPLIES, MAX_REPLY_CHARS
+from valueprint.tokens.jws import MAX_TOKEN_CHARS
 
 MAX_PROMPT_CHARS = 8000
 
@@ -18,7 +19,7 @@ class RankRequest(BaseModel):
         min_length=1, max_length=MAX_REPLIES, description="Candidate replies to rank."
     )
     value_token: str | None = Field(
-        default=None, max_length=4096, description="A value token (JWS) or a handle; or send X-Value-Token."
+        default=None, max_length=MAX_TOKEN_CHARS, description="A value token (JWS) or a handle; or send X-Value-Token."
     )
 
 

@@ -41,6 +41,7 @@ class Context:
     profile: ValueProfile
     space: ValueSpace
     precis_max_sd: float = 0.35
+    instructions: str | None = None  # the person's own edited précis, when they wrote one (and may share it)
     rerank_n: int = 4
     steer_strength: float = DEFAULT_STEER_STRENGTH
     judge: Judge | None = None  # ranks candidate replies for the profile (`judge.PersonalJudge.rank`)
@@ -78,10 +79,13 @@ def register(cls: type[Strategy]) -> type[Strategy]:
 
 @register
 class Precis(Strategy):
+    """The person's own custom instructions when they wrote some, else the précis of their profile,
+    as the system prompt (before any system message of the caller's)."""
+
     name = "precis"
 
     def prepare(self, messages: list[Message], context: Context) -> list[Message]:
-        text = precis(context.profile, context.space, context.precis_max_sd)
+        text = context.instructions or precis(context.profile, context.space, context.precis_max_sd)
         context.notes["precis"] = text
         own_system = [m for m in messages if m.get("role") == "system"]
         rest = [m for m in messages if m.get("role") != "system"]

@@ -78,6 +78,10 @@ class PrecisView(BaseModel):
     space_version: str
     scopes: list[str]
     precis: str
+    instructions: str | None = Field(
+        description="The person's own custom instructions (their edited précis), to use instead of `precis`; "
+        "only for an app the person allows to read every value group, else null."
+    )
 
 
 class ScopedView(BaseModel):
@@ -89,3 +93,7 @@ class ScopedView(BaseModel):
     dimensions: dict[str, DimensionScore]
     boundaries: list[str]
     precis: str
+    instructions: str | None = Field(
+        description="The person's own custom instructions (their edited précis), to use instead of `precis`; "
+        "only for an app the person allows to read every value group, else null."
+    )

@@ -3,6 +3,8 @@
 Scopes are the value-space groups (`schwartz`, `moral`, `politics`, `behaviour`)
 plus `boundaries`. An app is registered with the scopes it may ask for; a person
 grants it any subset; a read returns only the intersection, and is audit-logged.
+The person's own custom instructions (their edited précis) are free text that may speak
+to any value group, so a read includes them only for an app allowed every value group.
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ from valueprint.registry.audit import AuditAction
 from valueprint.registry.ratelimit import RateLimiter
 from valueprint.settings import Settings
 from valueprint.store.db import Database
-from valueprint.store.models import App, AuditEntry, Consent, IssuedTokenRecord, Participant, Profile
+from valueprint.store.models import (
+    App,
+    AuditEntry,
+    Consent,
+    CustomInstructions,
+    IssuedTokenRecord,
+    Participant,
+    Profile,
+)
 from valueprint.tokens.codec import carries
 from valueprint.tokens.handle import generate_handle, parse_handle
 from valueprint.tokens.jws import IssuedToken, TokenVerifier, issue_token, peek_claims
@@ -81,8 +91,9 @@ class Registry:
 
     # -- tokens --------------------------------------------------------------------
 
-    def issue(self, participant_id: str, profile: ValueProfile) -> IssuedToken:
-        """Issue a token for the current profile; earlier tokens of this person are revoked."""
+    def issue(self, participant_id: str, profile: ValueProfile, instructions: str | None = None) -> IssuedToken:
+        """Issue a token for the current profile (and the person's own custom instructions, claim `ins`);
+        earlier tokens of this person are revoked."""
         with self.db.session() as session:
             # The row lock (PostgreSQL) makes two concurrent issues agree on one handle and one live token.
             participant = session.get(Participant, participant_id, with_for_update=True)
@@ -99,6 +110,7 @@ class Registry:
                 subject=participant_id,
                 ttl_seconds=self.settings.token_ttl_days * 86400,
                 handle=participant.handle,
+                instructions=instructions,
             )
             moment = datetime.now(UTC)
             session.execute(
@@ -137,13 +149,16 @@ class Registry:
                 .limit(1)
             )
 
-    def current_token_state(self, participant_id: str, profile: ValueProfile) -> CurrentToken | None:
-        """The token in force (None if there is none), stale when it no longer carries `profile`."""
+    def current_token_state(
+        self, participant_id: str, profile: ValueProfile, instructions: str | None = None
+    ) -> CurrentToken | None:
+        """The token in force (None if there is none), stale when it no longer carries `profile`
+        and the person's own `instructions`."""
         record = self.current_token(participant_id)
         if record is None:
             return None
         claims = peek_claims(record.token)
-        stale = not carries(claims, profile, self.space)
+        stale = not carries(claims, profile, self.space, instructions)
         return CurrentToken(record.token, claims["hdl"], record.expires_at.date(), stale)
 
     def tokens(self, participant_id: str) -> list[IssuedTokenRecord]:
@@ -324,10 +339,19 @@ class Registry:
         stored = session.get(Profile, participant_id)
         if stored is None:
             raise NotFoundError("this person has no profile yet")
-        return self.scoped_view(ValueProfile.from_json(stored.profile_json), participant.handle, scopes)
+        own = session.get(CustomInstructions, participant_id)
+        profile = ValueProfile.from_json(stored.profile_json)
+        return self.scoped_view(profile, participant.handle, scopes, own.text if own else None)
 
-    def scoped_view(self, profile: ValueProfile, handle: str | None, scopes: list[str]) -> dict[str, Any]:
-        """The profile limited to `scopes`: other dimensions are absent (and out of the précis)."""
+    def reads_every_group(self, scopes: list[str]) -> bool:
+        """Whether these scopes cover every value group (what the person's free text may speak to)."""
+        return {g.id for g in self.space.groups} <= set(scopes)
+
+    def scoped_view(
+        self, profile: ValueProfile, handle: str | None, scopes: list[str], instructions: str | None = None
+    ) -> dict[str, Any]:
+        """The profile limited to `scopes`: other dimensions are absent (and out of the précis); the
+        person's own `instructions` only for scopes covering every value group, else None."""
         groups = set(scopes)
         dimensions = {
             dim.id: profile.scores[dim.id].model_dump() for dim in self.space.dimensions if dim.group in groups
@@ -344,4 +368,5 @@ class Registry:
             "dimensions": dimensions,
             "boundaries": list(boundaries),
             "precis": precis(visible, self.space, self.settings.precis_min_confidence_sd),
+            "instructions": instructions if self.reads_every_group(scopes) else None,
         }

@@ -67,9 +67,12 @@ def decode_boundaries(mask: object, space: ValueSpace) -> tuple[str, ...]:
     return tuple(sorted(b.id for i, b in enumerate(space.boundaries) if mask >> i & 1))
 
 
-def carries(claims: dict[str, Any], profile: ValueProfile, space: ValueSpace) -> bool:
-    """Whether a token's claims carry this profile and its boundaries (False: the token is stale
-    and a re-issue would hand out the person's current values)."""
-    return claims.get("vp") == encode_profile(profile, space) and claims.get("bnd") == encode_boundaries(
-        profile.boundaries, space
+def carries(claims: dict[str, Any], profile: ValueProfile, space: ValueSpace, instructions: str | None = None) -> bool:
+    """Whether a token's claims carry this profile, its boundaries and the person's own custom
+    instructions (claim `ins`, absent when None) (False: the token is stale and a re-issue would
+    hand out the person's current values)."""
+    return (
+        claims.get("vp") == encode_profile(profile, space)
+        and claims.get("bnd") == encode_boundaries(profile.boundaries, space)
+        and claims.get("ins") == instructions
     )

@@ -13,7 +13,13 @@ vsv     value-space version of the profile
 vp      the quantised profile (see `codec`)
 bnd     the person's boundaries, as a bit mask (see `codec`)
 hdl     the person's four-word handle
+ins     only when the person edited their précis: their own custom instructions, as
+        plain text (at most 1200 characters), carried beside the measured profile
 ======  =====================================================================
+
+The payload is UTF-8 JSON (non-ASCII text in `ins` is not escaped), so any JOSE library
+reads `ins` as an ordinary string claim. A token without edited text has no `ins` and is
+under 600 characters; with 1200 characters of text it stays under MAX_TOKEN_CHARS.
 
 Verification is offline: a verifier needs only the issuer's JWKS. Every refusal is
 a specific `TokenError` subclass; no input, however broken, raises anything else.
@@ -51,11 +57,12 @@ from valueprint.errors import (
 from valueprint.tokens.codec import decode_boundaries, decode_vectors, encode_boundaries, encode_profile
 from valueprint.tokens.handle import generate_handle, parse_handle
 from valueprint.tokens.keys import ALGORITHM, SigningKey
+from valueprint.values.precis import MAX_INSTRUCTIONS_CHARS
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
 TOKEN_TYPE = "vp+jwt"
-MAX_TOKEN_CHARS = 4096
+MAX_TOKEN_CHARS = 8192  # room for `ins`: 1200 characters of any script, as UTF-8 in base64url
 REQUIRED_STRING_CLAIMS = ("iss", "sub", "jti", "vsv", "vp", "hdl")
 MAX_TIMESTAMP = 2**33  # year 2242: later times are refused rather than overflowing datetime
 
@@ -89,6 +96,11 @@ class VerifiedToken:
         return str(self.claims["hdl"])
 
     @property
+    def instructions(self) -> str | None:
+        """The person's own custom instructions (claim `ins`), when they edited their précis."""
+        return self.claims.get("ins")
+
+    @property
     def subject(self) -> str:
         return str(self.claims["sub"])
 
@@ -111,9 +123,11 @@ def issue_token(
     subject: str,
     ttl_seconds: int,
     handle: str | None = None,
+    instructions: str | None = None,
     now: float | None = None,
 ) -> IssuedToken:
-    """Sign `profile` as a compact JWS. `handle` stays the same across re-issues of one person."""
+    """Sign `profile` as a compact JWS. `handle` stays the same across re-issues of one person;
+    `instructions` (the person's edited précis) becomes the claim `ins`."""
     issued_at = int(time.time() if now is None else now)
     handle = parse_handle(handle) if handle else generate_handle()
     claims = {
@@ -128,8 +142,12 @@ def issue_token(
         "bnd": encode_boundaries(profile.boundaries, space),
         "hdl": handle,
     }
+    if instructions is not None:
+        if not isinstance(instructions, str) or not 0 < len(instructions) <= MAX_INSTRUCTIONS_CHARS:
+            raise ValueError(f"custom instructions are 1-{MAX_INSTRUCTIONS_CHARS} characters of text")
+        claims["ins"] = instructions
     header = {"alg": ALGORITHM, "kid": signing_key.kid, "typ": TOKEN_TYPE}
-    payload = json.dumps(claims, separators=(",", ":"))
+    payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False)
     token = jws.serialize_compact(header, payload, signing_key.key, algorithms=[ALGORITHM])
     return IssuedToken(
         token=token, handle=handle, jti=claims["jti"], expires_at=datetime.fromtimestamp(claims["exp"], UTC)
@@ -249,6 +267,9 @@ class TokenVerifier:
             parse_handle(claims["hdl"])
         except HandleError as error:
             raise InvalidClaimsError(f"claim 'hdl' is not a handle: {error}") from None
+        instructions = claims.get("ins")
+        if "ins" in claims and (not isinstance(instructions, str) or len(instructions) > MAX_INSTRUCTIONS_CHARS):
+            raise InvalidClaimsError(f"claim 'ins' must be text of at most {MAX_INSTRUCTIONS_CHARS} characters")
 
 
 def peek_claims(token: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
 MAX_WORDS = 120
+MAX_INSTRUCTIONS_CHARS = 1200  # a person's own edited précis (custom instructions), carried by their token
 MIN_STRENGTH = 0.25
 STRONG = 0.6
 MANNER_GROUP = "behaviour"  # how to answer, rather than what the person values

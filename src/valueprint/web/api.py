@@ -16,6 +16,8 @@ from valueprint.accounts.schemas import (
     AnswerAccepted,
     Boundaries,
     ExportDocument,
+    InstructionsSaved,
+    InstructionsView,
     MyAnswers,
     NextStep,
     PersonalData,
@@ -34,6 +36,8 @@ from valueprint.registry.schemas import (
     ScopedView,
     TokenSummary,
 )
+from valueprint.tokens.jws import MAX_TOKEN_CHARS, IssuedToken
+from valueprint.values.precis import MAX_INSTRUCTIONS_CHARS
 from valueprint.web import security
 from valueprint.web.deps import Admin, AppClient, BrowserSession, Participant, ServicesDep
 from valueprint.web.views import next_view, result_view
@@ -71,6 +75,10 @@ class BoundariesRequest(Body):
     boundaries: list[str]
 
 
+class InstructionsRequest(Body):
+    text: str = Field(min_length=1, max_length=MAX_INSTRUCTIONS_CHARS, description="My own custom instructions.")
+
+
 class ConsentRequest(Body):
     scopes: list[str]
 
@@ -82,7 +90,7 @@ class AppRequest(Body):
 
 
 class VerifyRequest(Body):
-    token: str = Field(max_length=4096)
+    token: str = Field(max_length=MAX_TOKEN_CHARS)
 
 
 # -- participants --------------------------------------------------------------
@@ -148,6 +156,29 @@ def set_boundaries(s: ServicesDep, participant_id: Participant, body: Boundaries
 def my_profile(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
     """The profile with confidence, nearest persona, précis and political point."""
     return result_view(s.accounts.profile(participant_id), s.model.space, s.settings.precis_min_confidence_sd)
+
+
+@router.get("/me/instructions", tags=["me"])
+def my_instructions(s: ServicesDep, participant_id: Participant) -> InstructionsView:
+    """My custom instructions: the generated précis, or my own edited text once I save one."""
+    return InstructionsView(**vars(s.accounts.own_instructions(participant_id, s.settings.precis_min_confidence_sd)))
+
+
+def _saved(s: ServicesDep, participant_id: str, issued: IssuedToken) -> InstructionsSaved:
+    own = s.accounts.own_instructions(participant_id, s.settings.precis_min_confidence_sd)
+    return InstructionsSaved(**vars(own), token=issued.token, handle=issued.handle)
+
+
+@router.put("/me/instructions", tags=["me"])
+def set_my_instructions(s: ServicesDep, participant_id: Participant, body: InstructionsRequest) -> InstructionsSaved:
+    """Save my own wording (at most 1200 characters); my token is re-issued to carry it (claim `ins`)."""
+    return _saved(s, participant_id, s.set_instructions_and_reissue(participant_id, body.text))
+
+
+@router.delete("/me/instructions", tags=["me"])
+def reset_my_instructions(s: ServicesDep, participant_id: Participant) -> InstructionsSaved:
+    """Back to the generated précis; my token is re-issued without my text."""
+    return _saved(s, participant_id, s.reset_instructions_and_reissue(participant_id))
 
 
 @router.post("/me/refine", response_model=NextStep, tags=["questionnaire"])

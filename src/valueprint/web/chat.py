@@ -33,6 +33,7 @@ from valueprint.personalize.service import scoped_profile
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies
 from valueprint.services import Services
 from valueprint.store.models import App
+from valueprint.tokens.jws import MAX_TOKEN_CHARS
 from valueprint.values.profile import ValueProfile
 from valueprint.web.deps import AppClient, ServicesDep
 
@@ -62,7 +63,9 @@ class ChatRequest(BaseModel):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)
     seed: int | None = None
-    value_token: str | None = Field(default=None, max_length=4096, description="A value token (JWS) or a handle.")
+    value_token: str | None = Field(
+        default=None, max_length=MAX_TOKEN_CHARS, description="A value token (JWS) or a handle."
+    )
     strategies: list[str] | str | None = Field(
         default=None,
         description="precis, steer, adapter, rerank, combined with + (default: precis when a token is given).",
@@ -77,6 +80,7 @@ class Resolved:
     scopes: list[str] = field(default_factory=list)
     adapter: Path | None = None
     adapter_missing: str = "no value token was given, so there is no personal adapter to use"
+    instructions: str | None = None  # the person's own text, only for an app allowed every value group
 
 
 def _resolve(s: Services, app: App, token: str | None) -> Resolved:
@@ -87,7 +91,7 @@ def _resolve(s: Services, app: App, token: str | None) -> Resolved:
     if not token:
         return Resolved()
     view = s.registry.read(app, token)
-    resolved = Resolved(scoped_profile(view, s.model.space), view["scopes"])
+    resolved = Resolved(scoped_profile(view, s.model.space), view["scopes"], instructions=view.get("instructions"))
     all_groups = {d.group for d in s.model.space.dimensions}
     participant_id = s.registry.participant_of(view["handle"])
     adapter = s.personalizer.person_adapter(participant_id) if participant_id else None
@@ -121,7 +125,7 @@ def chat_completions(
     s: ServicesDep,
     app: AppClient,
     body: ChatRequest,
-    x_value_token: Annotated[str | None, Header(max_length=4096)] = None,
+    x_value_token: Annotated[str | None, Header(max_length=MAX_TOKEN_CHARS)] = None,
 ) -> Any:
     """Chat with the local model, personalised by the value token's consented scopes."""
     served = served_model(s)
@@ -137,6 +141,7 @@ def chat_completions(
     engine = s.personalizer.engine()
     context = engine.context(profile, rerank_n=body.rerank_n, steer_strength=body.steer_strength)
     context.adapter, context.adapter_missing = resolved.adapter, resolved.adapter_missing
+    context.instructions = resolved.instructions
     cap = s.settings.chat_max_tokens
     sampling = Sampling(
         max_new_tokens=min(body.max_completion_tokens or body.max_tokens or Sampling.max_new_tokens, cap),

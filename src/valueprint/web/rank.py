@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header
 from valueprint.errors import BadRequestError
 from valueprint.judge.schemas import RankRequest, RankResult
 from valueprint.personalize.service import scoped_profile
+from valueprint.tokens.jws import MAX_TOKEN_CHARS
 from valueprint.web.deps import AppClient, ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["judge"])
@@ -25,7 +26,7 @@ def rank(
     s: ServicesDep,
     app: AppClient,
     body: RankRequest,
-    x_value_token: Annotated[str | None, Header(max_length=4096)] = None,
+    x_value_token: Annotated[str | None, Header(max_length=MAX_TOKEN_CHARS)] = None,
 ) -> RankResult:
     """Rank candidate replies by how well they fit the person behind the value token."""
     token = x_value_token or body.value_token

@@ -61,12 +61,14 @@ def compass(profile: ValueProfile) -> dict[str, float]:
 def result_context(s: Services, participant_id: str) -> dict[str, Any]:
     profile = s.accounts.profile(participant_id)
     space = s.model.space
+    own = s.accounts.own_instructions(participant_id, s.settings.precis_min_confidence_sd)
     return {
+        "instructions": own,
         "view": result_view(profile, space, s.settings.precis_min_confidence_sd),
         "groups": chart_groups(profile, space),
         "compass": compass(profile),
         "uncertain": [d.label for d in least_certain(profile, space)],
-        "token": s.registry.current_token_state(participant_id, profile),
+        "token": s.registry.current_token_state(participant_id, profile, own.text if own.edited else None),
         "space": space,
         "boundaries": set(profile.boundaries),
         "step": next_view(s.accounts.next_question(participant_id)),

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 
 from valueprint.accounts.roles import Role
 from valueprint.accounts.service import ResumePoint
-from valueprint.errors import AnswerError, AuthError, NotFoundError
+from valueprint.errors import AnswerError, AuthError, BadRequestError, NotFoundError
 from valueprint.services import Services
 from valueprint.values.bank import LikertItem, SliderItem
 from valueprint.web import security
@@ -216,6 +216,26 @@ def boundaries(request: Request, s: ServicesDep, participant_id: Participant, fo
     s.set_boundaries_and_reissue(participant_id, [str(b) for b in form.getlist("boundary")])
     flash(request, "Boundaries saved; your token was re-issued to carry them.")
     return redirect("/result#boundaries")
+
+
+@router.post("/result/instructions")
+def save_instructions(request: Request, s: ServicesDep, participant_id: Participant, form: Form) -> Response:
+    """Save the person's own wording of their précis; the token is re-issued to carry it."""
+    try:
+        s.set_instructions_and_reissue(participant_id, str(form.get("text") or ""))
+    except BadRequestError as error:
+        flash(request, f"Not saved: {error}")
+        return redirect("/result#precis")
+    flash(request, "Your instructions were saved; your token was re-issued to carry them.")
+    return redirect("/result#precis")
+
+
+@router.post("/result/instructions/reset")
+def reset_instructions(request: Request, s: ServicesDep, participant_id: Participant) -> Response:
+    """Back to the précis generated from the profile; the token is re-issued without the person's text."""
+    s.reset_instructions_and_reissue(participant_id)
+    flash(request, "Back to the generated text; your token was re-issued.")
+    return redirect("/result#precis")
 
 
 # -- my data ----------------------------------------------------------------------------------------
