@@ -200,3 +200,26 @@ def test_the_precis_strategy_uses_the_persons_own_text(space) -> None:
     generated = Context(profile=profile, space=space)
     prepared = strategy.prepare(question, generated)
     assert prepared[0]["content"].startswith(precis(profile, space)) and OWN not in prepared[0]["content"]
+
+
+def test_try_it_answers_with_the_persons_own_text(space) -> None:
+    from valueprint.personalize.engine import Completion, Engine
+    from valueprint.personalize.trial import answer_twice
+
+    seen: list[list[dict]] = []
+
+    class Recording(Engine):
+        def complete(self, messages, sampling, strategies, context):  # no model: record the prepared prompt
+            for strategy in strategies:
+                messages = strategy.prepare(messages, context)
+            seen.append(messages)
+            return Completion("ok", "m", 1, 1, [s.name for s in strategies])
+
+    class Personalizer:
+        def engine(self):
+            return Recording(space, upstream=object())
+
+    profile = ValueProfile.from_arrays(space, np.zeros(space.size), np.full(space.size, 0.1))
+    answer_twice(Personalizer(), profile, "Should I move abroad?", "precis", 8, instructions=OWN)
+    assert seen[0] == [{"role": "user", "content": "Should I move abroad?"}]  # the plain model: no précis
+    assert seen[1][0] == {"role": "system", "content": OWN}

@@ -56,18 +56,35 @@ class Answers:
     strategies: list[str]
 
 
-def answer_twice(personalizer: Any, profile: ValueProfile, prompt: str, strategies: str, max_tokens: int) -> Answers:
-    """The plain and the personalised reply (same seed and budget). Side effects: runs the local model twice."""
+def answer_twice(
+    personalizer: Any,
+    profile: ValueProfile,
+    prompt: str,
+    strategies: str,
+    max_tokens: int,
+    instructions: str | None = None,
+) -> Answers:
+    """The plain and the personalised reply (same seed and budget); `instructions` (the person's own
+    edited précis) replace the generated précis. Side effects: runs the local model twice."""
     engine = personalizer.engine()
     messages = [{"role": "user", "content": prompt}]
     sampling = Sampling(max_new_tokens=max_tokens, seed=0)
     chosen = parse_strategies(strategies)
     base = engine.complete(messages, sampling, [], engine.context(None))
-    personal = engine.complete(messages, sampling, chosen, engine.context(profile))
+    context = engine.context(profile)
+    context.instructions = instructions
+    personal = engine.complete(messages, sampling, chosen, context)
     return Answers(base, personal, [s.name for s in chosen])
 
 
-def run_trial(personalizer: Any, profile: ValueProfile, prompt: str, strategies: str, max_tokens: int) -> Trial:
+def run_trial(
+    personalizer: Any,
+    profile: ValueProfile,
+    prompt: str,
+    strategies: str,
+    max_tokens: int,
+    instructions: str | None = None,
+) -> Trial:
     """`personalizer` is the server's `Personalizer` (model, judge and steering, loaded on first use).
 
     Side effects: runs the local model twice (plain, then personalised) and the judge once."""
@@ -75,7 +92,7 @@ def run_trial(personalizer: Any, profile: ValueProfile, prompt: str, strategies:
 
     started = time.perf_counter()
     space = personalizer.space
-    answers = answer_twice(personalizer, profile, prompt, strategies, max_tokens)
+    answers = answer_twice(personalizer, profile, prompt, strategies, max_tokens, instructions)
     base, personal = answers.base, answers.personal
     trial = Trial(prompt, base.text, personal.text, answers.strategies)
     trial.base_cut, trial.personal_cut = base.finish_reason == "length", personal.finish_reason == "length"

@@ -32,7 +32,8 @@ def try_it(request: Request, s: ServicesDep, participant_id: Participant, form: 
     else:
         profile = s.accounts.profile(participant_id)
         max_tokens = min(s.settings.chat_max_tokens, TRY_MAX_TOKENS)
-        trial = run_trial(s.personalizer, profile, prompt, s.settings.try_strategies, max_tokens)
+        own = s.accounts.instructions(participant_id)  # the person's own text, when they edited their précis
+        trial = run_trial(s.personalizer, profile, prompt, s.settings.try_strategies, max_tokens, own)
     context = {"trial": trial, "try_error": error, "prompt": prompt}
     status = 422 if error else 200
     if is_htmx(request):
