@@ -58,9 +58,10 @@ def test_get_put_delete_my_instructions(person, services) -> None:
     assert sum(not t["revoked"] for t in tokens) == 1 and len(tokens) == 3
 
 
-@pytest.mark.parametrize("text", ["", "   \n ", "x" * (MAX_INSTRUCTIONS_CHARS + 1)])
+@pytest.mark.parametrize("text", ["", "   \n ", "x" * (MAX_INSTRUCTIONS_CHARS + 1), "half a pair \ud800"])
 def test_empty_or_too_long_instructions_are_refused(person, text) -> None:
-    response = person.put("/v1/me/instructions", json={"text": text})
+    body = json.dumps({"text": text})  # ASCII JSON: a lone surrogate travels as an escape
+    response = person.put("/v1/me/instructions", content=body, headers={"content-type": "application/json"})
     assert response.status_code in (400, 422), response.text
     assert "error" in response.json()
     assert person.get("/v1/me/instructions").json()["edited"] is False

@@ -52,6 +52,10 @@ def clean_instructions(text: object) -> str:
     BadRequestError when empty or longer than MAX_INSTRUCTIONS_CHARS."""
     if not isinstance(text, str):
         raise BadRequestError("custom instructions are text")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequestError("custom instructions must be valid Unicode text") from None
     cleaned = CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not cleaned:
         raise BadRequestError("the text is empty: to go back to the generated précis, reset it instead")
