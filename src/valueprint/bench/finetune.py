@@ -32,7 +32,7 @@ from valueprint.personalize.adapters import cache_for
 from valueprint.personalize.finetune import read_meta
 from valueprint.personalize.preferences import Pair, read_jsonl
 from valueprint.personalize.replies import replies_file, reply_choices
-from valueprint.personalize.runtime import LocalModel, Sampling, local_model
+from valueprint.personalize.runtime import LocalModel, Sampling, model_for
 from valueprint.personalize.service import Personalizer
 from valueprint.personalize.training import train_subject
 from valueprint.settings import Settings
@@ -51,7 +51,7 @@ def _quiet(_stage: str, _done: int, _total: int) -> None:
 def sample_replies_once(settings: Settings, progress: Progress) -> dict[str, Any]:
     """The model's candidate replies, sampled before any training (once per model, not per person)."""
     cached = replies_file(
-        settings.data_dir, local_model(settings.data_dir, settings.model_dir).name, settings.adapter_reply_prompts
+        settings.data_dir, model_for(settings).name, settings.adapter_reply_prompts
     ).is_file()
     started = time.perf_counter()
     choices = reply_choices(

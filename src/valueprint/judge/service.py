@@ -26,10 +26,10 @@ _lock = threading.Lock()
 
 def _fluency(settings: Settings) -> Any:
     """Mean log-probability of replies under the local model (loaded on first use)."""
-    from valueprint.personalize.runtime import local_model
+    from valueprint.personalize.runtime import model_for
 
     def fluency(prompt: str, replies: Sequence[str]) -> np.ndarray:
-        return mean_logprobs(local_model(settings.data_dir, settings.model_dir), prompt, replies)
+        return mean_logprobs(model_for(settings), prompt, replies)
 
     return fluency
 

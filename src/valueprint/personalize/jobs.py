@@ -42,6 +42,7 @@ class TrainingRequest:
     data_dir: str
     datasets_dir: str
     model_dir: str | None = None
+    model: str | None = None  # the catalogue model (VALUEPRINT_MODEL) when no model_dir is given
     evaluator_dir: str | None = None
     init_adapter: str | None = None
     init_persona: str | None = None

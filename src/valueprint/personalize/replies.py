@@ -63,12 +63,13 @@ def reply_choices(
     prompts: int,
     model_dir: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    model_name: str | None = None,
 ) -> list[Choice]:
     """The model's candidate replies to `prompts` dilemmas, sampled on first use (256 prompts: ~7 min on
     2 cores) and read from disk after."""
     if prompts == 0:
         return []
-    model = local_model(data_dir, model_dir)
+    model = local_model(data_dir, model_dir, model_name)
     path = replies_file(data_dir, model.name, prompts)
     with _lock:
         if not path.is_file():

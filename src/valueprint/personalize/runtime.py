@@ -350,6 +350,16 @@ def served_name(model_dir: Path | None = None, name: str | None = None) -> str:
     return model_dir.name if model_dir else model_spec(name).name
 
 
+def model_for(settings: Any) -> LocalModel:
+    """The local model a `Settings` names (MODEL_DIR, else MODEL), loaded once per process."""
+    return local_model(settings.data_dir, settings.model_dir, settings.model)
+
+
+def model_folder_for(settings: Any) -> Path:
+    """The folder of the model a `Settings` names, converted if needed (without loading it)."""
+    return settings.model_dir or convert(model_spec(settings.model), settings.data_dir / "models" / settings.model)
+
+
 def local_model(data_dir: Path, model_dir: Path | None = None, name: str | None = None) -> LocalModel:
     """The process's local model: `model_dir` if configured, else the catalogue model `name` (default:
     VALUEPRINT_MODEL, else SmolLM2), hash-checked and converted once into DATA_DIR/models."""

@@ -24,7 +24,7 @@ from valueprint.personalize.adapters import AdapterCache, AdapterStore, adapters
 from valueprint.personalize.engine import Engine
 from valueprint.personalize.finetune import read_meta
 from valueprint.personalize.jobs import Jobs, TrainingRequest
-from valueprint.personalize.runtime import LocalModel, local_model
+from valueprint.personalize.runtime import LocalModel, model_for
 from valueprint.personalize.training import check_trainable
 from valueprint.settings import Settings
 from valueprint.values.profile import ValueProfile
@@ -58,7 +58,7 @@ class Personalizer:
     def engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
-                model = local_model(self.settings.data_dir, self.settings.model_dir)
+                model = model_for(self.settings)
                 self._adapters = cache_for(model, self.settings.adapter_cache_size)
                 self._engine = Engine(
                     self.space,
@@ -135,6 +135,7 @@ class Personalizer:
             data_dir=str(s.data_dir),
             datasets_dir=str(s.datasets_dir),
             model_dir=str(s.model_dir) if s.model_dir else None,
+            model=s.model,
             evaluator_dir=str(s.evaluator_dir) if s.evaluator_dir else None,
             init_adapter=str(nearest[1]) if nearest else None,
             init_persona=nearest[0].id if nearest else None,

@@ -23,7 +23,7 @@ from valueprint.personalize.preferences import (
     write_jsonl,
 )
 from valueprint.personalize.replies import reply_choices
-from valueprint.personalize.runtime import SMOLLM2_NAME, convert_smollm2
+from valueprint.personalize.runtime import model_folder_for, served_name
 from valueprint.settings import Settings
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace, load_space
@@ -35,11 +35,20 @@ _scored_lock = threading.Lock()
 def option_scores(settings: Settings) -> tuple[OptionScores, OptionScores]:
     """(train, held-out) options with the judge's readings, read once per process and source."""
     train, heldout = split_options(settings.datasets_dir)
-    replies_source = str(settings.data_dir), str(settings.model_dir), str(settings.adapter_reply_prompts)
+    replies_source = (
+        str(settings.data_dir),
+        str(settings.model_dir),
+        settings.model,
+        str(settings.adapter_reply_prompts),
+    )
 
     def replies() -> list[Choice]:
         return reply_choices(
-            settings.data_dir, settings.datasets_dir, settings.adapter_reply_prompts, settings.model_dir
+            settings.data_dir,
+            settings.datasets_dir,
+            settings.adapter_reply_prompts,
+            settings.model_dir,
+            model_name=settings.model,
         )
 
     return (
@@ -66,16 +75,13 @@ def check_trainable(profile: ValueProfile, space: ValueSpace) -> None:
         )
 
 
-def model_folder(data_dir: Path, model_dir: Path | None) -> Path:
-    return model_dir or convert_smollm2(data_dir / "models" / SMOLLM2_NAME)
-
-
 def train_subject(request: Any, on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """`request` is a `jobs.TrainingRequest`."""
     settings = Settings(
         data_dir=Path(request.data_dir),
         datasets_dir=Path(request.datasets_dir),
         model_dir=Path(request.model_dir) if request.model_dir else None,
+        **({"model": request.model} if getattr(request, "model", None) else {}),
         evaluator_dir=Path(request.evaluator_dir) if request.evaluator_dir else None,
         adapter_reply_prompts=request.reply_prompts,
     )
@@ -93,13 +99,13 @@ def train_subject(request: Any, on_progress: Callable[[int, int], None] | None =
         "subject_id": request.subject_id,
         "profile_sha256": profile_hash(profile, space),
         "space_version": space.version,
-        "base_model": (settings.model_dir or Path(SMOLLM2_NAME)).name,
+        "base_model": served_name(settings.model_dir, settings.model),
         "own_answer_pairs": len(request.own),
         "init_persona": request.init_persona,
         "preparation_seconds": round(time.perf_counter() - started, 1),  # sampling and scoring options, pairs
     }
     init = Path(request.init_adapter) if request.init_adapter else None
-    base = model_folder(settings.data_dir, settings.model_dir)
+    base = model_folder_for(settings)
     trained = train_adapter(base, data, out, meta, config, init, on_progress)
     write_jsonl(data.train, out / "preferences" / "train.jsonl")
     write_jsonl(data.heldout, out / "preferences" / "heldout.jsonl")
