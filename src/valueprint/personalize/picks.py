@@ -62,11 +62,10 @@ class BlindPicks:
     ) -> None:
         self.db, self.sealer, self.personalizer, self.profile_of = db, sealer, personalizer, profile_of
         self.strategies, self.max_tokens = strategies, max_tokens
-        self._seconds: float | None = None
 
     def expected_seconds(self) -> int:
-        """About how long answering twice takes here (the last measured time; a guess before the first)."""
-        return max(1, math.ceil(self._seconds if self._seconds is not None else 20.0))
+        """About how long answering twice takes here (the personalizer's last measured time)."""
+        return int(self.personalizer.expected_answer_seconds())
 
     def start(self, participant_id: str, prompt: str) -> PickStarted:
         """Answer the prompt plainly and personalised, store both sealed with a random hidden side.
@@ -93,7 +92,6 @@ class BlindPicks:
             session.flush()
             pick_id = row.id
         seconds = round(time.perf_counter() - started, 1)
-        self._seconds = seconds
         return PickStarted(
             pick_id=pick_id,
             prompt=prompt,

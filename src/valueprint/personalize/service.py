@@ -10,6 +10,7 @@ model's adapter cache, and are trained by background jobs (in-process or on Dask
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -48,6 +49,7 @@ class Personalizer:
         self._engine: Engine | None = None
         self._steering: steering.SteeringSet | None = None
         self._adapters: AdapterCache | None = None
+        self.answer_seconds: float | None = None  # how long the last plain + personalised pair of answers took
         self.adapters = AdapterStore(adapters_root(settings.data_dir))
         self.jobs = Jobs(self.adapters.root / "jobs", settings.dask_scheduler)
 
@@ -74,6 +76,10 @@ class Personalizer:
         from valueprint.evaluate.evaluator import shared_evaluator
 
         return shared_evaluator(self.settings)
+
+    def expected_answer_seconds(self) -> int:
+        """About how long answering a prompt twice takes here: the last measured time, a guess before it."""
+        return max(1, math.ceil(self.answer_seconds if self.answer_seconds is not None else 20.0))
 
     def judge(self) -> Any:
         """The personal judge (reader `a`, fluency from the local model), loaded on first use."""

@@ -8,6 +8,7 @@ first, each with the person's side in plain words. An answer cut by the length b
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,9 @@ def answer_twice(
     instructions: str | None = None,
 ) -> Answers:
     """The plain and the personalised reply (same seed and budget); `instructions` (the person's own
-    edited précis) replace the generated précis. Side effects: runs the local model twice."""
+    edited précis) replace the generated précis. Side effects: runs the local model twice and records
+    how long that took on the personalizer (`answer_seconds`, what the pages' time estimates show)."""
+    started = time.perf_counter()
     engine = personalizer.engine()
     messages = [{"role": "user", "content": prompt}]
     sampling = Sampling(max_new_tokens=max_tokens, seed=0)
@@ -74,6 +77,7 @@ def answer_twice(
     context = engine.context(profile)
     context.instructions = instructions
     personal = engine.complete(messages, sampling, chosen, context)
+    personalizer.answer_seconds = time.perf_counter() - started
     return Answers(base, personal, [s.name for s in chosen])
 
 
@@ -88,7 +92,6 @@ def run_trial(
     """`personalizer` is the server's `Personalizer` (model, judge and steering, loaded on first use).
 
     Side effects: runs the local model twice (plain, then personalised) and the judge once."""
-    import time
 
     started = time.perf_counter()
     space = personalizer.space

@@ -75,5 +75,6 @@ def result_context(s: Services, participant_id: str) -> dict[str, Any]:
         "answered": len(s.accounts.answers(participant_id).answered),
         "tentative": is_tentative(profile, space),
         "try_max_chars": MAX_PROMPT_CHARS,
+        "try_eta": s.personalizer.expected_answer_seconds(),
         "adapter_status": s.personalizer.adapter_status(participant_id),
     }
