@@ -183,3 +183,20 @@ def test_an_app_ranks_replies_for_a_person_through_the_api_within_their_consent(
             refused = client.post("/v1/rank", json=bad, headers=headers)
             assert refused.status_code in (400, 422) and "error" in refused.json()
         assert client.post("/v1/rank", json=body).status_code == 401
+
+
+@pytest.mark.slow
+def test_bench_judge_reports_every_kind_for_every_method_beside_the_old_one(tmp_path) -> None:
+    result = CliRunner().invoke(app, ["bench", "judge", "--no-fluency", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads((tmp_path / "judge.json").read_text())
+    for name in ("dev", "test"):
+        assert set(figures[name]) >= {"judge", "referee", "evaluator_distance"}
+        assert set(figures[name]["judge"]) == {"explicit", "subtle", "style", "salad", "cutoff", "recital", "overall"}
+        low, high = figures[name]["judge"]["overall"]["ci95"]
+        assert low <= figures[name]["judge"]["overall"]["accuracy"] <= high
+    assert (
+        figures["test"]["judge"]["overall"]["accuracy"] > figures["test"]["evaluator_distance"]["overall"]["accuracy"]
+    )
+    assert {"fulcra_heldout", "touche_test"} <= set(figures["heldout_real"]["judge"])
+    assert figures["ranks_per_s_4_replies"]["without_lm_term"] > 0 and (tmp_path / "judge.png").stat().st_size > 10_000

@@ -11,7 +11,8 @@ Pair sets:
 
 - the hand-written persona-fit pairs (`judge/data/pairs_dev.jsonl`, `pairs_test.jsonl`), per kind;
   the dev set guided design choices, the test set was only measured;
-- held-out real pairs: Value FULCRA replies of held-out queries (one promoting a Schwartz value
+- held-out real pairs (read without the language-model term: real replies are fluent, and the
+  term costs a forward pass per pair): Value FULCRA replies of held-out queries (one promoting a Schwartz value
   against one that does not, for a person holding that value) and Touché23 *test* arguments (one
   drawing on a value category against one that does not, same conclusion where possible).
 
@@ -39,7 +40,7 @@ from valueprint.settings import Settings
 from valueprint.values.space import ValueSpace, load_space
 
 PERSONA_MEAN = 0.8
-REAL_PAIRS_PER_VALUE = 12
+REAL_PAIRS_PER_VALUE = 8
 SEED = 7
 
 
@@ -157,25 +158,32 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
 def run(settings: Settings, out: Path, fluency: bool = True, progress: Callable[[str], None] = print) -> dict[str, Any]:
     space = load_space()
     judge, referee = shared_judge(settings, "a", fluency), shared_judge(settings, "b", fluency)
-    pickers = {
+    plain_judge, plain_referee = shared_judge(settings, "a", False), shared_judge(settings, "b", False)
+    distance = distance_picker(settings, space)
+    written = {
         "judge": judge_picker(judge),
         "referee": judge_picker(referee),
-        "evaluator_distance": distance_picker(settings, space),
+        "judge_without_lm_term": judge_picker(plain_judge),
+        "evaluator_distance": distance,
     }
+    real = {"judge": judge_picker(plain_judge), "referee": judge_picker(plain_referee), "evaluator_distance": distance}
     pair_sets = {
-        "dev": load_pairs("dev"),
-        "test": load_pairs("test"),
-        "heldout_real": fulcra_pairs(settings, space) + touche_pairs(settings, space),
+        "dev": (load_pairs("dev"), written),
+        "test": (load_pairs("test"), written),
+        "heldout_real": (fulcra_pairs(settings, space) + touche_pairs(settings, space), real),
     }
     figures: dict[str, Any] = {}
-    for name, pairs in pair_sets.items():
+    for name, (pairs, pickers) in pair_sets.items():
         results = {}
         for method, pick in pickers.items():
             progress(f"{name} pairs, {method}")
             results[method] = accuracy_by_kind(pairs, pick)
         figures[name] = _table(results)
     progress("ranking speed")
-    figures["ranks_per_s_4_replies"] = {"judge": ranks_per_second(judge, pair_sets["dev"])}
+    figures["ranks_per_s_4_replies"] = {
+        "with_lm_term": ranks_per_second(judge, pair_sets["dev"][0]),
+        "without_lm_term": ranks_per_second(plain_judge, pair_sets["dev"][0]),
+    }
     figures["fluency_term"] = fluency
     figures["goal"] = {"overall": 0.85, "salad": 0.97, "subtle": 0.75}
     figures["plot"] = str(plot(figures, out / "judge.png"))

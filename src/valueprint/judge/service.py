@@ -24,12 +24,26 @@ _judges: dict[tuple[str, str], PersonalJudge] = {}
 _lock = threading.Lock()
 
 
+_fluency_cache: dict[tuple[str, str, str], float] = {}  # (model folder, prompt, reply) -> log-probability
+FLUENCY_CACHE_SIZE = 4096
+
+
 def _fluency(settings: Settings) -> Any:
-    """Mean log-probability of replies under the local model (loaded on first use)."""
+    """Mean log-probability of replies under the local model (loaded on first use); the last few
+    thousand are remembered, so the product judge and the referee never compute one twice."""
     from valueprint.personalize.runtime import model_for
 
     def fluency(prompt: str, replies: Sequence[str]) -> np.ndarray:
-        return mean_logprobs(model_for(settings), prompt, replies)
+        model = model_for(settings)
+        keys = [(str(model.path), prompt, reply) for reply in replies]
+        missing = [i for i, k in enumerate(keys) if k not in _fluency_cache]
+        if missing:
+            values = mean_logprobs(model, prompt, [replies[i] for i in missing])
+            with _lock:
+                if len(_fluency_cache) > FLUENCY_CACHE_SIZE:
+                    _fluency_cache.clear()
+                _fluency_cache.update({keys[i]: float(v) for i, v in zip(missing, values, strict=True)})
+        return np.array([_fluency_cache.get(k, 0.0) for k in keys])
 
     return fluency
 
