@@ -4,6 +4,7 @@ interval, preference pairs for the adapter; the page and the API on the real loc
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,7 +27,7 @@ class ScriptedEngine:
     """Answers like the local model, without one: the personalised reply says so."""
 
     def context(self, profile):
-        return profile
+        return SimpleNamespace(profile=profile, instructions=None)
 
     def complete(self, messages, sampling, strategies, context):
         text = PERSONAL if strategies else PLAIN
