@@ -113,6 +113,7 @@ class Services:
                 personalizer,
                 accounts.profile,
                 settings.try_strategies,
+                instructions_of=accounts.instructions,
                 max_tokens=min(settings.chat_max_tokens, PICK_MAX_TOKENS),
             ),
         )

@@ -59,9 +59,11 @@ class BlindPicks:
         profile_of: Callable[[str], ValueProfile],
         strategies: str,
         max_tokens: int = PICK_MAX_TOKENS,
+        instructions_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.db, self.sealer, self.personalizer, self.profile_of = db, sealer, personalizer, profile_of
         self.strategies, self.max_tokens = strategies, max_tokens
+        self.instructions_of = instructions_of or (lambda _participant_id: None)
 
     def expected_seconds(self) -> int:
         """About how long answering twice takes here (the personalizer's last measured time)."""
@@ -73,9 +75,8 @@ class BlindPicks:
         Side effects: runs the local model twice; stores one `BlindPick` row."""
         prompt = clean_prompt(prompt)
         started = time.perf_counter()
-        answers = answer_twice(
-            self.personalizer, self.profile_of(participant_id), prompt, self.strategies, self.max_tokens
-        )
+        profile, instructions = self.profile_of(participant_id), self.instructions_of(participant_id)
+        answers = answer_twice(self.personalizer, profile, prompt, self.strategies, self.max_tokens, instructions)
         side = secrets.choice("AB")
         personal, plain = answers.personal, answers.base
         a, b = (personal, plain) if side == "A" else (plain, personal)
