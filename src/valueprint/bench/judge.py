@@ -42,6 +42,7 @@ from valueprint.values.space import ValueSpace, load_space
 PERSONA_MEAN = 0.8
 REAL_PAIRS_PER_VALUE = 8
 SEED = 7
+COLOURS = {"judge": "#1f77b4", "referee": "#ff7f0e", "judge_without_lm_term": "#2ca02c", "evaluator_distance": "#d62728"}
 
 
 def wilson(hits: float, n: int, z: float = 1.96) -> list[float]:
@@ -146,7 +147,8 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
         kinds = list(next(iter(methods.values())))
         width = 0.8 / len(methods)
         for m, (method, table) in enumerate(methods.items()):
-            ax.bar(np.arange(len(kinds)) + m * width, [table[k]["accuracy"] for k in kinds], width, label=method)
+            accuracy = [table[k]["accuracy"] for k in kinds]
+            ax.bar(np.arange(len(kinds)) + m * width, accuracy, width, label=method, color=COLOURS.get(method))
         ax.set_xticks(np.arange(len(kinds)) + 0.4 - width / 2, kinds, rotation=30, ha="right")
         ax.axhline(0.5, color="grey", lw=0.8, ls=":")
         ax.set_title(f"{name} pairs")
