@@ -42,7 +42,12 @@ from valueprint.values.space import ValueSpace, load_space
 PERSONA_MEAN = 0.8
 REAL_PAIRS_PER_VALUE = 8
 SEED = 7
-COLOURS = {"judge": "#1f77b4", "referee": "#ff7f0e", "judge_without_lm_term": "#2ca02c", "evaluator_distance": "#d62728"}
+COLOURS = {
+    "judge": "#1f77b4",
+    "referee": "#ff7f0e",
+    "judge_without_lm_term": "#2ca02c",
+    "evaluator_distance": "#d62728",
+}
 
 
 def wilson(hits: float, n: int, z: float = 1.96) -> list[float]:
