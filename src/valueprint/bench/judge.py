@@ -32,8 +32,8 @@ from valueprint.bench.report import save_figure
 from valueprint.errors import AlignmentError
 from valueprint.evaluate.alignment import alignment_distance
 from valueprint.evaluate.datasets import TOUCHE_CATEGORIES, touche23
-from valueprint.judge.data import fulcra_records
 from valueprint.judge.judge import PersonalJudge, profile_arrays
+from valueprint.judge.labelled import fulcra_records
 from valueprint.judge.pairs import FitPair, Picker, accuracy_by_kind, load_pairs
 from valueprint.judge.service import shared_judge
 from valueprint.settings import Settings

@@ -43,7 +43,7 @@ def judge_train(
     out: Annotated[Path | None, typer.Option(help="Artefact folder (default: the packaged one).")] = None,
 ) -> None:
     """Fit both value readers (a: the product's, b: the referee) on disjoint halves (about 3 min on 2 cores)."""
-    from valueprint.judge.data import reader_rows
+    from valueprint.judge.labelled import reader_rows
     from valueprint.judge.reader import embed, train_reader
     from valueprint.values.space import load_space
 

@@ -3,7 +3,7 @@
 A sentence embedding e (all-MiniLM-L6-v2 from its wheel, frozen, L2-normalised) read by one
 linear map per dimension, the sum of two parts in units of their spread over the training texts:
 
-- **learned**: a ridge regression fitted on `data.reader_rows` (each row weighted by its
+- **learned**: a ridge regression fitted on `labelled.reader_rows` (each row weighted by its
   source's share, only on the dimensions the row's source labels);
 - **anchored**: similarity to texts that state the dimension's poles, mean cosine to the
   high-pole anchors minus mean cosine to the low-pole anchors, which is linear in e too. The
@@ -34,7 +34,7 @@ import numpy as np
 
 from valueprint.errors import EvaluatorError
 from valueprint.evaluate.backbone import Encoder, load_tokenizer_and_model, require
-from valueprint.judge.data import Half, ReaderRows
+from valueprint.judge.labelled import Half, ReaderRows
 from valueprint.values.space import ValueSpace
 
 ARTEFACT_DIR = Path(__file__).parent / "artefact"
