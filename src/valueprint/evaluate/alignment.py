@@ -52,8 +52,8 @@ def counted_dimensions(mean: np.ndarray, sd: np.ndarray | None = None) -> np.nda
     return np.abs(t) >= np.maximum(T_MIN, s)
 
 
-def alignment_weights(mean: np.ndarray, sd: np.ndarray | None = None) -> np.ndarray:
-    """w_d = 1 / (s_d² + S0²) on counted dimensions, 0 elsewhere, normalised to sum 1."""
+def confidence_weights(mean: np.ndarray, sd: np.ndarray | None = None) -> np.ndarray:
+    """w_d = 1 / (s_d² + S0²) on counted dimensions, 0 elsewhere, normalised to sum 1 (all 0 if none counts)."""
     t = _as_vector(mean, "target mean")
     s = np.zeros_like(t) if sd is None else _as_vector(sd, "target sd", bound=None)
     if t.ndim != 1 or s.shape != t.shape:
@@ -61,13 +61,18 @@ def alignment_weights(mean: np.ndarray, sd: np.ndarray | None = None) -> np.ndar
     if np.any(s < 0):
         raise AlignmentError("target sd has negative values; an SD is ≥ 0")
     raw = np.where(counted_dimensions(t, s), 1.0 / (s**2 + S0**2), 0.0)
-    total = raw.sum()
-    if total <= 0:
+    return raw / raw.sum() if raw.sum() > 0 else raw
+
+
+def alignment_weights(mean: np.ndarray, sd: np.ndarray | None = None) -> np.ndarray:
+    """`confidence_weights`, refusing a target that counts no dimension (its distance is undefined)."""
+    weights = confidence_weights(mean, sd)
+    if not weights.any():
         raise AlignmentError(
             f"the target takes no side on any dimension (every |mean| is below {T_MIN} or within one SD of 0); "
             "give a target with at least one clear, confident value"
         )
-    return raw / total
+    return weights
 
 
 def alignment_distance(target_mean: np.ndarray, target_sd: np.ndarray | None, responses: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from valueprint.errors import AlignmentError
-from valueprint.evaluate.alignment import S0, T_MIN
+from valueprint.evaluate.alignment import confidence_weights
 from valueprint.judge.quality import FUNCTION_WORDS, degeneracy, is_cut_off, recital_share
 from valueprint.judge.reader import ValueReader
 from valueprint.judge.style import STYLE_DIMENSIONS, read_style
@@ -83,11 +83,7 @@ def profile_arrays(profile: ProfileInput | ValueProfile, space: ValueSpace) -> t
     return means, sds
 
 
-def dimension_weights(means: np.ndarray, sds: np.ndarray) -> np.ndarray:
-    """w_d: 1/(s² + S0²) where the person takes a side, normalised to sum 1; all zero when they take none."""
-    counted = np.abs(means) >= np.maximum(T_MIN, sds)
-    raw = np.where(counted, 1.0 / (sds**2 + S0**2), 0.0)
-    return raw / raw.sum() if raw.sum() > 0 else raw
+dimension_weights = confidence_weights  # w_d: the alignment distance's weights (all zero when no side is taken)
 
 
 def value_vocabulary(space: ValueSpace) -> frozenset[str]:
@@ -133,14 +129,16 @@ class PersonalJudge:
 
     def contributions(self, profile: ProfileInput | ValueProfile, replies: Sequence[str]) -> np.ndarray:
         """[n, dims]: how much each dimension adds to each reply's fit (w_d · p_d · z_id; penalties apart)."""
-        means, sds = profile_arrays(profile, self.space)
+        return self._contributions(*profile_arrays(profile, self.space), replies)
+
+    def _contributions(self, means: np.ndarray, sds: np.ndarray, replies: Sequence[str]) -> np.ndarray:
         x = self.readings(replies)
         return dimension_weights(means, sds) * means * np.tanh(x - x.mean(axis=0))
 
     def rank(self, profile: ProfileInput | ValueProfile, prompt: str, replies: Sequence[str]) -> Ranking:
         _check_replies(prompt, replies)
         means, sds = profile_arrays(profile, self.space)
-        contributions = self.contributions(profile, replies)
+        contributions = self._contributions(means, sds, replies)
         penalties = self._penalties(prompt, replies, means, sds)
         scores = contributions.sum(axis=1) - sum(penalties.values())
         order = sorted(range(len(replies)), key=lambda i: (-scores[i], i))

@@ -50,7 +50,7 @@ def _fluency(settings: Settings) -> Any:
 
 def shared_judge(settings: Settings, half: str = "a", fluency: bool = True) -> PersonalJudge:
     """The process's judge with reader `half` (`a`: the product's; `b`: the referee), loaded once."""
-    key = (half, str(settings.data_dir) if fluency else "")
+    key = (half, f"{settings.data_dir}|{settings.model_dir}|{settings.model}" if fluency else "")
     with _lock:
         if key not in _judges:
             _judges[key] = PersonalJudge(ValueReader.load(half), _fluency(settings) if fluency else None)
