@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from valueprint.errors import AdapterError, ConflictError
-from valueprint.personalize.trial import MAX_PROMPT_CHARS, run_trial
+from valueprint.errors import AdapterError, BadRequestError, ConflictError
+from valueprint.personalize.trial import clean_prompt, run_trial
 from valueprint.services import Services
 from valueprint.web.deps import Form, Participant, ServicesDep
 from valueprint.web.result_page import result_context
@@ -25,10 +25,10 @@ def try_it(request: Request, s: ServicesDep, participant_id: Participant, form: 
     """One prompt, answered by the plain model and by the one personalised with this person's profile."""
     prompt = str(form.get("prompt") or "").strip()
     trial, error = None, None
-    if not prompt:
-        error = "Type a question or a dilemma to try."
-    elif len(prompt) > MAX_PROMPT_CHARS:
-        error = f"Keep the question under {MAX_PROMPT_CHARS} characters."
+    try:
+        prompt = clean_prompt(prompt)
+    except BadRequestError as refused:
+        error = str(refused)
     else:
         profile = s.accounts.profile(participant_id)
         max_tokens = min(s.settings.chat_max_tokens, TRY_MAX_TOKENS)
