@@ -87,3 +87,39 @@ def test_the_personal_model_is_trained_from_the_result_page_with_live_status(per
     assert 'id="adapter-ready"' in ready and "every 3s" not in ready and 'id="delete-adapter"' in ready
     deleted = person.post("/result/adapter/delete", data={"csrf_token": csrf}, follow_redirects=False)
     assert deleted.status_code == 303 and not services.personalizer.adapter_status(participant_id)["adapter"]
+
+
+def test_the_personalised_reply_is_the_judges_pick_of_the_pages_candidates(person, monkeypatch) -> None:
+    from valueprint.personalize import trial
+    from valueprint.personalize.engine import Engine
+
+    seen: list[int] = []
+    original = Engine.complete
+
+    def spy(self, messages, sampling, strategies, context):
+        seen.append(context.rerank_n if strategies else 1)
+        return original(self, messages, sampling, strategies, context)
+
+    monkeypatch.setattr(Engine, "complete", spy)
+    assert ask(person, "Should I tell my friend the truth about her cooking?").status_code == 200
+    assert seen == [1, trial.CANDIDATES]
+
+
+def test_bench_try_times_the_page_end_to_end(tmp_path, smollm2_dir, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from valueprint.cli import app
+    from valueprint.settings import load_settings
+
+    monkeypatch.setenv("VALUEPRINT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VALUEPRINT_MODEL_DIR", str(smollm2_dir))
+    load_settings.cache_clear()
+    out = tmp_path / "results"
+    result = CliRunner().invoke(app, ["bench", "try", "--trials", "2", "--max-tokens", "8", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads((out / "try_it.json").read_text())
+    assert figures["trials"] == 2 and figures["strategies"] == "precis+rerank" and figures["max_tokens"] == 8
+    assert 0 < figures["median_s"] <= figures["p90_s"] <= figures["max_s"] and figures["cold_s"] > 0
+    assert figures["goal_met"] == (figures["median_s"] <= 10.0) and 0 <= figures["cut_share"] <= 1

@@ -50,9 +50,7 @@ def _quiet(_stage: str, _done: int, _total: int) -> None:
 
 def sample_replies_once(settings: Settings, progress: Progress) -> dict[str, Any]:
     """The model's candidate replies, sampled before any training (once per model, not per person)."""
-    cached = replies_file(
-        settings.data_dir, model_for(settings).name, settings.adapter_reply_prompts
-    ).is_file()
+    cached = replies_file(settings.data_dir, model_for(settings).name, settings.adapter_reply_prompts).is_file()
     started = time.perf_counter()
     choices = reply_choices(
         settings.data_dir,

@@ -329,7 +329,7 @@ def run(
     """Every figure; with `out`, also every reply (`personalize_replies.jsonl`, for blind reading)."""
     bench = Bench(settings, config, on_progress)
     personas = select_personas("all", load_personas())[: config.personas]
-    prompts = sample_dilemmas(settings.datasets_dir, config.prompts, config.seed)
+    prompts = sample_dilemmas(settings.datasets_dir, config.prompts, config.seed, part="heldout")
     figures: dict[str, Any] = {
         "model": bench.engine.model_name,
         "personas": [p.id for p in personas],

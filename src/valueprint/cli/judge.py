@@ -1,4 +1,4 @@
-"""The personal judge: `valueprint rank`, `valueprint judge train`, `valueprint bench judge`."""
+"""The personal judge: `valueprint rank`, `valueprint judge train`, `valueprint bench judge`, `bench try`."""
 
 from __future__ import annotations
 
@@ -69,3 +69,23 @@ def bench_judge(
     with console.status("judge benchmark") as status:
         figures = judge.run(current_settings(), out, fluency, lambda name: status.update(f"judge: {name}"))
     print_figures(figures, "judge", out)
+
+
+@bench_app.command("try")
+def bench_try(
+    out: ResultsDir = Path("benchmarks/results"),
+    trials: Annotated[int, typer.Option(min=2)] = 8,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="Per reply; default: the page's.")] = None,
+) -> None:
+    """'Try it' end to end as the result page runs it (plain + personalised reply + verdict): seconds per trial."""
+    from rich.progress import Progress
+
+    from valueprint.bench import try_it
+    from valueprint.personalize.trial import MAX_TOKENS
+
+    settings = current_settings()
+    max_tokens = min(settings.chat_max_tokens, max_tokens or MAX_TOKENS)
+    with Progress(console=console) as progress:
+        task = progress.add_task("Try it", total=trials + 1)
+        figures = try_it.run(settings, trials, max_tokens, lambda _s, done, _t: progress.update(task, completed=done))
+    print_figures(figures, "try_it", out)

@@ -204,14 +204,17 @@ def mean_logprobs(model: Any, prompt: str, replies: Sequence[str], max_tokens: i
         sequence = prefix + row
         ids[i, : len(sequence)] = torch.tensor(sequence)
         mask[i, : len(sequence)] = 1
+    # Only the reply positions go through the output layer: over a 49k-token vocabulary, the logits of
+    # the prompt positions cost more than the whole decoder pass.
+    hf = model.model
+    out = np.full(len(rows), -20.0)  # an empty reply is the least fluent of all
     with model.lock, torch.inference_mode():
-        logits = model.model(input_ids=ids, attention_mask=mask).logits.float()
-    logprobs = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
-    out = np.zeros(len(rows))
-    for i, row in enumerate(rows):
-        if row:
-            span = logprobs[i, len(prefix) - 1 : len(prefix) - 1 + len(row)]
-            out[i] = float(span.mean())
-        else:
-            out[i] = -20.0  # an empty reply is the least fluent of all
+        hidden = hf.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+        head = hf.get_output_embeddings()
+        for i, row in enumerate(rows):
+            if row:
+                start = len(prefix) - 1
+                logits = head(hidden[i, start : start + len(row)]).float()
+                picked = torch.log_softmax(logits, dim=-1).gather(-1, torch.tensor(row).unsqueeze(-1))
+                out[i] = float(picked.mean())
     return out

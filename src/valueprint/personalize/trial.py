@@ -21,6 +21,10 @@ from valueprint.personalize.strategies import parse_strategies
 from valueprint.values.profile import ValueProfile
 
 MAX_PROMPT_CHARS = 1000
+# Per reply, and the personalised reply's candidates (chat's default is 4): with these the page answers
+# in about 10 s on two idle cores (`valueprint bench try`).
+MAX_TOKENS = 96
+CANDIDATES = 3
 SHAPED_BY = 3
 MIN_SHIFT = 0.01  # a contribution difference below this is noise
 
@@ -74,7 +78,7 @@ def answer_twice(
     sampling = Sampling(max_new_tokens=max_tokens, seed=0)
     chosen = parse_strategies(strategies)
     base = engine.complete(messages, sampling, [], engine.context(None))
-    context = engine.context(profile)
+    context = engine.context(profile, rerank_n=CANDIDATES)
     context.instructions = instructions
     personal = engine.complete(messages, sampling, chosen, context)
     personalizer.answer_seconds = time.perf_counter() - started

@@ -10,14 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from valueprint.errors import AdapterError, BadRequestError, ConflictError
-from valueprint.personalize.trial import clean_prompt, run_trial
+from valueprint.personalize.trial import MAX_TOKENS, clean_prompt, run_trial
 from valueprint.services import Services
 from valueprint.web.deps import Form, Participant, ServicesDep
 from valueprint.web.result_page import result_context
 from valueprint.web.templating import flash, is_htmx, redirect, render
 
 router = APIRouter(include_in_schema=False)
-TRY_MAX_TOKENS = 96
 
 
 @router.post("/result/try", response_class=HTMLResponse)
@@ -31,7 +30,7 @@ def try_it(request: Request, s: ServicesDep, participant_id: Participant, form: 
         error = str(refused)
     else:
         profile = s.accounts.profile(participant_id)
-        max_tokens = min(s.settings.chat_max_tokens, TRY_MAX_TOKENS)
+        max_tokens = min(s.settings.chat_max_tokens, MAX_TOKENS)
         own = s.accounts.instructions(participant_id)  # the person's own text, when they edited their précis
         trial = run_trial(s.personalizer, profile, prompt, s.settings.try_strategies, max_tokens, own)
     context = {"trial": trial, "try_error": error, "prompt": prompt}
