@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.test_data_duties import ALL_SCOPES
+from valueprint.personalize.adapters import AdapterStore
 from valueprint.personalize.jobs import Jobs, TrainingRequest
 
 DISTINCTIVE_COUNTRY = "Zyxwvutopia"  # a demographic answer nobody else gives
@@ -188,3 +189,30 @@ def test_cancelling_a_job_on_a_local_dask_cluster_removes_its_output(tmp_path: P
             time.sleep(0.1)
         jobs.close()
     assert not out.exists() and jobs.status("p1")["state"] == "cancelled"
+
+
+def test_a_run_stopped_by_deleting_the_adapter_does_not_take_over_the_next_runs_record(tmp_path: Path) -> None:
+    trainer = BlockingTrainer(final_step=True)
+    jobs = Jobs(tmp_path / "adapters" / "jobs", train=trainer)
+    store = AdapterStore(tmp_path / "adapters")
+    request = TrainingRequest(
+        job_id="p1",
+        subject="person",
+        subject_id="p1",
+        profile_json="{}",
+        out=str(store.person("p1")),
+        status_path=str(jobs.status_file("p1").path),
+        data_dir=str(tmp_path),
+        datasets_dir=str(tmp_path),
+    )
+    jobs.submit(request)
+    assert trainer.started.wait(30)
+    first = jobs._futures["p1"]
+    store.delete_person("p1")  # "delete my adapter" while it trains
+    jobs.submit(request)  # and train again: queued behind the first run
+    trainer.go.set()
+
+    assert first.result(timeout=30) == {"cancelled": True}
+    assert jobs.wait("p1", timeout=30)["state"] == "done", "the second run keeps its own record"
+    assert store.exists(store.person("p1"))
+    jobs.close()

@@ -39,10 +39,10 @@ class Services:
 
     def delete_participant(self, participant_id: str) -> None:
         """The account and everything derived from it, in every domain (see `valueprint.store.duties`):
-        their training job is cancelled (a job that still finishes keeps nothing, see `personalize.jobs`),
-        then rows and files are deleted, and no copy of the rows is left readable in the database's files."""
-        self.personalizer.jobs.cancel(self.personalizer.job_id("person", participant_id))
-        self.accounts.delete(participant_id)
+        rows and files are deleted, their training job is cancelled (a job that still finishes keeps
+        nothing, see `personalize.jobs`), and no copy of the rows is left readable in the database's files."""
+        self.accounts.delete(participant_id)  # removes their job's status file: a running job stops
+        self.personalizer.jobs.cancel(self.personalizer.job_id("person", participant_id))  # a queued one never starts
         self.db.scrub([*participant_tables(Base.metadata), Participant.__tablename__])
 
     def issue_token(self, participant_id: str) -> IssuedToken:

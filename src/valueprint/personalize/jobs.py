@@ -26,9 +26,10 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ class TrainingRequest:
     steps: int = 80
     reply_prompts: int = 256
     own: list[tuple[str, str, str]] = field(default_factory=list)
+    run_id: str = ""  # set by `Jobs.submit`: a run's status file is its own, not a later run's of the same job
 
 
 class StatusFile:
@@ -105,14 +107,14 @@ def _now() -> str:
 class Licence:
     """A running job's right to report and to keep its output: its status file, active (see module doc)."""
 
-    def __init__(self, status: StatusFile) -> None:
-        self.status, self.lock = status, jobs_lock(status.path.parent)
+    def __init__(self, status: StatusFile, run_id: str) -> None:
+        self.status, self.run_id, self.lock = status, run_id, jobs_lock(status.path.parent)
 
     def report(self, **fields: Any) -> bool:
         """Write the status if the job is still wanted; False (and nothing written) if not."""
         with self.lock:
             current = self.status.read()
-            if current is None or current.get("state") not in ACTIVE:
+            if current is None or current.get("state") not in ACTIVE or current.get("run_id") != self.run_id:
                 return False
             self.status.write(**fields)
             return True
@@ -133,7 +135,7 @@ def train_subject(request: TrainingRequest, on_progress: Progress) -> dict[str, 
 def run_training(request: TrainingRequest, train: Trainer = train_subject) -> dict[str, Any]:
     """Build the subject's preference pairs and train their adapter; the status file follows along.
     A cancelled job (or one whose subject was deleted) stops at its next step and removes its output."""
-    licence, out = Licence(StatusFile(Path(request.status_path))), Path(request.out)
+    licence, out = Licence(StatusFile(Path(request.status_path)), request.run_id), Path(request.out)
     origin: dict[str, float] = {}  # when and at which step DPO began: preparing the pairs is not a step
 
     def progress(step: int, total: int) -> None:
@@ -213,8 +215,14 @@ class Jobs:
             current = self.status(request.job_id)
             if current and current["state"] in ACTIVE:
                 raise ConflictError("an adapter is already being trained for this profile; wait for it to finish")
+            request = replace(request, run_id=uuid.uuid4().hex)
             status = self.status_file(request.job_id).write(
-                job_id=request.job_id, state="queued", engine=self.engine, submitted_at=_now(), error=None
+                job_id=request.job_id,
+                run_id=request.run_id,
+                state="queued",
+                engine=self.engine,
+                submitted_at=_now(),
+                error=None,
             )
             self._futures[request.job_id] = self._submit(request)
             return status
