@@ -295,7 +295,8 @@ class Suppression:
         return (1 if self.pooled else 0) + len(self.hidden)
 
     def computable_below_k(self, k: int) -> bool:
-        """One hidden row alone is the total minus the shown rows: unsafe unless it holds k or more."""
+        """One hidden row alone is the total minus the shown rows: unsafe if it is a pool under k or a
+        "not given" row (whose count is hidden)."""
         if self.hidden_rows() != 1:
             return False
         return sum(n for *_, n in self.pooled + self.hidden) < k or bool(self.hidden)
