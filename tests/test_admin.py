@@ -17,7 +17,7 @@ from valueprint.accounts.stats import (
     likert_keys,
     speeding,
     straight_lining,
-    suppressed_positions,
+    suppress,
 )
 from valueprint.store.models import Answer, Participant
 from valueprint.values.bank import DemographicField, LikertItem
@@ -128,7 +128,7 @@ def test_an_empty_database_has_no_rates(admin_client):
 # -- coverage and suppression ------------------------------------------------------------------------
 
 
-def test_groups_under_five_are_suppressed_and_five_are_shown(services, admin_client):
+def test_groups_under_five_are_never_named_and_five_are_shown(services, admin_client):
     people = (
         [{"country": "France", "age_band": "25-34"}] * 5
         + [{"country": "Kenya", "age_band": "18-24"}] * 4
@@ -142,26 +142,55 @@ def test_groups_under_five_are_suppressed_and_five_are_shown(services, admin_cli
     country = {g["group"]: g for g in coverage["country"]["groups"]}
     assert country["France"] == {"group": "France", "kind": "value", "count": 5, "suppressed": False}
     assert "Kenya" not in country and "Chile" not in country  # rare free text never appears
-    assert country["other answers"]["count"] is None and country["other answers"]["suppressed"]
+    assert country["other answers"]["count"] == 5, "Kenya and Chile pooled: 5 people, the total minus France"
     ages = {g["group"]: g for g in coverage["age_band"]["groups"]}
     assert ages["25-34"]["count"] == 5 and not ages["25-34"]["suppressed"]
-    assert ages["18-24"]["count"] is None and ages["18-24"]["suppressed"]
-    assert ages["not given"]["count"] is None and ages["not given"]["suppressed"]
+    assert "18-24" not in ages, "a choice under k is not named either"
+    assert ages["other answers"]["count"] is None and ages["not given"]["count"] is None
     assert coverage["religion"]["groups"] == [
         {"group": "not given", "kind": "not_given", "count": 10, "suppressed": False}
     ]
     page = admin_client.get("/admin/live").text
-    assert "Kenya" not in page and "Chile" not in page and "&lt;5" in page
+    assert "Kenya" not in page and "Chile" not in page and "18-24" not in page
 
 
-def test_a_lone_small_group_takes_the_smallest_shown_group_with_it():
-    assert suppressed_positions([10, 7, 3], 5) == {1, 2}
-    assert suppressed_positions([10, 7, 3, 2], 5) == {2, 3}
-    assert suppressed_positions([10, 7, 5], 5) == set()
-    assert suppressed_positions([4], 5) == {0}
+def test_one_persons_religion_is_named_neither_on_the_page_nor_in_the_api(services, admin_client):
+    religion = next(spec for spec in services.model.bank.demographics if spec.id == "religion")
+    common, rare = "Christianity", "Sikhism"
+    assert {common, rare} <= set(religion.choices)
+    for _ in range(6):
+        services.accounts.set_personal(services.accounts.create().id, {"religion": common})
+        services.accounts.set_personal(services.accounts.create().id, {"religion": "Islam"})
+    services.accounts.set_personal(services.accounts.create().id, {"religion": rare})
+
+    groups = {
+        g["group"]: g["count"]
+        for f in stats_of(admin_client)["coverage"]
+        if f["field"] == "religion"
+        for g in f["groups"]
+    }
+    assert rare not in groups and rare not in admin_client.get("/admin/live").text
+    assert groups == {common: 6, "other answers": 7}, "Islam (6) joins the lone one: the pool is not 13 - 12 = 1"
+    assert rare not in admin_client.get("/admin").text
+
+
+def cells(shown: list, k: int = 5) -> tuple[list[int], list[int], list[int]]:
+    result = suppress(sorted(shown, key=lambda e: -e[2]), k)
+    return [n for *_, n in result.shown], [n for *_, n in result.pooled], [n for *_, n in result.hidden]
+
+
+def test_no_hidden_count_can_be_worked_out_from_the_total():
+    v = lambda n: (f"g{n}", "value", n)  # noqa: E731
+    assert cells([v(10), v(7), v(5)]) == ([10, 7, 5], [], []), "nothing under k: nothing hidden"
+    assert cells([v(10), v(7), v(3)]) == ([10], [3, 7], []), "a lone 3 takes the smallest shown (7) with it"
+    assert cells([v(10), v(3), v(2)]) == ([10], [3, 2], []), "a pool of 5 may show: it is k people"
+    assert cells([v(10), v(2), v(1)]) == ([], [2, 1, 10], []), "a pool of 3 is the total minus 10: 10 joins"
+    given = ("not given", "not_given", 2)
+    assert cells([v(10), v(8), given]) == ([10], [8], [2]), "a hidden 'not given' needs a second hidden row"
+    assert cells([v(10), v(1), given]) == ([10], [1], [2]), "two hidden rows: neither can be worked out"
     choice = DemographicField(id="age_band", label="Age", kind="choice", choices=("a", "b", "c"))
     shown = field_coverage(choice, ["a"] * 6 + ["b"] * 5 + ["c"] * 4, 5)
-    assert [(g.group, g.count) for g in shown.groups] == [("a", 6), ("b", None), ("c", None)]
+    assert [(g.group, g.count) for g in shown.groups] == [("a", 6), ("other answers", 9)]
 
 
 def test_coverage_is_hidden_below_k_participants_and_text_is_grouped_case_insensitively():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -190,6 +191,20 @@ def test_delete_account_removes_every_row(pg_client: TestClient, pg_database: tu
     gone = pg_client.get(f"/v1/tokens/{handle}", headers={"Authorization": f"Bearer {api_key}"})
     assert gone.status_code == 404
     assert pg_client.get("/v1/me/answers").status_code == 401
+
+
+def test_deletion_vacuums_the_tables_it_touched(pg_client: TestClient, pg_database: tuple[str, str]) -> None:
+    """Deleted rows stay in PostgreSQL's pages as dead tuples until VACUUM; the deletion runs it."""
+    dsn = pg_database[1]
+    sign_up(pg_client)
+    answer_some(pg_client, 3)
+    assert pg_client.delete("/v1/me").status_code == 204
+    query = "SELECT relname FROM pg_stat_user_tables WHERE vacuum_count > 0 AND relname IN ('participants', 'answers')"
+    for _ in range(50):  # the statistics are flushed asynchronously
+        if len(sql(dsn, query)) == 2:
+            break
+        time.sleep(0.1)
+    assert sorted(name for (name,) in sql(dsn, query)) == ["answers", "participants"]
 
 
 def test_concurrent_writes_by_one_person_neither_fail_nor_duplicate(

@@ -18,6 +18,8 @@ from valueprint.registry.service import Registry
 from valueprint.settings import Settings
 from valueprint.store.crypto import Sealer
 from valueprint.store.db import Database, migrate
+from valueprint.store.duties import participant_tables
+from valueprint.store.models import Base, Participant
 from valueprint.store.secret_files import data_key
 from valueprint.tokens.jws import IssuedToken
 from valueprint.tokens.keys import KeyStore
@@ -36,8 +38,12 @@ class Services:
     picks: BlindPicks
 
     def delete_participant(self, participant_id: str) -> None:
-        """The account and everything derived from it, in every domain (see `valueprint.store.duties`)."""
-        self.accounts.delete(participant_id)
+        """The account and everything derived from it, in every domain (see `valueprint.store.duties`):
+        rows and files are deleted, their training job is cancelled (a job that still finishes keeps
+        nothing, see `personalize.jobs`), and no copy of the rows is left readable in the database's files."""
+        self.accounts.delete(participant_id)  # removes their job's status file: a running job stops
+        self.personalizer.jobs.cancel(self.personalizer.job_id("person", participant_id))  # a queued one never starts
+        self.db.scrub([*participant_tables(Base.metadata), Participant.__tablename__])
 
     def issue_token(self, participant_id: str) -> IssuedToken:
         """Store the person's current profile and issue a token carrying it and their own custom

@@ -21,14 +21,15 @@ questionnaire are left out). Everything below is about them.
 
   1. No group of a field is shown while there are fewer than *k* participants
      (``settings.k_anonymity``, default 5): the field is ``hidden``.
-  2. A group of fewer than *k* people is suppressed: its count is never shown.
-  3. If exactly one group of a field is suppressed, the smallest shown group is
-     suppressed too, so the hidden count cannot be recovered as the total minus the
-     shown counts.
-  4. Free-text fields (country, language) are grouped case- and space-insensitively;
-     their suppressed groups are pooled into one "other answers" row without a
-     count, so text typed by fewer than *k* people never appears. Suppressed groups
-     of choice fields keep their (fixed, catalogue) label.
+  2. A group of fewer than *k* people is never named: its answer (a religion, a country)
+     is merged into one unnamed "other answers" row, for choice and free-text fields alike.
+     A "not given" row under *k* keeps its label (it names no answer) but not its count.
+  3. Complementary suppression: the hidden rows (the pool and a hidden "not given") must not
+     be computable from the total. While only one row is hidden and it is under *k*, the
+     smallest shown row joins it (a value into the pool, "not given" hidden too). A pool
+     that is then the only hidden row holds at least *k* people and shows its count
+     (it equals the total minus the shown rows anyway); otherwise hidden rows show none.
+  4. Free-text fields (country, language) are grouped case- and space-insensitively.
 
 - **Flagged answer patterns**, as counts plus pseudonymous participant ids (never
   personal data); the thresholds are in :class:`Thresholds`:
@@ -279,38 +280,57 @@ def field_groups(spec: DemographicField, values: Sequence[str | None]) -> tuple[
     return Counter({s.most_common(1)[0][0]: s.total() for s in spellings.values()}), not_given
 
 
-def suppressed_positions(counts: Sequence[int], k: int) -> set[int]:
-    """Groups under k, plus the smallest other group when only one would be hidden (rules 2 and 3)."""
-    hidden = {i for i, n in enumerate(counts) if n < k}
-    shown = [i for i in range(len(counts)) if i not in hidden]
-    if len(hidden) == 1 and shown:
-        hidden.add(min(shown, key=lambda i: counts[i]))
-    return hidden
+Entry = tuple[str, Literal["value", "not_given"], int]  # (group, kind, people)
+
+
+@dataclass
+class Suppression:
+    """Which rows of one field are shown, pooled into "other answers", or hidden ("not given")."""
+
+    shown: list[Entry]
+    pooled: list[Entry] = field(default_factory=list)
+    hidden: list[Entry] = field(default_factory=list)
+
+    def hidden_rows(self) -> int:
+        return (1 if self.pooled else 0) + len(self.hidden)
+
+    def computable_below_k(self, k: int) -> bool:
+        """One hidden row alone is the total minus the shown rows: unsafe if it is a pool under k or a
+        "not given" row (whose count is hidden)."""
+        if self.hidden_rows() != 1:
+            return False
+        return sum(n for *_, n in self.pooled + self.hidden) < k or bool(self.hidden)
+
+    def hide(self, entry: Entry) -> None:
+        self.shown.remove(entry)
+        (self.pooled if entry[1] == "value" else self.hidden).append(entry)
+
+
+def suppress(entries: Sequence[Entry], k: int) -> Suppression:
+    """Rules 2 and 3 of the module docstring; `entries` are sorted largest first."""
+    result = Suppression(shown=list(entries))
+    for entry in [e for e in entries if e[2] < k]:
+        result.hide(entry)
+    while result.computable_below_k(k) and result.shown:
+        result.hide(result.shown[-1])  # the smallest shown row
+    return result
 
 
 def field_coverage(spec: DemographicField, values: list[str | None], k: int) -> FieldCoverage:
     if len(values) < k:
         return FieldCoverage(field=spec.id, label=spec.label, hidden=True, groups=[])
     counts, not_given = field_groups(spec, values)
-    entries: list[tuple[str, Literal["value", "not_given"], int]] = [(g, "value", n) for g, n in counts.items()]
+    entries: list[Entry] = [(g, "value", n) for g, n in counts.items()]
     if not_given:
         entries.append(("not given", "not_given", not_given))
     entries.sort(key=lambda entry: (-entry[2], entry[1], entry[0]))
-    hidden = suppressed_positions([n for _, _, n in entries], k)
-    groups = [
-        GroupCount(group=group, kind=kind, count=None if i in hidden else n, suppressed=i in hidden)
-        for i, (group, kind, n) in enumerate(entries)
-    ]
-    if spec.kind == "text":
-        groups = pool_text(groups)
+    result = suppress(entries, k)
+    groups = [GroupCount(group=group, kind=kind, count=n) for group, kind, n in result.shown]
+    if result.pooled:
+        pool = sum(n for *_, n in result.pooled) if result.hidden_rows() == 1 else None
+        groups.append(GroupCount(group="other answers", kind="other", count=pool, suppressed=pool is None))
+    groups += [GroupCount(group=group, kind=kind, count=None, suppressed=True) for group, kind, _ in result.hidden]
     return FieldCoverage(field=spec.id, label=spec.label, hidden=False, groups=groups)
-
-
-def pool_text(groups: list[GroupCount]) -> list[GroupCount]:
-    kept = [g for g in groups if not (g.suppressed and g.kind == "value")]
-    if len(kept) < len(groups):
-        kept.append(GroupCount(group="other answers", kind="other", count=None, suppressed=True))
-    return kept
 
 
 def demographic_values(session: Session, accounts: Accounts, ids: Iterable[str]) -> dict[str, dict[str, Any]]:

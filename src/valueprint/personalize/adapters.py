@@ -13,7 +13,6 @@ afterwards the adapters are switched off, so plain requests get the plain model.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import threading
 import weakref
 from collections import OrderedDict
@@ -21,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from valueprint.personalize.jobs import discard_output, jobs_lock
 from valueprint.personalize.runtime import LocalModel
 from valueprint.values.personas import Persona, load_personas, persona_distances
 from valueprint.values.profile import ValueProfile
@@ -48,12 +48,12 @@ class AdapterStore:
         return (path / ADAPTER_CONFIG).is_file()
 
     def delete_person(self, participant_id: str) -> None:
-        """The adapter, any unfinished checkpoints, and the person's job records."""
-        folder = self.person(participant_id)
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.rmtree(folder.parent / f"{folder.name}.checkpoints", ignore_errors=True)
-        for status in (self.root / "jobs").glob(f"{participant_id}*.json"):
-            status.unlink(missing_ok=True)
+        """The adapter, any unfinished checkpoints, and the person's job records, under the jobs' lock:
+        a job still running for them finds its record gone, stops, and removes what it wrote since."""
+        with jobs_lock(self.root / "jobs"):
+            discard_output(self.person(participant_id))
+            for status in (self.root / "jobs").glob(f"{participant_id}*.json"):
+                status.unlink(missing_ok=True)
 
     def nearest_persona_adapter(self, profile: ValueProfile, space: ValueSpace) -> tuple[Persona, Path] | None:
         """The nearest persona that has an adapter: where a person's training starts."""

@@ -4,7 +4,16 @@ Both engines run the same picklable `run_training(request)`; it reports its stat
 status file (`DATA_DIR/adapters/jobs/<job id>.json`), which the API and the web app read, so
 the status looks the same whichever engine ran it (a Dask worker must share the data folder,
 as workers on the same machine do). A job is queued → preparing → training (step, total,
-ETA) → done, or failed with the error's message.
+ETA) → done, or failed with the error's message, or cancelled.
+
+Cancelling, and deleting a subject while their job runs: the job's status file is its licence.
+`Jobs.cancel` marks it cancelled and deleting a person removes it (`AdapterStore.delete_person`),
+both under the jobs folder's file lock (`jobs_lock`, shared with Dask workers on the same
+machine). The job reports progress, and finally records "done", only under that lock and only
+while its status file says it is active; otherwise it stops and removes what it wrote (the
+adapter and its checkpoints). So a job that finishes after its person was deleted leaves no
+adapter: either it finished before the deletion took the lock (the deletion removes the adapter)
+or it sees its licence gone when it does.
 """
 
 from __future__ import annotations
@@ -13,20 +22,39 @@ import contextlib
 import json
 import os
 import queue
+import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from valueprint.errors import ConflictError
 from valueprint.evaluate.backbone import require
 
 ACTIVE = ("queued", "preparing", "training")
+LOCK_NAME = ".lock"
+
+Progress = Callable[[int, int], None]
+Trainer = Callable[[Any, Progress], dict[str, Any]]  # (TrainingRequest, progress) -> the adapter's metadata
+
+
+class JobCancelled(Exception):
+    """The job was cancelled or its subject deleted: stop, and leave nothing behind."""
+
+
+def jobs_lock(jobs_dir: Path) -> FileLock:
+    """The lock under which status files are checked and changed; a file lock (the `filelock` library,
+    portable and maintained) because Dask workers in other processes write status files too."""
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    return FileLock(jobs_dir / LOCK_NAME)
 
 
 @dataclass(frozen=True)
@@ -49,6 +77,7 @@ class TrainingRequest:
     steps: int = 80
     reply_prompts: int = 256
     own: list[tuple[str, str, str]] = field(default_factory=list)
+    run_id: str = ""  # set by `Jobs.submit`: a run's status file is its own, not a later run's of the same job
 
 
 class StatusFile:
@@ -75,12 +104,38 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def run_training(request: TrainingRequest) -> dict[str, Any]:
-    """Build the subject's preference pairs and train their adapter; the status file follows along."""
-    from valueprint.personalize.training import train_subject
+class Licence:
+    """A running job's right to report and to keep its output: its status file, active (see module doc)."""
 
-    status = StatusFile(Path(request.status_path))
-    status.write(state="preparing", started_at=_now(), step=0, total=request.steps, error=None)
+    def __init__(self, status: StatusFile, run_id: str) -> None:
+        self.status, self.run_id, self.lock = status, run_id, jobs_lock(status.path.parent)
+
+    def report(self, **fields: Any) -> bool:
+        """Write the status if the job is still wanted; False (and nothing written) if not."""
+        with self.lock:
+            current = self.status.read()
+            if current is None or current.get("state") not in ACTIVE or current.get("run_id") != self.run_id:
+                return False
+            self.status.write(**fields)
+            return True
+
+
+def discard_output(out: Path) -> None:
+    """A cancelled job's adapter folder and its checkpoints (the same paths `AdapterStore.delete_person` removes)."""
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(out.parent / f"{out.name}.checkpoints", ignore_errors=True)
+
+
+def train_subject(request: TrainingRequest, on_progress: Progress) -> dict[str, Any]:
+    from valueprint.personalize.training import train_subject as train
+
+    return train(request, on_progress)
+
+
+def run_training(request: TrainingRequest, train: Trainer = train_subject) -> dict[str, Any]:
+    """Build the subject's preference pairs and train their adapter; the status file follows along.
+    A cancelled job (or one whose subject was deleted) stops at its next step and removes its output."""
+    licence, out = Licence(StatusFile(Path(request.status_path)), request.run_id), Path(request.out)
     origin: dict[str, float] = {}  # when and at which step DPO began: preparing the pairs is not a step
 
     def progress(step: int, total: int) -> None:
@@ -88,14 +143,24 @@ def run_training(request: TrainingRequest) -> dict[str, Any]:
         origin.setdefault("step", step)
         done = step - origin["step"]
         eta = (time.monotonic() - origin["time"]) / done * (total - step) if done else None
-        status.write(state="training", step=step, total=total, eta_s=round(eta, 1) if eta is not None else None)
+        eta_s = round(eta, 1) if eta is not None else None
+        if not licence.report(state="training", step=step, total=total, eta_s=eta_s):
+            raise JobCancelled(request.job_id)
 
     try:
-        meta = train_subject(request, progress)
+        if not licence.report(state="preparing", started_at=_now(), step=0, total=request.steps, error=None):
+            raise JobCancelled(request.job_id)
+        meta = train(request, progress)
+        # "done", and the adapter kept, only if the job is still wanted when it has written everything
+        if not licence.report(state="done", finished_at=_now(), train_seconds=meta["train_seconds"], eta_s=0):
+            raise JobCancelled(request.job_id)
+    except JobCancelled:
+        discard_output(out)
+        return {"cancelled": True}
     except BaseException as error:
-        status.write(state="failed", error=f"{type(error).__name__}: {error}", finished_at=_now())
+        if not licence.report(state="failed", error=f"{type(error).__name__}: {error}", finished_at=_now()):
+            discard_output(out)
         raise
-    status.write(state="done", finished_at=_now(), train_seconds=meta["train_seconds"], eta_s=0)
     return meta
 
 
@@ -134,8 +199,8 @@ class DaemonWorker:
 class Jobs:
     """Submit training jobs and read their status; in-process or on Dask (`scheduler` address)."""
 
-    def __init__(self, jobs_dir: Path, scheduler: str | None = None) -> None:
-        self.jobs_dir, self.scheduler = jobs_dir, scheduler
+    def __init__(self, jobs_dir: Path, scheduler: str | None = None, train: Trainer = train_subject) -> None:
+        self.jobs_dir, self.scheduler, self.train = jobs_dir, scheduler, train
         self.engine = "dask" if scheduler else "in-process"
         self._lock = threading.Lock()
         self._futures: dict[str, Any] = {}  # Dask forgets a task whose future is dropped
@@ -150,8 +215,14 @@ class Jobs:
             current = self.status(request.job_id)
             if current and current["state"] in ACTIVE:
                 raise ConflictError("an adapter is already being trained for this profile; wait for it to finish")
+            request = replace(request, run_id=uuid.uuid4().hex)
             status = self.status_file(request.job_id).write(
-                job_id=request.job_id, state="queued", engine=self.engine, submitted_at=_now(), error=None
+                job_id=request.job_id,
+                run_id=request.run_id,
+                state="queued",
+                engine=self.engine,
+                submitted_at=_now(),
+                error=None,
             )
             self._futures[request.job_id] = self._submit(request)
             return status
@@ -160,11 +231,23 @@ class Jobs:
         if self.scheduler is None:
             if self._executor is None:
                 self._executor = DaemonWorker()
-            return self._executor.submit(run_training, request)
+            return self._executor.submit(run_training, request, self.train)
         if self._client is None:
             distributed = require("distributed")
             self._client = distributed.Client(self.scheduler, timeout=10)
-        return self._client.submit(run_training, request, key=f"adapter-{request.job_id}-{time.time_ns()}", pure=False)
+        return self._client.submit(
+            run_training, request, self.train, key=f"adapter-{request.job_id}-{time.time_ns()}", pure=False
+        )
+
+    def cancel(self, job_id: str) -> None:
+        """Stop a queued or running job: it never starts, or stops at its next step, and removes its output."""
+        with self._lock, jobs_lock(self.jobs_dir):
+            status = self.status_file(job_id)
+            if (status.read() or {}).get("state") in ACTIVE:
+                status.write(state="cancelled", finished_at=_now())
+            future = self._futures.pop(job_id, None)
+        if future is not None:
+            future.cancel()  # a queued job is dropped; a running one sees its status and stops
 
     def status(self, job_id: str) -> dict[str, Any] | None:
         status = self.status_file(job_id).read()

@@ -129,7 +129,7 @@ class Personalizer:
         person = subject == "person"
         out = self.adapters.person(subject_id) if person else self.adapters.persona(subject_id)
         nearest = self.adapters.nearest_persona_adapter(profile, self.space) if person else None
-        job_id = subject_id if person else f"persona-{subject_id}"
+        job_id = self.job_id(subject, subject_id)
         s = self.settings
         return TrainingRequest(
             job_id=job_id,
@@ -149,6 +149,10 @@ class Personalizer:
             reply_prompts=s.adapter_reply_prompts,
             own=list(own or []),
         )
+
+    @staticmethod
+    def job_id(subject: str, subject_id: str) -> str:
+        return subject_id if subject == "person" else f"persona-{subject_id}"
 
     def adapter_status(self, participant_id: str) -> dict[str, Any]:
         """The person's adapter (its metadata) and their latest training job, either possibly absent."""

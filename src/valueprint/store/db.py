@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from valueprint.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -20,6 +23,7 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted rows and freed pages are overwritten with zeros
     cursor.close()
 
 
@@ -67,6 +71,28 @@ class Database:
             threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
         )
         self._current = threading.local()
+
+    def scrub(self, tables: Iterable[str]) -> None:
+        """After a deletion has committed, leave no readable copy of the deleted rows in the database's files.
+
+        SQLite (with `secure_delete` on, the deleted rows are already zeros in the database's pages):
+        the write-ahead log still holds the frames that wrote them, so checkpoint it and truncate it
+        to zero bytes (TRUNCATE waits for readers, up to the busy timeout).
+        PostgreSQL: a deleted row stays in its table's pages as a dead tuple until VACUUM prunes it,
+        so the touched tables are vacuumed (plain VACUUM: no exclusive lock). Their bytes may still
+        lie in a page's free space until overwritten, and in the server's WAL segments and in backups
+        until those are recycled; that is the server's to configure, not ours.
+        """
+        if self.engine.dialect.name == "sqlite":
+            with self._queue, self.engine.connect() as connection:
+                busy, *_ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+            if busy:  # the rows are deleted regardless; the next deletion's checkpoint retries
+                log.warning("the write-ahead log could not be truncated after a deletion: a reader held it")
+            return
+        autocommit = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        with autocommit as connection:  # VACUUM cannot run inside a transaction
+            for table in tables:
+                connection.execute(text(f'VACUUM "{table}"'))  # names from our own metadata, not input
 
     @contextmanager
     def session(self) -> Iterator[Session]:
