@@ -4,13 +4,15 @@ Both engines run the same picklable `run_training(request)`; it reports its stat
 status file (`DATA_DIR/adapters/jobs/<job id>.json`), which the API and the web app read, so
 the status looks the same whichever engine ran it (a Dask worker must share the data folder,
 as workers on the same machine do). A job is queued → preparing → training (step, total,
-ETA) → done, or failed with the error's message.
+ETA) → done, or failed with a message the person may read: a `ClientError`'s own words, anything
+else a generic line (its text, which may name the server's folders, goes to the log only).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import tempfile
@@ -23,10 +25,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from valueprint.errors import ConflictError
+from valueprint.errors import ConflictError, ValueprintError
 from valueprint.evaluate.backbone import require
 
 ACTIVE = ("queued", "preparing", "training")
+SERVER_FAILURE = "the training failed on the server (its log says why); try again later"
+log = logging.getLogger("valueprint.jobs")
+
+
+def public_error(error: BaseException | None) -> str:
+    """What a failed job's status may say: the message of an error the person can act on, else a generic line."""
+    if isinstance(error, ValueprintError) and error.exposed:
+        return str(error)
+    log.error("training job failed: %s: %s", type(error).__name__, error)
+    return SERVER_FAILURE
 
 
 @dataclass(frozen=True)
@@ -93,7 +105,7 @@ def run_training(request: TrainingRequest) -> dict[str, Any]:
     try:
         meta = train_subject(request, progress)
     except BaseException as error:
-        status.write(state="failed", error=f"{type(error).__name__}: {error}", finished_at=_now())
+        status.write(state="failed", error=public_error(error), finished_at=_now())
         raise
     status.write(state="done", finished_at=_now(), train_seconds=meta["train_seconds"], eta_s=0)
     return meta
@@ -199,4 +211,4 @@ def _error_text(future: Any) -> str:
         error = future.exception()
     except Exception as lookup:  # a cancelled or lost Dask future
         error = lookup
-    return f"the training job stopped: {type(error).__name__}: {error}"
+    return public_error(error)
