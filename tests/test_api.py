@@ -171,6 +171,29 @@ def test_an_app_without_consent_reads_nothing_and_the_refusal_is_shown(participa
     assert reads[0]["action"] == "denied" and reads[0]["app"] == "Helpful AI"
 
 
+def test_an_app_cannot_tell_a_handle_without_consent_from_an_unknown_one(participant_client, app_key):
+    token = issue(participant_client)
+    known = participant_client.get(f"/v1/tokens/{token['handle']}", headers=app_headers(app_key))
+    unknown = participant_client.get("/v1/tokens/abandon-ability-able-about", headers=app_headers(app_key))
+    assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
+    assert known.status_code == 404
+
+
+def test_refused_handle_look_ups_count_against_the_limit_whether_the_handle_exists_or_not(tmp_path):
+    from valueprint.web.app import create_app
+
+    app = create_app(Settings(data_dir=tmp_path / "misses", environment="test", handle_misses_per_minute=2))
+    with TestClient(app) as client:
+        sign_up(client)
+        handle = issue(client)["handle"]
+        reader = app.state.services.registry.register_app("Curious", ["moral"])
+        statuses = [
+            client.get(f"/v1/tokens/{h}", headers=app_headers(reader)).status_code
+            for h in (handle, "abandon-ability-able-about", handle)
+        ]
+    assert statuses == [404, 404, 429]
+
+
 def test_an_app_reads_only_the_consented_scopes_and_every_read_is_shown(participant_client, app_key):
     token = issue(participant_client)
     participant_client.put("/v1/me/boundaries", json={"boundaries": ["no-religion"]})

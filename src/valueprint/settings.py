@@ -65,7 +65,7 @@ class Settings(BaseSettings):
         default=16 * 1024,
         ge=4096,
         le=1024 * 1024,
-        description="`valueprint serve` refuses a request whose line and headers are longer than this.",
+        description="A request whose path and headers are longer than this is refused (431; `serve`'s parser too).",
     )
     k_anonymity: int = Field(default=5, ge=2, description="Groups smaller than this are hidden in statistics.")
     datasets_dir: Path = Field(

@@ -16,7 +16,7 @@ from valueprint.store.secret_files import session_secret
 from valueprint.web import admin, api, chat, errors, personal, picks, rank, ui
 from valueprint.web.deps import ServicesDep
 from valueprint.web.headers import SecureCookiesOverHttps, SecurityHeaders
-from valueprint.web.limits import BodySizeLimit
+from valueprint.web.limits import BodySizeLimit, HeaderSizeLimit
 from valueprint.web.schemas import ERROR_RESPONSES
 from valueprint.web.templating import STATIC_DIR, make_templates
 
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SecureCookiesOverHttps)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.state.templates = make_templates()
