@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.conftest import sign_up
 from valueprint.settings import Settings
-from valueprint.store.models import BrowserSession
+from valueprint.store.models import SessionRecord
 
 
 def cookie_contents(client: TestClient) -> dict:
@@ -51,7 +51,7 @@ def test_the_resume_code_page_never_puts_the_code_in_a_cookie(client) -> None:
 def test_the_database_keeps_only_a_hash_of_the_session_id(participant_client, services) -> None:
     session_id = cookie_contents(participant_client)["sid"]
     with services.db.session() as session:
-        stored = session.scalars(select(BrowserSession.id_hash)).all()
+        stored = session.scalars(select(SessionRecord.id_hash)).all()
     assert len(stored) == 1 and session_id not in stored[0]
 
 
@@ -159,4 +159,4 @@ def test_sessions_are_exported_and_deleted_with_the_account(participant_client, 
     assert len(exported["sessions"]) == 1 and set(exported["sessions"][0]) == {"signed_in_at", "last_used_at"}
     assert participant_client.delete("/v1/me").status_code == 204
     with services.db.session() as session:
-        assert session.scalars(select(BrowserSession)).all() == []
+        assert session.scalars(select(SessionRecord)).all() == []

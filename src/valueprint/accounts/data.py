@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from valueprint.store.duties import DataDuty, DutyContext, register
-from valueprint.store.models import Answer, BrowserSession, CustomInstructions, Participant, PersonalData, Profile
+from valueprint.store.models import Answer, CustomInstructions, Participant, PersonalData, Profile, SessionRecord
 from valueprint.values.profile import ValueProfile
 
 
@@ -61,11 +61,11 @@ register(DataDuty("personal_data", tables=(PersonalData,), export=personal))
 def _sessions(context: DutyContext) -> list[dict[str, Any]]:
     """When each signed-in browser started and was last used (its id is a secret and is stored only as a hash)."""
     rows = context.session.scalars(
-        select(BrowserSession)
-        .where(BrowserSession.participant_id == context.participant_id)
-        .order_by(BrowserSession.created_at)
+        select(SessionRecord)
+        .where(SessionRecord.participant_id == context.participant_id)
+        .order_by(SessionRecord.created_at)
     )
     return [{"signed_in_at": r.created_at.isoformat(), "last_used_at": r.last_seen_at.isoformat()} for r in rows]
 
 
-register(DataDuty("sessions", tables=(BrowserSession,), export=_sessions))
+register(DataDuty("sessions", tables=(SessionRecord,), export=_sessions))

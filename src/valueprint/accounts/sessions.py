@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from valueprint.accounts.roles import Role
 from valueprint.store.crypto import Sealer
 from valueprint.store.db import Database
-from valueprint.store.models import BrowserSession, Participant
+from valueprint.store.models import Participant, SessionRecord
 
 SESSION_ID_BYTES = 32
 TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often (reads stay reads)
@@ -60,7 +60,7 @@ class Sessions:
         with self.db.session() as session:
             self._forget_expired(session, moment)
             session.add(
-                BrowserSession(
+                SessionRecord(
                     id_hash=hash_session_id(session_id),
                     participant_id=participant_id,
                     created_at=moment,
@@ -77,9 +77,9 @@ class Sessions:
         moment = self.clock()
         with self.db.session() as session:
             found = session.execute(
-                select(BrowserSession, Participant.role)
-                .join(Participant, Participant.id == BrowserSession.participant_id)
-                .where(BrowserSession.id_hash == hash_session_id(session_id))
+                select(SessionRecord, Participant.role)
+                .join(Participant, Participant.id == SessionRecord.participant_id)
+                .where(SessionRecord.id_hash == hash_session_id(session_id))
             ).first()
             if found is None:
                 return None
@@ -96,7 +96,7 @@ class Sessions:
         if not isinstance(session_id, str) or not session_id:
             return None
         with self.db.session() as session:
-            record = session.get(BrowserSession, hash_session_id(session_id))
+            record = session.get(SessionRecord, hash_session_id(session_id))
             if record is None or record.shown_once is None or self._expired(record, self.clock()):
                 return None
             text = self.sealer.open(record.shown_once, record.participant_id)["text"]
@@ -107,12 +107,12 @@ class Sessions:
         """Sign this browser out: its session id stops working at once, wherever it was copied to."""
         if isinstance(session_id, str) and session_id:
             with self.db.session() as session:
-                session.execute(delete(BrowserSession).where(BrowserSession.id_hash == hash_session_id(session_id)))
+                session.execute(delete(SessionRecord).where(SessionRecord.id_hash == hash_session_id(session_id)))
 
     def end_all(self, participant_id: str) -> int:
         """Sign out everywhere: every session of the participant ends; returns how many there were."""
         with self.db.session() as session:
-            ended = session.execute(delete(BrowserSession).where(BrowserSession.participant_id == participant_id))
+            ended = session.execute(delete(SessionRecord).where(SessionRecord.participant_id == participant_id))
             return ended.rowcount or 0
 
     def count(self, participant_id: str) -> int:
@@ -122,18 +122,18 @@ class Sessions:
             return (
                 session.scalar(
                     select(func.count())
-                    .select_from(BrowserSession)
-                    .where(BrowserSession.participant_id == participant_id, ~self._expired_clause(horizon))
+                    .select_from(SessionRecord)
+                    .where(SessionRecord.participant_id == participant_id, ~self._expired_clause(horizon))
                 )
                 or 0
             )
 
-    def _expired(self, record: BrowserSession, moment: datetime) -> bool:
+    def _expired(self, record: SessionRecord, moment: datetime) -> bool:
         return moment - record.last_seen_at > self.idle or moment - record.created_at > self.lifetime
 
     def _expired_clause(self, moment: datetime) -> ColumnElement[bool]:
-        return or_(BrowserSession.last_seen_at < moment - self.idle, BrowserSession.created_at < moment - self.lifetime)
+        return or_(SessionRecord.last_seen_at < moment - self.idle, SessionRecord.created_at < moment - self.lifetime)
 
     def _forget_expired(self, session: Session, moment: datetime) -> None:
         """Expired sessions of anyone are deleted when a new one starts, so the table holds live ones only."""
-        session.execute(delete(BrowserSession).where(self._expired_clause(moment)))
+        session.execute(delete(SessionRecord).where(self._expired_clause(moment)))

@@ -9,11 +9,11 @@ Every table with a `participant_id` column must also be covered by a data duty
 
 from valueprint.store.models.accounts import (
     Answer,
-    BrowserSession,
     CustomInstructions,
     Participant,
     PersonalData,
     Profile,
+    SessionRecord,
 )
 from valueprint.store.models.base import Base, UTCDateTime, now
 from valueprint.store.models.limits import RateCounter
@@ -26,7 +26,6 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BlindPick",
-    "BrowserSession",
     "Consent",
     "CustomInstructions",
     "IssuedTokenRecord",
@@ -34,6 +33,7 @@ __all__ = [
     "PersonalData",
     "Profile",
     "RateCounter",
+    "SessionRecord",
     "UTCDateTime",
     "now",
 ]

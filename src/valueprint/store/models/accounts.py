@@ -63,7 +63,7 @@ class CustomInstructions(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
-class BrowserSession(Base):
+class SessionRecord(Base):
     """A signed-in browser. Its cookie carries only a random id; this row keeps that id's SHA-256, so a copy of
     the database signs no one in. Ending the row (sign-out, expiry, account deletion) ends the session."""
 
