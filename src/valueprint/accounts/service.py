@@ -382,11 +382,6 @@ class Accounts:
         with self.db.session() as session:
             return session.get(Participant, participant_id) is not None
 
-    def require(self, participant_id: str | None) -> str:
-        if not participant_id or not self.exists(participant_id):
-            raise AuthError("not signed in: start the questionnaire or sign in with your resume code")
-        return participant_id
-
     def role(self, participant_id: str) -> Role:
         with self.db.session() as session:
             participant = session.get(Participant, participant_id)
