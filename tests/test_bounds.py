@@ -59,3 +59,40 @@ def test_an_unreadable_adapter_is_reported_without_the_servers_path(participant_
     assert response.status_code == 422
     message = response.json()["error"]["message"]
     assert str(services.settings.data_dir.resolve()) not in message and "/" not in message
+
+
+def numbers_without_bounds(schema: dict, components: dict, where: str, seen: set[str]) -> list[str]:
+    """Paths of integer/number schemas (reached from `schema`) lacking a lower or an upper bound."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            return []
+        return numbers_without_bounds(components[name], components, f"{where}<{name}>", seen | {name})
+    found = []
+    if schema.get("type") in ("integer", "number"):
+        low = "minimum" in schema or "exclusiveMinimum" in schema
+        high = "maximum" in schema or "exclusiveMaximum" in schema
+        if not (low and high):
+            found.append(where)
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for i, option in enumerate(schema.get(key, [])):
+            found += numbers_without_bounds(option, components, f"{where}|{i}", seen)
+    for name, option in schema.get("properties", {}).items():
+        found += numbers_without_bounds(option, components, f"{where}.{name}", seen)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            found += numbers_without_bounds(schema[key], components, f"{where}[]", seen)
+    return found
+
+
+def test_every_number_a_request_may_carry_is_bounded(web_app) -> None:
+    document = web_app.openapi()
+    components = document.get("components", {}).get("schemas", {})
+    unbounded = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                unbounded += numbers_without_bounds(parameter["schema"], components, f"{method} {path} ?", set())
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                unbounded += numbers_without_bounds(content["schema"], components, f"{method} {path} body", set())
+    assert unbounded == []
