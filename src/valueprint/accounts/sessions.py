@@ -24,7 +24,7 @@ from valueprint.store.db import Database
 from valueprint.store.models import Participant, SessionRecord
 
 SESSION_ID_BYTES = 32
-TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often (reads stay reads)
+TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often, so most requests only read
 
 
 def hash_session_id(session_id: str) -> str:
