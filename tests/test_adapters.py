@@ -16,7 +16,7 @@ from valueprint.cli import app as cli
 from valueprint.errors import AdapterError, ConflictError
 from valueprint.personalize.adapters import AdapterCache
 from valueprint.personalize.finetune import FinetuneConfig, read_meta, train_adapter
-from valueprint.personalize.jobs import Jobs, TrainingRequest
+from valueprint.personalize.jobs import SERVER_FAILURE, Jobs, TrainingRequest, public_error
 from valueprint.personalize.preferences import Pair, PreferenceData
 from valueprint.personalize.runtime import LocalModel, Sampling
 from valueprint.settings import Settings, load_settings
@@ -125,13 +125,22 @@ def test_the_same_job_runs_on_a_local_dask_cluster(tmp_path, smollm2_dir, shared
     assert (Path(request.out) / "adapter_config.json").is_file()
 
 
-def test_a_failing_job_says_why(tmp_path, smollm2_dir, shared_data, space) -> None:
+def test_a_failing_job_says_it_failed_without_naming_the_servers_folders(
+    tmp_path, smollm2_dir, shared_data, space, caplog
+) -> None:
     jobs = Jobs(tmp_path / "adapters" / "jobs")
     request = tiny_request(tmp_path, smollm2_dir, shared_data, space)
     broken = TrainingRequest(**{**request.__dict__, "model_dir": str(tmp_path / "no-model")})
     jobs.submit(broken)
     failed = jobs.wait("p1", timeout=120)
-    assert failed["state"] == "failed" and "no-model" in failed["error"]
+    assert failed["state"] == "failed" and failed["error"] == SERVER_FAILURE
+    assert str(tmp_path) not in json.dumps(failed)
+    assert "no-model" in caplog.text, "the server's log keeps the cause"
+
+
+def test_a_job_error_the_person_can_act_on_is_shown_in_its_own_words() -> None:
+    assert public_error(AdapterError("answer a few more questions first")) == "answer a few more questions first"
+    assert public_error(OSError(2, "No such file", "/srv/valueprint/data/adapters/p_x")) == SERVER_FAILURE
 
 
 # -- serving through the token -----------------------------------------------------------------

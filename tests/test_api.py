@@ -166,9 +166,32 @@ def issue(client) -> dict:
 def test_an_app_without_consent_reads_nothing_and_the_refusal_is_shown(participant_client, app_key):
     token = issue(participant_client)
     read = participant_client.get(f"/v1/tokens/{token['handle']}", headers=app_headers(app_key))
-    assert read.status_code == 403
+    assert read.status_code == 404, "the same answer as for a handle nobody has"
     reads = participant_client.get("/v1/me/reads").json()
     assert reads[0]["action"] == "denied" and reads[0]["app"] == "Helpful AI"
+
+
+def test_an_app_cannot_tell_a_handle_without_consent_from_an_unknown_one(participant_client, app_key):
+    token = issue(participant_client)
+    known = participant_client.get(f"/v1/tokens/{token['handle']}", headers=app_headers(app_key))
+    unknown = participant_client.get("/v1/tokens/abandon-ability-able-about", headers=app_headers(app_key))
+    assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
+    assert known.status_code == 404
+
+
+def test_refused_handle_look_ups_count_against_the_limit_whether_the_handle_exists_or_not(tmp_path):
+    from valueprint.web.app import create_app
+
+    app = create_app(Settings(data_dir=tmp_path / "misses", environment="test", handle_misses_per_minute=2))
+    with TestClient(app) as client:
+        sign_up(client)
+        handle = issue(client)["handle"]
+        reader = app.state.services.registry.register_app("Curious", ["moral"])
+        statuses = [
+            client.get(f"/v1/tokens/{h}", headers=app_headers(reader)).status_code
+            for h in (handle, "abandon-ability-able-about", handle)
+        ]
+    assert statuses == [404, 404, 429]
 
 
 def test_an_app_reads_only_the_consented_scopes_and_every_read_is_shown(participant_client, app_key):
@@ -186,13 +209,13 @@ def test_an_app_reads_only_the_consented_scopes_and_every_read_is_shown(particip
     reads = participant_client.get("/v1/me/reads").json()
     assert [r["action"] for r in reads] == ["token_verify", "handle_lookup"]
     assert participant_client.delete(f"/v1/me/consents/{app_key.id}").status_code == 204
-    assert participant_client.get(f"/v1/tokens/{token['handle']}", headers=app_headers(app_key)).status_code == 403
+    assert participant_client.get(f"/v1/tokens/{token['handle']}", headers=app_headers(app_key)).status_code == 404
 
 
 def test_the_precis_alone_is_offered_for_any_model_and_holds_only_consented_scopes(participant_client, app_key):
     token = issue(participant_client)
     url = f"/v1/tokens/{token['handle']}/precis"
-    assert participant_client.get(url, headers=app_headers(app_key)).status_code == 403
+    assert participant_client.get(url, headers=app_headers(app_key)).status_code == 404
     participant_client.put("/v1/me/boundaries", json={"boundaries": ["no-religion"]})
     participant_client.put(f"/v1/me/consents/{app_key.id}", json={"scopes": ["politics"]})
     only_politics = participant_client.get(url, headers=app_headers(app_key)).json()

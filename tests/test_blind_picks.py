@@ -26,7 +26,7 @@ PLAIN, PERSONAL = "A plain reply.", "A reply shaped by your values."
 class ScriptedEngine:
     """Answers like the local model, without one: the personalised reply says so."""
 
-    def context(self, profile):
+    def context(self, profile, **options):
         return SimpleNamespace(profile=profile, instructions=None)
 
     def complete(self, messages, sampling, strategies, context):

@@ -164,7 +164,7 @@ def test_an_app_ranks_replies_for_a_person_through_the_api_within_their_consent(
         issued = client.post("/v1/me/token").json()
         headers = {"Authorization": f"Bearer {registered.api_key}"}
         body = {"prompt": PROMPT, "replies": [GO, STAY], "value_token": issued["handle"]}
-        assert client.post("/v1/rank", json=body, headers=headers).status_code == 403  # no consent yet
+        assert client.post("/v1/rank", json=body, headers=headers).status_code == 404  # no consent yet: as if unknown
         client.put(f"/v1/me/consents/{registered.id}", json={"scopes": ["schwartz"]})
         ranked = client.post("/v1/rank", json=body, headers=headers)
         assert ranked.status_code == 200, ranked.text

@@ -9,6 +9,7 @@ domain imports another's service and no entry point re-assembles it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from valueprint.accounts.service import Accounts, require_covered
@@ -104,6 +105,8 @@ class Services:
             data_dir=settings.data_dir,
             stop_sd=settings.stop_sd,
             sign_ups_per_minute=settings.sign_ups_per_minute,
+            session_idle=timedelta(hours=settings.session_idle_hours),
+            session_lifetime=timedelta(days=settings.session_max_days),
         )
         personalizer = Personalizer(settings, model.space)
         return cls(

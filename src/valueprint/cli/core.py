@@ -86,7 +86,19 @@ def serve(
     settings = current_settings()
     application = create_app(settings)
     console.print(f"valueprint on [bold]http://{host or settings.host}:{port or settings.port}[/] (Ctrl-C stops)")
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, **server_options(settings))
+
+
+def server_options(settings: Any) -> dict[str, Any]:
+    """uvicorn's options from the settings: forwarded headers believed only from the configured proxies
+    (uvicorn's own default trusts any local process), and h11, the parser whose header size can be bounded."""
+    return {
+        "log_level": "info",
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies,
+        "http": "h11",
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+    }
 
 
 @admin_app.command("create")

@@ -58,7 +58,8 @@ def read_meta(adapter: Path) -> dict[str, Any]:
     try:
         return json.loads((adapter / META_FILE).read_text())
     except (OSError, ValueError) as error:
-        raise AdapterError(f"{adapter} is not a valueprint adapter ({error}): train it again") from error
+        # the message reaches the person: it names no folder of the server (the log has the cause)
+        raise AdapterError("this adapter's description cannot be read: delete it and train it again") from error
 
 
 def as_dataset(pairs: list[Pair]) -> Any:

@@ -4,7 +4,9 @@ Both engines run the same picklable `run_training(request)`; it reports its stat
 status file (`DATA_DIR/adapters/jobs/<job id>.json`), which the API and the web app read, so
 the status looks the same whichever engine ran it (a Dask worker must share the data folder,
 as workers on the same machine do). A job is queued → preparing → training (step, total,
-ETA) → done, or failed with the error's message, or cancelled.
+ETA) → done, or failed, or cancelled. A failed job's message is one the person may read: a
+`ClientError`'s own words, anything else a generic line (its text, which may name the server's
+folders, goes to the log only).
 
 Cancelling, and deleting a subject while their job runs: the job's status file is its licence.
 `Jobs.cancel` marks it cancelled and deleting a person removes it (`AdapterStore.delete_person`),
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import shutil
@@ -36,11 +39,13 @@ from typing import Any
 
 from filelock import FileLock
 
-from valueprint.errors import ConflictError
+from valueprint.errors import ConflictError, ValueprintError
 from valueprint.evaluate.backbone import require
 
 ACTIVE = ("queued", "preparing", "training")
 LOCK_NAME = ".lock"
+SERVER_FAILURE = "the training failed on the server (its log says why); try again later"
+log = logging.getLogger("valueprint.jobs")
 
 Progress = Callable[[int, int], None]
 Trainer = Callable[[Any, Progress], dict[str, Any]]  # (TrainingRequest, progress) -> the adapter's metadata
@@ -55,6 +60,14 @@ def jobs_lock(jobs_dir: Path) -> FileLock:
     portable and maintained) because Dask workers in other processes write status files too."""
     jobs_dir.mkdir(parents=True, exist_ok=True)
     return FileLock(jobs_dir / LOCK_NAME)
+
+
+def public_error(error: BaseException | None) -> str:
+    """What a failed job's status may say: the message of an error the person can act on, else a generic line."""
+    if isinstance(error, ValueprintError) and error.exposed:
+        return str(error)
+    log.error("training job failed: %s: %s", type(error).__name__, error)
+    return SERVER_FAILURE
 
 
 @dataclass(frozen=True)
@@ -158,7 +171,7 @@ def run_training(request: TrainingRequest, train: Trainer = train_subject) -> di
         discard_output(out)
         return {"cancelled": True}
     except BaseException as error:
-        if not licence.report(state="failed", error=f"{type(error).__name__}: {error}", finished_at=_now()):
+        if not licence.report(state="failed", error=public_error(error), finished_at=_now()):
             discard_output(out)
         raise
     return meta
@@ -282,4 +295,4 @@ def _error_text(future: Any) -> str:
         error = future.exception()
     except Exception as lookup:  # a cancelled or lost Dask future
         error = lookup
-    return f"the training job stopped: {type(error).__name__}: {error}"
+    return public_error(error)

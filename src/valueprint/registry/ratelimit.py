@@ -1,64 +1,87 @@
-"""A per-key sliding-window counter, thread-safe, in process memory.
+"""Per-key rate limits kept in the database, so that every web worker and process shares them.
+
+A fixed window per key, anchored at the key's first event: one row holds the window's
+start and its count, and `hit` moves both in a single atomic upsert (INSERT … ON CONFLICT
+DO UPDATE … RETURNING, on SQLite and PostgreSQL alike), so concurrent workers can neither
+lose a count nor both pass the last free slot. A window anchored at the first event, rather
+than at the clock's minute, never lets a burst straddle two windows at a minute boundary.
 
 Written here rather than taken from a library because the limits are per app and per
-outcome (look-ups vs misses of unknown handles) inside the service, not per route or
-client IP as the ASGI rate-limit middlewares do. With several web workers each keeps
-its own window, so the effective limit is workers × limit; a shared store (the
-database or Redis) is the step up when that matters.
+outcome (look-ups vs refused look-ups) inside the services, not per route, and must live
+in the database the app already has (no Redis to run). Keys are stored as SHA-256 hashes,
+so client addresses are not kept in readable form.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
 from valueprint.errors import RateLimitedError
+from valueprint.store.db import Database
+from valueprint.store.models import RateCounter
 
 WINDOW_S = 60.0
-SWEEP_EVERY = 1024  # events between sweeps of keys whose window has emptied
+SWEEP_EVERY = 1024  # events (in this process) between sweeps of windows that have ended
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute, self.clock = per_minute, clock
-        self._events: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+    """At most `per_minute` events per key and window; `name` keeps limits apart in the shared table."""
+
+    def __init__(self, db: Database, name: str, per_minute: int, clock: Callable[[], float] = time.time) -> None:
+        self.db, self.name, self.per_minute, self.clock = db, name, per_minute, clock
         self._since_sweep = 0
+        self._lock = threading.Lock()
+        self._insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
 
-    def _sweep(self) -> None:
-        """Forget keys with no event in the window, so memory follows active keys, not every key ever seen."""
-        horizon = self.clock() - WINDOW_S
-        for key in [k for k, events in self._events.items() if not events or events[-1] <= horizon]:
-            del self._events[key]
+    def _key(self, key: str) -> str:
+        return hashlib.sha256(f"{self.name}\0{key}".encode()).hexdigest()
 
-    def tracked_keys(self) -> int:
-        with self._lock:
-            return len(self._events)
-
-    def _open_window(self, key: str, what: str) -> deque[float]:
-        """`key`'s events within the window; RateLimitedError if it is full. Call with the lock held."""
-        now = self.clock()
-        events = self._events[key]
-        while events and events[0] <= now - WINDOW_S:
-            events.popleft()
-        if len(events) >= self.per_minute:
-            retry = events[0] + WINDOW_S - now
-            raise RateLimitedError(f"too many {what}; retry in {retry:.0f} s", retry_after=retry)
-        return events
+    def _refuse(self, window_start: float, now: float, what: str) -> RateLimitedError:
+        retry = max(window_start + WINDOW_S - now, 1.0)
+        return RateLimitedError(f"too many {what}; retry in {retry:.0f} s", retry_after=retry)
 
     def check(self, key: str, what: str) -> None:
-        """Raise RateLimitedError if `key` used up its window; does not count an event."""
-        with self._lock:
-            if key in self._events:
-                self._open_window(key, what)
+        """Raise RateLimitedError if `key` used up its window; counts nothing and stores nothing."""
+        now = self.clock()
+        with self.db.session() as session:
+            row = session.get(RateCounter, self._key(key))
+            if row is not None and row.window_start > now - WINDOW_S and row.hits >= self.per_minute:
+                raise self._refuse(row.window_start, now, what)
 
     def hit(self, key: str, what: str) -> None:
         """Count one event for `key`, refusing it if the window is full."""
+        now = self.clock()
+        ended = RateCounter.window_start <= now - WINDOW_S  # the stored window is over: this event opens a new one
+        upsert = self._insert(RateCounter).values(key_hash=self._key(key), window_start=now, hits=1)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[RateCounter.key_hash],
+            set_={
+                "hits": case((ended, 1), else_=RateCounter.hits + 1),
+                "window_start": case((ended, now), else_=RateCounter.window_start),
+            },
+        ).returning(RateCounter.hits, RateCounter.window_start)
+        with self.db.session() as session:
+            hits, window_start = session.execute(upsert).one()
+            if self._sweep_due():
+                session.execute(delete(RateCounter).where(RateCounter.window_start <= now - WINDOW_S))
+        if hits > self.per_minute:
+            raise self._refuse(window_start, now, what)
+
+    def _sweep_due(self) -> bool:
         with self._lock:
-            self._open_window(key, what).append(self.clock())
             self._since_sweep += 1
-            if self._since_sweep >= SWEEP_EVERY:
-                self._since_sweep = 0
-                self._sweep()
+            if self._since_sweep < SWEEP_EVERY:
+                return False
+            self._since_sweep = 0
+            return True
+
+    def tracked_keys(self) -> int:
+        """Rows in the shared table (every limit's), for tests and the curious."""
+        with self.db.session() as session:
+            return session.scalar(select(func.count()).select_from(RateCounter)) or 0

@@ -48,6 +48,7 @@ from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
 API_KEY_PREFIX = "vpk_"
+NO_SUCH_HANDLE = "no such handle, or its owner has not consented to share their values with your app"
 
 
 def hash_api_key(key: str) -> str:
@@ -77,8 +78,8 @@ class Registry:
     def __init__(self, db: Database, space: ValueSpace, keys: KeyStore, settings: Settings) -> None:
         self.db, self.space, self.keys, self.settings = db, space, keys, settings
         self.scopes = (*(g.id for g in space.groups), "boundaries")
-        self.lookups = RateLimiter(settings.handle_lookups_per_minute)
-        self.misses = RateLimiter(settings.handle_misses_per_minute)
+        self.lookups = RateLimiter(db, "handle-lookups", settings.handle_lookups_per_minute)
+        self.misses = RateLimiter(db, "handle-misses", settings.handle_misses_per_minute)
         self._verifier: tuple[int, TokenVerifier] | None = None  # (key folder mtime, verifier)
 
     def check_scopes(self, scopes: object) -> list[str]:
@@ -256,20 +257,28 @@ class Registry:
     # -- reads by apps ------------------------------------------------------------------
 
     def read_by_handle(self, app: App, typed_handle: str) -> dict[str, Any]:
-        self.misses.check(app.id, "look-ups of unknown handles")
+        """The consented view behind a handle. An unknown handle and a person who has not consented to this
+        app get the same 404, and both count as refused look-ups: an app learns nothing about who exists
+        (the person still sees the refused read in their log)."""
+        refused = "look-ups of unknown handles or of people who did not consent"
+        self.misses.check(app.id, refused)
         self.lookups.hit(app.id, "handle look-ups")
+        view = self._view_by_handle(app, typed_handle)
+        if view is None:
+            self.misses.hit(app.id, refused)
+            raise NotFoundError(NO_SUCH_HANDLE)
+        return view
+
+    def _view_by_handle(self, app: App, typed_handle: str) -> dict[str, Any] | None:
         try:
             handle = parse_handle(typed_handle)
         except HandleError:
-            self.misses.hit(app.id, "look-ups of unknown handles")
-            raise NotFoundError("no such handle") from None
+            return None
         with self.db.session() as session:
             participant_id = session.scalar(select(Participant.id).where(Participant.handle == handle))
             if participant_id is None:
-                self.misses.hit(app.id, "look-ups of unknown handles")
-                raise NotFoundError("no such handle")
-            view = self._scoped_read(session, app, participant_id, AuditAction.HANDLE_LOOKUP)
-        return self._allowed(view)
+                return None
+            return self._scoped_read(session, app, participant_id, AuditAction.HANDLE_LOOKUP)
 
     def verifier(self) -> TokenVerifier:
         """A verifier for the current keys, rebuilt only when the key folder changes (a key

@@ -17,7 +17,6 @@ Wire format (also the format of `valueprint score ANSWERS.json`):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,9 +73,9 @@ def _slider_value(item_id: str, value: object) -> tuple[float, float]:
     coordinates = []
     for axis in ("x", "y"):
         number = value[axis]
-        if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
+        if isinstance(number, bool) or not isinstance(number, int | float):
             raise AnswerError(item_id, f"slider {axis} must be a number in [-1, 1], got {number!r}")
-        if not -1.0 <= number <= 1.0:
+        if not -1.0 <= number <= 1.0:  # also refuses NaN, and huge integers that have no float (math.isfinite raises)
             raise AnswerError(item_id, f"slider {axis} must be in [-1, 1], got {number!r}")
         coordinates.append(float(number))
     return coordinates[0], coordinates[1]

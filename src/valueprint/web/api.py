@@ -7,7 +7,7 @@ errors are `{"error": {"code", "message"}}` (declared once, for the whole app, i
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
@@ -39,13 +39,17 @@ from valueprint.registry.schemas import (
 from valueprint.tokens.jws import MAX_TOKEN_CHARS, IssuedToken
 from valueprint.values.precis import MAX_INSTRUCTIONS_CHARS
 from valueprint.web import security
-from valueprint.web.deps import Admin, AppClient, BrowserSession, Participant, ServicesDep
+from valueprint.web.deps import Admin, AppClient, Participant, ServicesDep
 from valueprint.web.views import next_view, result_view
 
 router = APIRouter(prefix="/v1")
 
-# Strict types: JSON `true` must not become the Likert answer 1.
-AnswerValue = StrictInt | StrictStr | dict[str, StrictInt | StrictFloat] | None
+# Strict types: JSON `true` must not become the Likert answer 1. Every answer's numbers lie in [-1, 5] (the
+# domain names the exact range); the schema refuses absurd magnitudes, NaN and infinities before they get there.
+ANSWER_NUMBER_BOUND = 10
+BoundedInt = Annotated[StrictInt, Field(ge=-ANSWER_NUMBER_BOUND, le=ANSWER_NUMBER_BOUND)]
+BoundedFloat = Annotated[StrictFloat, Field(ge=-ANSWER_NUMBER_BOUND, le=ANSWER_NUMBER_BOUND, allow_inf_nan=False)]
+AnswerValue = BoundedInt | Annotated[StrictStr, Field(max_length=200)] | dict[str, BoundedInt | BoundedFloat] | None
 
 
 class Body(BaseModel):
@@ -116,8 +120,17 @@ def resume(request: Request, s: ServicesDep, body: ResumeRequest) -> SessionStar
 
 
 @router.delete("/session", status_code=204, tags=["participants"])
-def sign_out(session: BrowserSession, _: Participant) -> Response:
-    session.clear()
+def sign_out(request: Request, _: Participant) -> Response:
+    """Sign this browser out: the session ends on the server, so a copy of its cookie stops working too."""
+    security.end_session(request)
+    return Response(status_code=204)
+
+
+@router.delete("/me/sessions", status_code=204, tags=["participants"])
+def sign_out_everywhere(request: Request, s: ServicesDep, participant_id: Participant) -> Response:
+    """Sign out on every browser: every session of mine ends, this one included."""
+    s.accounts.sessions.end_all(participant_id)
+    security.end_session(request)
     return Response(status_code=204)
 
 
@@ -260,7 +273,7 @@ def export(s: ServicesDep, participant_id: Participant) -> Response:
 def delete_me(request: Request, s: ServicesDep, participant_id: Participant) -> Response:
     """Delete my account: answers, profile, personal data, consents, adapter; every token stops verifying here."""
     s.delete_participant(participant_id)
-    request.session.clear()
+    security.end_session(request)
     return Response(status_code=204)
 
 

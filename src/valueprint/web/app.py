@@ -15,12 +15,10 @@ from valueprint.settings import Settings, load_settings
 from valueprint.store.secret_files import session_secret
 from valueprint.web import admin, api, chat, errors, personal, picks, rank, ui
 from valueprint.web.deps import ServicesDep
-from valueprint.web.headers import SecurityHeaders
-from valueprint.web.limits import BodySizeLimit
+from valueprint.web.headers import SecureCookiesOverHttps, SecurityHeaders
+from valueprint.web.limits import BodySizeLimit, HeaderSizeLimit
 from valueprint.web.schemas import ERROR_RESPONSES
 from valueprint.web.templating import STATIC_DIR, make_templates
-
-SESSION_MAX_AGE_S = 180 * 86400
 
 
 class RedactHandles(logging.Filter):
@@ -46,15 +44,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     app.state.services = Services.build(settings)
-    app.add_middleware(
+    app.add_middleware(  # the cookie: a random session id, the CSRF token, a notice (see web.security)
         SessionMiddleware,
         secret_key=session_secret(settings),
         session_cookie="vp_session",
-        max_age=SESSION_MAX_AGE_S,
+        max_age=settings.session_max_days * 86400,  # the server ends the session earlier when it goes idle
         same_site="lax",
         https_only=settings.environment == "production",
     )
+    app.add_middleware(SecureCookiesOverHttps)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.state.templates = make_templates()

@@ -37,7 +37,7 @@ get_services = security.services
 
 
 def browser_session(request: Request) -> dict[str, Any]:
-    """The signed cookie session of a browser (participant id, CSRF token, flash message)."""
+    """The signed cookie of a browser: a random session id, the CSRF token, a one-time notice (see web.security)."""
     return request.session
 
 

@@ -37,3 +37,32 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class SecureCookiesOverHttps:
+    """Every cookie set on a response to an HTTPS request is marked `Secure`, so the browser never sends it
+    over plain HTTP. (Starlette's SessionMiddleware decides `Secure` once, at start-up; this decides per
+    request, which also covers HTTPS ended at a trusted proxy that says so in X-Forwarded-Proto.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secure(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (name, _secure(value) if name.lower() == b"set-cookie" else value)
+                    for name, value in message.get("headers", [])
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_secure)
+
+
+def _secure(cookie: bytes) -> bytes:
+    flags = {part.strip().lower() for part in cookie.split(b";")[1:]}
+    return cookie if b"secure" in flags else cookie + b"; secure"

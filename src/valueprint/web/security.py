@@ -1,14 +1,17 @@
-"""Who is calling: the participant's session cookie (with CSRF), an app's API key, admins.
+"""Who is calling: the participant's browser session (with CSRF), an app's API key, admins.
 
-Browser requests are authenticated by a signed session cookie (Starlette's
-SessionMiddleware). Every state-changing request so authenticated must carry the
-session's CSRF token, as the `X-CSRF-Token` header (JSON API, HTMX) or the
-`csrf_token` form field (plain forms). Apps authenticate with `Authorization: Bearer`.
+Browser requests carry a signed cookie (Starlette's SessionMiddleware) holding a random
+session id, the CSRF token and at most a one-time notice: never the participant id or the
+resume code. The id counts only while its server-side record lives (`accounts.sessions`), so
+signing out ends it everywhere the cookie was copied. Every state-changing request so
+authenticated must carry the session's CSRF token, as the `X-CSRF-Token` header (JSON API,
+HTMX) or the `csrf_token` form field (plain forms). Apps authenticate with `Authorization: Bearer`.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable
 
@@ -17,11 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from valueprint.accounts.roles import Role
+from valueprint.accounts.sessions import SignedIn
 from valueprint.errors import AuthError, ForbiddenError
 from valueprint.services import Services
 from valueprint.store.models import App
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_UNRESOLVED = object()  # request.state.viewer not looked up yet (None means: looked up, nobody)
 
 
 def services(request: Request) -> Services:
@@ -29,12 +34,36 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def start_session(request: Request, participant_id: str) -> str:
-    """Bind the browser session to a participant; returns the new CSRF token."""
+def start_session(request: Request, participant_id: str, shown_once: str | None = None) -> str:
+    """Sign this browser in as the participant (a new session; any earlier one of this browser ends);
+    returns the new CSRF token. `shown_once` is kept server-side for `take_shown_once`."""
+    sessions = services(request).accounts.sessions
+    sessions.end(request.session.get("sid"))
     request.session.clear()
-    request.session["pid"] = participant_id
+    request.session["sid"] = sessions.start(participant_id, shown_once)
     request.session["csrf"] = secrets.token_urlsafe(24)
+    request.state.viewer = _UNRESOLVED  # looked up again on next use
     return request.session["csrf"]
+
+
+def end_session(request: Request) -> None:
+    """Sign this browser out: its session record goes, so a copy of the cookie stops working too."""
+    services(request).accounts.sessions.end(request.session.get("sid"))
+    request.session.clear()
+
+
+def take_shown_once(request: Request) -> str | None:
+    return services(request).accounts.sessions.take_shown_once(request.session.get("sid"))
+
+
+def signed_in(request: Request) -> SignedIn | None:
+    """The live session behind this request's cookie (looked up once per request), or None."""
+    if "session" not in request.scope:
+        return None
+    viewer = getattr(request.state, "viewer", _UNRESOLVED)
+    if viewer is _UNRESOLVED:
+        viewer = request.state.viewer = services(request).accounts.sessions.signed_in(request.session.get("sid"))
+    return viewer
 
 
 def csrf_token(request: Request) -> str:
@@ -62,9 +91,11 @@ async def participant(request: Request) -> str:
 
     Async dependencies run on the event loop, so database work goes to the threadpool:
     a blocking call here would stall every other request."""
-    participant_id = await run_in_threadpool(services(request).accounts.require, request.session.get("pid"))
+    viewer = await run_in_threadpool(signed_in, request)
+    if viewer is None:
+        raise AuthError("not signed in: start the questionnaire or sign in with your resume code")
     await check_csrf(request)
-    return participant_id
+    return viewer.participant_id
 
 
 def require_role(*roles: Role) -> Callable[[Request], Awaitable[str]]:
@@ -72,7 +103,8 @@ def require_role(*roles: Role) -> Callable[[Request], Awaitable[str]]:
 
     async def signed_in_with_role(request: Request) -> str:
         participant_id = await participant(request)
-        if await run_in_threadpool(services(request).accounts.role, participant_id) not in roles:
+        viewer = signed_in(request)  # already looked up by participant()
+        if viewer is None or viewer.role not in roles:
             raise ForbiddenError(f"this page is for {' or '.join(role.plural for role in roles)}")
         return participant_id
 
@@ -81,10 +113,8 @@ def require_role(*roles: Role) -> Callable[[Request], Awaitable[str]]:
 
 def current(request: Request) -> str | None:
     """The signed-in participant, or None (pages then send people to the welcome page); no CSRF check."""
-    participant_id = request.session.get("pid") if "session" in request.scope else None
-    if participant_id and services(request).accounts.exists(participant_id):
-        return participant_id
-    return None
+    viewer = signed_in(request)
+    return viewer.participant_id if viewer else None
 
 
 async def form(request: Request) -> FormData:
@@ -107,5 +137,24 @@ def app_client(request: Request) -> App:
 
 
 def client_address(request: Request) -> str:
-    """The peer address (behind a proxy, run uvicorn with --proxy-headers so this is the client's)."""
-    return request.client.host if request.client else "unknown"
+    """The client's address, for rate limits: the peer's, unless the peer is a configured trusted proxy
+    (VALUEPRINT_TRUSTED_PROXIES); then the nearest X-Forwarded-For hop that is not itself a trusted proxy.
+    A client that sends its own X-Forwarded-For directly is keyed by its real address, whatever it claims."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = services(request).settings.trusted_proxy_networks
+    if not _is_trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for value in request.headers.getlist("x-forwarded-for") for hop in value.split(",")]
+    hops = [hop for hop in hops if hop]
+    for hop in reversed(hops):  # each proxy appends the address it was reached from
+        if not _is_trusted(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _is_trusted(host: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)

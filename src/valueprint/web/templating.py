@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from valueprint import __version__
+from valueprint.accounts.roles import Role
 from valueprint.web import security
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -26,20 +27,16 @@ def _csrf(request: Request) -> str:
 
 
 def _signed_in(request: Request) -> bool:
-    return bool(_session(request).get("pid"))
+    return security.signed_in(request) is not None
 
 
 def _is_admin(request: Request) -> bool:
-    return bool(_session(request).get("admin"))
+    viewer = security.signed_in(request)
+    return viewer is not None and viewer.role == Role.ADMIN
 
 
 def _pop_flash(request: Request) -> str | None:
     return _session(request).pop("flash", None)
-
-
-def pop_session(request: Request, key: str) -> Any:
-    """Take a value out of the session (None if absent): shown once."""
-    return _session(request).pop(key, None)
 
 
 def make_templates() -> Jinja2Templates:

@@ -24,7 +24,7 @@ from valueprint.values.bank import LikertItem, SliderItem
 from valueprint.web import security
 from valueprint.web.deps import CheckedForm, CurrentParticipant, Form, Participant, ServicesDep
 from valueprint.web.result_page import result_context
-from valueprint.web.templating import flash, is_htmx, pop_session, redirect, render
+from valueprint.web.templating import flash, is_htmx, redirect, render
 from valueprint.web.views import next_view
 
 router = APIRouter(include_in_schema=False)
@@ -47,16 +47,15 @@ def start(request: Request, s: ServicesDep, form: CheckedForm) -> Response:
         return render(request, "welcome.html", context, status_code=400)
     s.accounts.sign_ups.hit(security.client_address(request), "new accounts from this address")
     new = s.accounts.create()
-    security.start_session(request, new.id)
-    request.session["resume_code"] = new.resume_code
+    security.start_session(request, new.id, shown_once=new.resume_code)  # kept sealed server-side, never in a cookie
     return redirect("/start/code")
 
 
 @router.get("/start/code", response_class=HTMLResponse)
 def resume_code(request: Request, participant_id: CurrentParticipant) -> Response:
-    """The resume code, shown once: it leaves the session as it is displayed."""
-    code = pop_session(request, "resume_code")
-    if code is None or participant_id is None:
+    """The resume code, shown once: the server forgets it as it is displayed."""
+    code = security.take_shown_once(request) if participant_id else None
+    if code is None:
         return redirect("/")
     return render(request, "code.html", {"words": code.split("-")})
 
@@ -75,7 +74,6 @@ def resume(request: Request, s: ServicesDep, form: CheckedForm) -> Response:
         return render(request, "resume.html", {"error": str(error)}, status_code=401)
     security.start_session(request, participant_id)
     if s.accounts.role(participant_id) == Role.ADMIN:
-        request.session["admin"] = True
         return redirect("/admin")
     flash(request, "Welcome back: you are signed in and can carry on where you stopped.")
     return redirect(RESUME_PAGES[s.accounts.resume_point(participant_id)])
@@ -83,8 +81,17 @@ def resume(request: Request, s: ServicesDep, form: CheckedForm) -> Response:
 
 @router.post("/signout")
 def sign_out(request: Request, _: Participant) -> Response:
-    request.session.clear()
+    security.end_session(request)
     flash(request, "You are signed out. Your resume code signs you back in.")
+    return redirect("/")
+
+
+@router.post("/signout/everywhere")
+def sign_out_everywhere(request: Request, s: ServicesDep, participant_id: Participant) -> Response:
+    """End every session of this person: other browsers and copied cookies stop working too."""
+    s.accounts.sessions.end_all(participant_id)
+    security.end_session(request)
+    flash(request, "You are signed out on every browser. Your resume code signs you back in.")
     return redirect("/")
 
 
@@ -249,6 +256,7 @@ def _my_data(s: Services, participant_id: str) -> dict[str, Any]:
         "personal": s.accounts.personal_data(participant_id),
         "fields": {f.id: f.label for f in s.model.bank.demographics},
         "groups": {g.id: g.label for g in s.model.space.groups} | {"boundaries": "Boundaries"},
+        "sessions": s.accounts.sessions.count(participant_id),
     }
 
 
@@ -278,7 +286,7 @@ def delete_account(request: Request, s: ServicesDep, participant_id: Participant
         context = _my_data(s, participant_id) | {"delete_error": "Tick the box to confirm that you want to delete."}
         return render(request, "me.html", context, status_code=400)
     s.delete_participant(participant_id)
-    request.session.clear()
+    security.end_session(request)
     flash(
         request,
         "Your account and everything stored with it were deleted; valueprint no longer accepts your tokens. "

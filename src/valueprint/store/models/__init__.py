@@ -7,8 +7,16 @@ Every table with a `participant_id` column must also be covered by a data duty
 (`valueprint.data_duties`): a test fails otherwise.
 """
 
-from valueprint.store.models.accounts import Answer, CustomInstructions, Participant, PersonalData, Profile
+from valueprint.store.models.accounts import (
+    Answer,
+    CustomInstructions,
+    Participant,
+    PersonalData,
+    Profile,
+    SessionRecord,
+)
 from valueprint.store.models.base import Base, UTCDateTime, now
+from valueprint.store.models.limits import RateCounter
 from valueprint.store.models.personalize import BlindPick
 from valueprint.store.models.registry import App, AuditEntry, Consent, IssuedTokenRecord
 
@@ -24,6 +32,8 @@ __all__ = [
     "Participant",
     "PersonalData",
     "Profile",
+    "RateCounter",
+    "SessionRecord",
     "UTCDateTime",
     "now",
 ]

@@ -61,3 +61,15 @@ class CustomInstructions(Base):
     participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True)
     text: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class SessionRecord(Base):
+    """A signed-in browser. Its cookie carries only a random id; this row keeps that id's SHA-256, so a copy of
+    the database signs no one in. Ending the row (sign-out, expiry, account deletion) ends the session."""
+
+    __tablename__ = "browser_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    shown_once: Mapped[str | None] = mapped_column(Text)  # sealed: a new account's resume code, until its page shows it
