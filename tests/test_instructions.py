@@ -164,7 +164,7 @@ def test_a_stale_token_is_flagged_until_it_carries_the_text(person, services) ->
 
 def test_only_an_app_allowed_every_value_group_reads_the_text(person, services) -> None:
     person.put("/v1/me/instructions", json={"text": OWN})
-    token = services.registry.current_token(person.participant["participant_id"]).token
+    token = services.registry.token_text(services.registry.current_token(person.participant["participant_id"]))
     hdl = peek_claims(token)["hdl"]
     everything = services.registry.register_app("All of it", ALL_SCOPES)
     some = services.registry.register_app("Some of it", ALL_SCOPES)

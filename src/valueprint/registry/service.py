@@ -29,6 +29,7 @@ from valueprint.errors import (
 from valueprint.registry.audit import AuditAction
 from valueprint.registry.ratelimit import RateLimiter
 from valueprint.settings import Settings
+from valueprint.store.crypto import Sealer
 from valueprint.store.db import Database
 from valueprint.store.models import (
     App,
@@ -74,8 +75,8 @@ class RegisteredApp:
 
 
 class Registry:
-    def __init__(self, db: Database, space: ValueSpace, keys: KeyStore, settings: Settings) -> None:
-        self.db, self.space, self.keys, self.settings = db, space, keys, settings
+    def __init__(self, db: Database, space: ValueSpace, keys: KeyStore, settings: Settings, sealer: Sealer) -> None:
+        self.db, self.space, self.keys, self.settings, self.sealer = db, space, keys, settings, sealer
         self.scopes = (*(g.id for g in space.groups), "boundaries")
         self.lookups = RateLimiter(settings.handle_lookups_per_minute)
         self.misses = RateLimiter(settings.handle_misses_per_minute)
@@ -122,12 +123,30 @@ class Registry:
                 IssuedTokenRecord(
                     jti=issued.jti,
                     participant_id=participant_id,
-                    token=issued.token,
+                    sealed=self._seal(issued.token, participant_id),
                     issued_at=moment,
                     expires_at=issued.expires_at,
                 )
             )
             return issued
+
+    def _seal(self, token: str, participant_id: str) -> str:
+        return self.sealer.seal({"token": token}, participant_id)
+
+    def token_text(self, record: IssuedTokenRecord) -> str | None:
+        """The token a record holds, for its owner to see again (None for a legacy row not yet sealed)."""
+        if record.sealed is None:
+            return record.token
+        return str(self.sealer.open(record.sealed, record.participant_id)["token"])
+
+    def seal_plain_tokens(self) -> int:
+        """Seal the plain-text tokens of rows written before migration 0003, clearing the plain text;
+        run at start-up (a migration has no data key). Returns how many rows it sealed."""
+        with self.db.session() as session:
+            rows = list(session.scalars(select(IssuedTokenRecord).where(IssuedTokenRecord.token.is_not(None))))
+            for row in rows:
+                row.sealed, row.token = self._seal(str(row.token), row.participant_id), None
+            return len(rows)
 
     @staticmethod
     def _free_handle(session: Any) -> str:
@@ -155,11 +174,12 @@ class Registry:
         """The token in force (None if there is none), stale when it no longer carries `profile`
         and the person's own `instructions`."""
         record = self.current_token(participant_id)
-        if record is None:
+        token = None if record is None else self.token_text(record)
+        if record is None or token is None:
             return None
-        claims = peek_claims(record.token)
+        claims = peek_claims(token)
         stale = not carries(claims, profile, self.space, instructions)
-        return CurrentToken(record.token, claims["hdl"], record.expires_at.date(), stale)
+        return CurrentToken(token, claims["hdl"], record.expires_at.date(), stale)
 
     def tokens(self, participant_id: str) -> list[IssuedTokenRecord]:
         with self.db.session() as session:
@@ -170,6 +190,26 @@ class Registry:
                     .order_by(IssuedTokenRecord.issued_at.desc())
                 )
             )
+
+    def copy_holders(self, participant_id: str) -> list[str]:
+        """Names of the apps that verified the person's token in force (by token, since it was issued):
+        they may keep an offline copy, which a re-issue stops from working here and which carries
+        the profile and boundaries of its issue."""
+        record = self.current_token(participant_id)
+        if record is None:
+            return []
+        with self.db.session() as session:
+            names = session.scalars(
+                select(App.name)
+                .join(AuditEntry, AuditEntry.app_id == App.id)
+                .where(
+                    AuditEntry.participant_id == participant_id,
+                    AuditEntry.action == AuditAction.TOKEN_VERIFY.value,
+                    AuditEntry.at >= record.issued_at,
+                )
+                .distinct()
+            )
+            return sorted(names)
 
     def revoke(self, participant_id: str, jti: str) -> None:
         with self.db.session() as session:
@@ -255,6 +295,22 @@ class Registry:
 
     # -- reads by apps ------------------------------------------------------------------
 
+    def _live_token(self, session: Any, participant_id: str) -> bool:
+        """Whether the person holds a token in force: a handle names the person's current token, so
+        revoking it (or letting it expire) ends reads by handle too."""
+        return (
+            session.scalar(
+                select(IssuedTokenRecord.jti)
+                .where(
+                    IssuedTokenRecord.participant_id == participant_id,
+                    IssuedTokenRecord.revoked_at.is_(None),
+                    IssuedTokenRecord.expires_at > datetime.now(UTC),
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
     def read_by_handle(self, app: App, typed_handle: str) -> dict[str, Any]:
         self.misses.check(app.id, "look-ups of unknown handles")
         self.lookups.hit(app.id, "handle look-ups")
@@ -268,7 +324,15 @@ class Registry:
             if participant_id is None:
                 self.misses.hit(app.id, "look-ups of unknown handles")
                 raise NotFoundError("no such handle")
-            view = self._scoped_read(session, app, participant_id, AuditAction.HANDLE_LOOKUP)
+            live = self._live_token(session, participant_id)
+            if not live:  # shown to the person: an app still uses the handle of a revoked token
+                session.add(
+                    AuditEntry(participant_id=participant_id, app_id=app.id, action=AuditAction.REVOKED_TOKEN.value)
+                )
+            view = self._scoped_read(session, app, participant_id, AuditAction.HANDLE_LOOKUP) if live else None
+        if not live:  # answered like an unknown handle: a revoked handle reveals nothing
+            self.misses.hit(app.id, "look-ups of unknown handles")
+            raise NotFoundError("no such handle")
         return self._allowed(view)
 
     def verifier(self) -> TokenVerifier:
