@@ -16,4 +16,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-bash "$(dirname "$0")/node-deps.sh"
+if command -v npm >/dev/null 2>&1; then bash "$(dirname "$0")/node-deps.sh"; fi
