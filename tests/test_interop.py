@@ -12,9 +12,12 @@ from pathlib import Path
 
 import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from joserfc import jwt as joserfc_jwt
 from joserfc.jwk import KeySet, OKPKey
 
+from valueprint.errors import InvalidClaimsError
 from valueprint.tokens.codec import decode_readable, vp_format
 from valueprint.tokens.jws import TokenVerifier, issue_token
 from valueprint.tokens.keys import KeyStore, SigningKey
@@ -135,3 +138,15 @@ def test_the_format_document_is_served_beside_the_jwks(client, space):
     assert response.status_code == 200
     assert response.json() == json.loads(json.dumps(vp_format(space)))
     assert client.get("/.well-known/jwks.json").json()["keys"][0]["alg"] == "ES256"
+
+
+@settings(max_examples=300, deadline=None)
+@given(vp=st.text(max_size=120), bnd=st.one_of(st.integers(-5, 2**20), st.text(max_size=5), st.none()))
+def test_reading_any_vp_gives_the_documented_ranges_or_a_claims_error(space, vp, bnd):
+    try:
+        readable = decode_readable({"vp": vp, "bnd": bnd}, space)
+    except InvalidClaimsError:
+        return
+    assert list(readable["dimensions"]) == list(space.ids)
+    assert all(-1 <= s["mean"] <= 1 and 0 <= s["sd"] <= 1 for s in readable["dimensions"].values())
+    assert set(readable["boundaries"]) <= {b.id for b in space.boundaries}
