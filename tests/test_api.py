@@ -53,7 +53,8 @@ def test_the_journey_from_first_question_to_token(participant_client):
         == 200
     )
     assert client.put("/v1/me/boundaries", json={"boundaries": ["no-profanity"]}).json() == {
-        "boundaries": ["no-profanity"]
+        "boundaries": ["no-profanity"],
+        "offline_copies": [],
     }
     answered = answer_until_done(client)
     assert 20 < answered < 120

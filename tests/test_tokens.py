@@ -67,9 +67,9 @@ def test_a_token_round_trips_the_profile_boundaries_and_handle(profile, space, s
     assert np.allclose(verified.profile.sds(space), profile.sds(space), atol=0.5 / 255)
 
 
-def test_a_token_is_compact_ed25519_and_under_600_characters(token):
+def test_a_token_is_compact_es256_and_under_600_characters(token):
     header = json.loads(forgery.unb64(token.split(".")[0]))
-    assert header == {"alg": "Ed25519", "kid": header["kid"], "typ": "vp+jwt"}
+    assert header == {"alg": "ES256", "kid": header["kid"], "typ": "vp+jwt"}
     assert len(token) <= 600
     claims = peek_claims(token)
     assert {"iss", "sub", "aud", "iat", "exp", "jti", "vsv", "vp", "bnd", "hdl"} <= set(claims)
@@ -96,10 +96,11 @@ def test_arbitrary_input_is_refused_never_crashes(space, garbage):
         verifier.verify(garbage)
 
 
-@pytest.mark.parametrize("alg", ["none", "HS256", "EdDSA", "RS256", "ES256", ""])
+@pytest.mark.parametrize("alg", ["none", "HS256", "EdDSA", "RS256", "ES384", "Ed25519", ""])
 def test_any_other_algorithm_is_refused(token, space, signing_key, alg):
+    """Ed25519 too: a key verifies only its own algorithm (legacy Ed25519 keys only Ed25519 tokens)."""
     header = json.loads(forgery.unb64(token.split(".")[0]))
-    with pytest.raises(UnsupportedAlgorithmError, match="only 'Ed25519'"):
+    with pytest.raises(UnsupportedAlgorithmError, match=r"not accepted|not the algorithm of key"):
         verifier_for(space, signing_key).verify(forgery.with_header(token, {**header, "alg": alg}))
 
 
@@ -178,7 +179,7 @@ def test_jwks_holds_public_keys_only_and_key_files_are_private(key_store):
     jwks = key_store.jwks()
     assert jwks == {"keys": [key.public_jwk()]}
     assert "d" not in jwks["keys"][0]
-    assert jwks["keys"][0]["alg"] == "Ed25519"
+    assert jwks["keys"][0]["alg"] == "ES256" and jwks["keys"][0]["crv"] == "P-256"
     mode = stat.S_IMODE(os.stat(key_store.directory / f"{key.kid}.json").st_mode)
     assert mode == 0o600
 
@@ -224,8 +225,8 @@ def test_validly_signed_but_ill_formed_claims_are_refused(token, space, signing_
     from joserfc import jws
 
     payload = {**peek_claims(token), **claims}
-    header = {"alg": "Ed25519", "kid": signing_key.kid, "typ": "vp+jwt"}
-    signed = jws.serialize_compact(header, json.dumps(payload), signing_key.key, algorithms=["Ed25519"])
+    header = {"alg": "ES256", "kid": signing_key.kid, "typ": "vp+jwt"}
+    signed = jws.serialize_compact(header, json.dumps(payload), signing_key.key, algorithms=["ES256"])
     with pytest.raises(error):
         verifier_for(space, signing_key).verify(signed)
 
@@ -237,6 +238,7 @@ def test_validly_signed_but_ill_formed_claims_are_refused(token, space, signing_
         {"keys": "none"},
         {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "kid": "k"}]},
         {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k"}]},
+        {"keys": [{"kty": "EC", "crv": "P-256", "x": "AAAA", "kid": "k"}]},
     ],
 )
 def test_a_broken_jwks_is_a_key_store_error(space, jwks):

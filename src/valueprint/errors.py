@@ -41,7 +41,7 @@ caller. Make it a `ClientError` (or one of its subclasses) when the caller can f
         ├── RateLimitedError     429 rate_limited         too many look-ups; retry later (sends Retry-After)
         └── TokenError           401 token_<code>         a value token is refused (the subclasses say why, in `code`)
             ├── MalformedTokenError      not a compact JWS with a valid JSON header and payload
-            ├── UnsupportedAlgorithmError  any `alg` other than Ed25519 (incl. `none`, HS256, EdDSA)
+            ├── UnsupportedAlgorithmError  any `alg` but ES256 (and Ed25519 on a legacy key)
             ├── UnknownKeyError          `kid` names no key of this issuer
             ├── BadSignatureError        the signature does not verify
             ├── ExpiredTokenError        past `exp`

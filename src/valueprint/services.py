@@ -59,12 +59,6 @@ class Services:
             if self.registry.current_token(participant_id) is None:
                 self.issue_token(participant_id)
 
-    def set_boundaries_and_reissue(self, participant_id: str, boundaries: object) -> IssuedToken:
-        """New boundaries, and a token that carries them, in one unit of work."""
-        with self.db.session():
-            self.accounts.set_boundaries(participant_id, boundaries)
-            return self.issue_token(participant_id)
-
     def set_instructions_and_reissue(self, participant_id: str, text: object) -> IssuedToken:
         """The person's own wording of their précis, and a token that carries it (claim `ins`), in one unit of work."""
         with self.db.session():
@@ -109,12 +103,14 @@ class Services:
             session_lifetime=timedelta(days=settings.session_max_days),
         )
         personalizer = Personalizer(settings, model.space)
+        registry = Registry(db, model.space, keys, settings, sealer)
+        registry.seal_plain_tokens()  # rows from before tokens were sealed (migration 0003)
         return cls(
             settings=settings,
             db=db,
             model=model,
             accounts=accounts,
-            registry=Registry(db, model.space, keys, settings),
+            registry=registry,
             personalizer=personalizer,
             picks=BlindPicks(
                 db,

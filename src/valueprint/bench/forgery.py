@@ -84,14 +84,15 @@ def random_text(rng: random.Random) -> str:
 def random_json_token(rng: random.Random) -> str:
     """Well-formed base64url JSON parts with hostile contents."""
     headers = [
-        {"alg": "Ed25519"},
-        {"alg": "Ed25519", "kid": 5},
-        {"alg": ["Ed25519"]},
+        {"alg": "ES256"},
+        {"alg": "ES256", "kid": 5},
+        {"alg": ["ES256"]},
+        {"alg": "Ed25519", "kid": "k"},
         [],
         "x",
         None,
         {"alg": "EdDSA", "kid": "k"},
-        {"alg": "Ed25519", "kid": "k", "crit": ["b64"], "b64": False},
+        {"alg": "ES256", "kid": "k", "crit": ["b64"], "b64": False},
     ]
     payloads = [{}, [], "s", 1e308, {"exp": "tomorrow"}, {"vp": None}, {"aud": {"x": 1}}, {"a": [[[[[]]]]]}]
     header, payload = rng.choice(headers), rng.choice(payloads)

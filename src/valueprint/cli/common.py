@@ -27,7 +27,9 @@ class ReportingGroup(TyperGroup):
 
 app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="State your values once; carry them to any AI.")
 token_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Issue, verify and inspect value tokens.")
-keys_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Manage the issuer's Ed25519 signing keys.")
+keys_app = typer.Typer(
+    cls=ReportingGroup, no_args_is_help=True, help="Manage the issuer's signing keys (ES256, P-256)."
+)
 bench_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Run a benchmark; figures go to JSON.")
 admin_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Administer a valueprint server.")
 app.add_typer(token_app, name="token")

@@ -250,7 +250,7 @@ def keys_list() -> None:
 
     store = key_store(current_settings())
     keys = store.keys()
-    signing = store.signing_key().kid if any(k.active for k in keys) else None
+    signing = store.signing_key().kid if any(k.signs for k in keys) else None
     for key in keys:
         state = "signing" if key.kid == signing else "verifying" if key.active else "retired"
         typer.echo(f"{key.kid}  {key.created_at.isoformat(timespec='seconds')}  {state}")

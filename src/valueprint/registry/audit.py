@@ -13,7 +13,7 @@ class AuditAction(StrEnum):
     HANDLE_LOOKUP = "handle_lookup"  # an app read the profile by handle
     TOKEN_VERIFY = "token_verify"  # an app verified a token and read the profile
     DENIED = "denied"  # an app asked, the person had consented to nothing it may read
-    REVOKED_TOKEN = "revoked_token"  # an app presented a revoked (or superseded) token
+    REVOKED_TOKEN = "revoked_token"  # an app presented a revoked (or superseded) token, or the handle of one
 
 
 READ_ACTIONS = (AuditAction.HANDLE_LOOKUP, AuditAction.TOKEN_VERIFY)

@@ -24,9 +24,32 @@ class IssuedTokenView(BaseModel):
     jti: str
     expires_at: str
 
+    superseded_copies: list[str] = Field(
+        default_factory=list,
+        description="Apps that verified the token this one replaces: their copy no longer works here; "
+        "give them the new token (or the handle, which stays the same).",
+    )
+
     @classmethod
-    def of(cls, issued: IssuedToken) -> IssuedTokenView:
-        return cls(token=issued.token, handle=issued.handle, jti=issued.jti, expires_at=issued.expires_at.isoformat())
+    def of(cls, issued: IssuedToken, superseded_copies: list[str] | None = None) -> IssuedTokenView:
+        return cls(
+            token=issued.token,
+            handle=issued.handle,
+            jti=issued.jti,
+            expires_at=issued.expires_at.isoformat(),
+            superseded_copies=superseded_copies or [],
+        )
+
+
+class BoundariesSaved(BaseModel):
+    """Saved boundaries. The token and handle stay the same: reads through valueprint (by handle or
+    token) return the new boundaries at once; only offline copies still carry the earlier ones."""
+
+    boundaries: list[str]
+    offline_copies: list[str] = Field(
+        description="Apps that verified the current token: an offline check of their copy shows the earlier "
+        "boundaries until the person issues a new token (POST /v1/me/token)."
+    )
 
 
 class TokenSummary(BaseModel):

@@ -29,6 +29,7 @@ from valueprint.errors import (
 from valueprint.registry.audit import AuditAction
 from valueprint.registry.ratelimit import RateLimiter
 from valueprint.settings import Settings
+from valueprint.store.crypto import Sealer
 from valueprint.store.db import Database
 from valueprint.store.models import (
     App,
@@ -75,8 +76,8 @@ class RegisteredApp:
 
 
 class Registry:
-    def __init__(self, db: Database, space: ValueSpace, keys: KeyStore, settings: Settings) -> None:
-        self.db, self.space, self.keys, self.settings = db, space, keys, settings
+    def __init__(self, db: Database, space: ValueSpace, keys: KeyStore, settings: Settings, sealer: Sealer) -> None:
+        self.db, self.space, self.keys, self.settings, self.sealer = db, space, keys, settings, sealer
         self.scopes = (*(g.id for g in space.groups), "boundaries")
         self.lookups = RateLimiter(db, "handle-lookups", settings.handle_lookups_per_minute)
         self.misses = RateLimiter(db, "handle-misses", settings.handle_misses_per_minute)
@@ -123,12 +124,30 @@ class Registry:
                 IssuedTokenRecord(
                     jti=issued.jti,
                     participant_id=participant_id,
-                    token=issued.token,
+                    sealed=self._seal(issued.token, participant_id),
                     issued_at=moment,
                     expires_at=issued.expires_at,
                 )
             )
             return issued
+
+    def _seal(self, token: str, participant_id: str) -> str:
+        return self.sealer.seal({"token": token}, participant_id)
+
+    def token_text(self, record: IssuedTokenRecord) -> str | None:
+        """The token a record holds, for its owner to see again (None for a legacy row not yet sealed)."""
+        if record.sealed is None:
+            return record.token
+        return str(self.sealer.open(record.sealed, record.participant_id)["token"])
+
+    def seal_plain_tokens(self) -> int:
+        """Seal the plain-text tokens of rows written before migration 0003, clearing the plain text;
+        run at start-up (a migration has no data key). Returns how many rows it sealed."""
+        with self.db.session() as session:
+            rows = list(session.scalars(select(IssuedTokenRecord).where(IssuedTokenRecord.token.is_not(None))))
+            for row in rows:
+                row.sealed, row.token = self._seal(str(row.token), row.participant_id), None
+            return len(rows)
 
     @staticmethod
     def _free_handle(session: Any) -> str:
@@ -156,11 +175,12 @@ class Registry:
         """The token in force (None if there is none), stale when it no longer carries `profile`
         and the person's own `instructions`."""
         record = self.current_token(participant_id)
-        if record is None:
+        token = None if record is None else self.token_text(record)
+        if record is None or token is None:
             return None
-        claims = peek_claims(record.token)
+        claims = peek_claims(token)
         stale = not carries(claims, profile, self.space, instructions)
-        return CurrentToken(record.token, claims["hdl"], record.expires_at.date(), stale)
+        return CurrentToken(token, claims["hdl"], record.expires_at.date(), stale)
 
     def tokens(self, participant_id: str) -> list[IssuedTokenRecord]:
         with self.db.session() as session:
@@ -171,6 +191,26 @@ class Registry:
                     .order_by(IssuedTokenRecord.issued_at.desc())
                 )
             )
+
+    def copy_holders(self, participant_id: str) -> list[str]:
+        """Names of the apps that verified the person's token in force (by token, since it was issued):
+        they may keep an offline copy, which a re-issue stops from working here and which carries
+        the profile and boundaries of its issue."""
+        record = self.current_token(participant_id)
+        if record is None:
+            return []
+        with self.db.session() as session:
+            names = session.scalars(
+                select(App.name)
+                .join(AuditEntry, AuditEntry.app_id == App.id)
+                .where(
+                    AuditEntry.participant_id == participant_id,
+                    AuditEntry.action == AuditAction.TOKEN_VERIFY.value,
+                    AuditEntry.at >= record.issued_at,
+                )
+                .distinct()
+            )
+            return sorted(names)
 
     def revoke(self, participant_id: str, jti: str) -> None:
         with self.db.session() as session:
@@ -256,6 +296,22 @@ class Registry:
 
     # -- reads by apps ------------------------------------------------------------------
 
+    def _live_token(self, session: Any, participant_id: str) -> bool:
+        """Whether the person holds a token in force: a handle names the person's current token, so
+        revoking it (or letting it expire) ends reads by handle too."""
+        return (
+            session.scalar(
+                select(IssuedTokenRecord.jti)
+                .where(
+                    IssuedTokenRecord.participant_id == participant_id,
+                    IssuedTokenRecord.revoked_at.is_(None),
+                    IssuedTokenRecord.expires_at > datetime.now(UTC),
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
     def read_by_handle(self, app: App, typed_handle: str) -> dict[str, Any]:
         """The consented view behind a handle. An unknown handle and a person who has not consented to this
         app get the same 404, and both count as refused look-ups: an app learns nothing about who exists
@@ -277,6 +333,12 @@ class Registry:
         with self.db.session() as session:
             participant_id = session.scalar(select(Participant.id).where(Participant.handle == handle))
             if participant_id is None:
+                return None
+            if not self._live_token(session, participant_id):  # a revoked handle reveals nothing either
+                # shown to the person: an app still uses the handle of a revoked token
+                session.add(
+                    AuditEntry(participant_id=participant_id, app_id=app.id, action=AuditAction.REVOKED_TOKEN.value)
+                )
                 return None
             return self._scoped_read(session, app, participant_id, AuditAction.HANDLE_LOOKUP)
 

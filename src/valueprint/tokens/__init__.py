@@ -1,1 +1,1 @@
-"""Value tokens: signed JWS (Ed25519) carrying a quantised profile, four-word handles, keys."""
+"""Value tokens: signed JWTs (ES256) carrying a quantised profile, four-word handles, keys."""

@@ -76,3 +76,37 @@ def carries(claims: dict[str, Any], profile: ValueProfile, space: ValueSpace, in
         and claims.get("bnd") == encode_boundaries(profile.boundaries, space)
         and claims.get("ins") == instructions
     )
+
+
+def vp_format(space: ValueSpace) -> dict[str, Any]:
+    """The readable description of `vp` and `bnd` for this value space (served beside the JWKS
+    at /.well-known/vp-format.json), enough for an app to decode a token in any language."""
+    return {
+        "space_version": space.version,
+        "vp": {
+            "encoding": "base64url without padding of int8[d] means followed by uint8[d] SDs",
+            "mean": f"signed byte b: mean = b / {MEAN_SCALE}, in [-1, 1] (-1 = the dimension's low pole)",
+            "sd": f"unsigned byte b: SD = b / {SD_SCALE}, in [0, 1] (1 = nothing known)",
+            "dimensions": [
+                {"index": i, "id": d.id, "group": d.group, "label": d.label, "low": d.low, "high": d.high}
+                for i, d in enumerate(space.dimensions)
+            ],
+        },
+        "bnd": {
+            "encoding": "integer bit mask: bit i set = boundary i holds",
+            "boundaries": [{"bit": i, "id": b.id, "text": b.text} for i, b in enumerate(space.boundaries)],
+        },
+    }
+
+
+def decode_readable(claims: dict[str, Any], space: ValueSpace) -> dict[str, Any]:
+    """A token's `vp` and `bnd` claims as JSON an app can read: {dimension id: {mean, sd}} and
+    the boundary ids (what /.well-known/vp-format.json describes)."""
+    means, sds = decode_vectors(claims.get("vp", ""), space)
+    return {
+        "dimensions": {
+            d.id: {"mean": round(float(m), 4), "sd": round(float(s), 4)}
+            for d, m, s in zip(space.dimensions, means, sds, strict=True)
+        },
+        "boundaries": list(decode_boundaries(claims.get("bnd", 0), space)),
+    }

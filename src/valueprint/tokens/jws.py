@@ -1,6 +1,10 @@
-"""Issuing and verifying value tokens: compact JWS, algorithm `Ed25519` (RFC 9864).
+"""Issuing and verifying value tokens: compact JWS (a JWT), algorithm `ES256` (ECDSA P-256).
 
-Header: ``{"alg": "Ed25519", "kid": <key id>, "typ": "vp+jwt"}``. Payload claims:
+Header: ``{"alg": "ES256", "kid": <key id>, "typ": "vp+jwt"}``. Any JOSE library verifies a
+token with the issuer's JWKS and its default settings (PyJWT, joserfc, npm `jose`; see the
+tests in tests/test_interop.py). Tokens signed before ES256 carry ``alg: Ed25519``; this
+verifier still accepts them while their Ed25519 key is in the JWKS (each key verifies only
+its own algorithm). Payload claims:
 
 ======  =====================================================================
 iss     issuer (URL of the issuing server)
@@ -10,7 +14,7 @@ iat     issued at (Unix seconds)
 exp     expiry (Unix seconds)
 jti     token id (random, 128 bits, base64url)
 vsv     value-space version of the profile
-vp      the quantised profile (see `codec`)
+vp      the quantised profile (see `codec`; GET /.well-known/vp-format.json decodes it)
 bnd     the person's boundaries, as a bit mask (see `codec`)
 hdl     the person's four-word handle
 ins     only when the person edited their précis: their own custom instructions, as
@@ -38,7 +42,7 @@ from typing import Any
 import numpy as np
 from joserfc import errors as jose_errors
 from joserfc import jws
-from joserfc.jwk import GuestProtocol, OKPKey
+from joserfc.jwk import ECKey, GuestProtocol, OKPKey
 
 from valueprint.errors import (
     BadSignatureError,
@@ -56,12 +60,13 @@ from valueprint.errors import (
 )
 from valueprint.tokens.codec import decode_boundaries, decode_vectors, encode_boundaries, encode_profile
 from valueprint.tokens.handle import generate_handle, parse_handle
-from valueprint.tokens.keys import ALGORITHM, SigningKey
+from valueprint.tokens.keys import ALGORITHM, LEGACY_ALGORITHM, SigningKey
 from valueprint.values.precis import MAX_INSTRUCTIONS_CHARS
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
 TOKEN_TYPE = "vp+jwt"
+ACCEPTED_ALGORITHMS = (ALGORITHM, LEGACY_ALGORITHM)
 MAX_TOKEN_CHARS = 8192  # room for `ins`: 1200 characters of any script, as UTF-8 in base64url
 REQUIRED_STRING_CLAIMS = ("iss", "sub", "jti", "vsv", "vp", "hdl")
 MAX_TIMESTAMP = 2**33  # year 2242: later times are refused rather than overflowing datetime
@@ -146,29 +151,41 @@ def issue_token(
         if not isinstance(instructions, str) or not 0 < len(instructions) <= MAX_INSTRUCTIONS_CHARS:
             raise ValueError(f"custom instructions are 1-{MAX_INSTRUCTIONS_CHARS} characters of text")
         claims["ins"] = instructions
-    header = {"alg": ALGORITHM, "kid": signing_key.kid, "typ": TOKEN_TYPE}
+    header = {"alg": signing_key.algorithm, "kid": signing_key.kid, "typ": TOKEN_TYPE}
     payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False)
-    token = jws.serialize_compact(header, payload, signing_key.key, algorithms=[ALGORITHM])
+    token = jws.serialize_compact(header, payload, signing_key.key, algorithms=[signing_key.algorithm])
     return IssuedToken(
         token=token, handle=handle, jti=claims["jti"], expires_at=datetime.fromtimestamp(claims["exp"], UTC)
     )
 
 
-def _public_keys(jwks: dict[str, Any]) -> dict[str, OKPKey]:
-    """kid -> public key for every Ed25519 entry of a JWKS; other key types are ignored."""
-    keys: dict[str, OKPKey] = {}
+# The JWK members each accepted key type is built from, and the algorithm it verifies.
+_KEY_TYPES: dict[tuple[str, str], tuple[str, type[ECKey] | type[OKPKey], tuple[str, ...]]] = {
+    ("EC", "P-256"): (ALGORITHM, ECKey, ("kty", "crv", "x", "y")),
+    ("OKP", "Ed25519"): (LEGACY_ALGORITHM, OKPKey, ("kty", "crv", "x")),
+}
+
+
+def _public_keys(jwks: dict[str, Any]) -> dict[str, tuple[str, ECKey | OKPKey]]:
+    """kid -> (algorithm, public key) for every P-256 (ES256) and legacy Ed25519 entry of a JWKS;
+    other key types are ignored."""
+    keys: dict[str, tuple[str, ECKey | OKPKey]] = {}
     entries = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(entries, list):
         raise KeyStoreError('a JWKS is a JSON object with a "keys" list')
     for entry in entries:
-        if not isinstance(entry, dict) or entry.get("kty") != "OKP" or entry.get("crv") != "Ed25519":
+        kind = (entry.get("kty"), entry.get("crv")) if isinstance(entry, dict) else None
+        if kind not in _KEY_TYPES:
             continue
-        if entry.get("alg", ALGORITHM) != ALGORITHM:
+        algorithm, key_class, members = _KEY_TYPES[kind]
+        if entry.get("alg", algorithm) != algorithm:
             continue
         try:
-            keys[str(entry["kid"])] = OKPKey.import_key({k: entry[k] for k in ("kty", "crv", "x")})
+            keys[str(entry["kid"])] = (algorithm, key_class.import_key({k: entry[k] for k in members}))
         except (KeyError, ValueError, TypeError, jose_errors.JoseError) as error:
-            raise KeyStoreError(f"JWKS entry {entry.get('kid')!r} is not a valid Ed25519 public key: {error}") from None
+            raise KeyStoreError(
+                f"JWKS entry {entry.get('kid')!r} is not a valid {kind[1]} public key: {error}"
+            ) from None
     return keys
 
 
@@ -181,13 +198,16 @@ class TokenVerifier:
         self.keys = _public_keys(jwks)
         self.space, self.issuer, self.audience, self.leeway = space, issuer, audience, leeway_s
 
-    def _resolve_key(self, obj: GuestProtocol) -> OKPKey:
+    def _resolve_key(self, obj: GuestProtocol) -> ECKey | OKPKey:
         header = obj.headers()
         alg = header.get("alg")
-        if alg != ALGORITHM:
+        if alg not in ACCEPTED_ALGORITHMS:
             raise UnsupportedAlgorithmError(f"token algorithm {alg!r} is not accepted; only {ALGORITHM!r} is")
         kid = header.get("kid")
-        key = self.keys.get(kid) if isinstance(kid, str) else None
+        entry = self.keys.get(kid) if isinstance(kid, str) else None
+        if entry is not None and entry[0] != alg:  # a key verifies only its own algorithm
+            raise UnsupportedAlgorithmError(f"token algorithm {alg!r} is not the algorithm of key {kid!r}")
+        key = entry[1] if entry is not None else None
         if key is None:
             raise UnknownKeyError(
                 f"token was signed with key {kid!r}, which this verifier does not know; "
@@ -210,7 +230,7 @@ class TokenVerifier:
         if token.count(".") != 2:
             raise MalformedTokenError("a token is three base64url parts joined by dots (a compact JWS)")
         try:
-            signed = jws.deserialize_compact(token, self._resolve_key, algorithms=[ALGORITHM])
+            signed = jws.deserialize_compact(token, self._resolve_key, algorithms=list(ACCEPTED_ALGORITHMS))
         except TokenError:
             raise
         except jose_errors.BadSignatureError:

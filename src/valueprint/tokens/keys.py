@@ -1,4 +1,11 @@
-"""Ed25519 signing keys: creation, key ids, rotation, JWKS export.
+"""Signing keys (ECDSA P-256, `ES256`): creation, key ids, rotation, JWKS export.
+
+ES256 is the one asymmetric algorithm that PyJWT, joserfc *with its defaults* (its
+recommended list is HS256, RS256, ES256) and the npm `jose` library all verify, so an app
+needs no algorithm list of ours. Installations created before this signed with Ed25519
+(`alg: Ed25519`); such keys stay in the JWKS (published with their own `alg`) and keep
+verifying the tokens they signed, but never sign again: the first issue after the upgrade
+creates an ES256 key (an ordinary rotation).
 
 Keys live as one JSON file each in a key directory (mode 0600), named by key id
 (the first 16 characters of the RFC 7638 thumbprint). The newest key that is not
@@ -14,18 +21,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from joserfc.jwk import OKPKey
+from joserfc.jwk import ECKey, OKPKey
 
 from valueprint.errors import KeyStoreError
 
-ALGORITHM = "Ed25519"
+ALGORITHM = "ES256"
+LEGACY_ALGORITHM = "Ed25519"  # keys (and tokens) from before ES256; verify only
 KID_LENGTH = 16
 
 
 @dataclass(frozen=True)
 class SigningKey:
     kid: str
-    key: OKPKey
+    key: ECKey | OKPKey
     created_at: datetime
     retired_at: datetime | None = None
 
@@ -33,13 +41,23 @@ class SigningKey:
     def active(self) -> bool:
         return self.retired_at is None
 
+    @property
+    def algorithm(self) -> str:
+        return ALGORITHM if isinstance(self.key, ECKey) else LEGACY_ALGORITHM
+
+    @property
+    def signs(self) -> bool:
+        """Whether this key may sign new tokens (active, and not a legacy Ed25519 key)."""
+        return self.active and self.algorithm == ALGORITHM
+
     def public_jwk(self) -> dict[str, str]:
         jwk = self.key.as_dict(private=False)
-        return {"kty": jwk["kty"], "crv": jwk["crv"], "x": jwk["x"], "kid": self.kid, "alg": ALGORITHM, "use": "sig"}
+        public = {name: jwk[name] for name in ("kty", "crv", "x", "y") if name in jwk}
+        return {**public, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
 
 
 def new_signing_key() -> SigningKey:
-    key = OKPKey.generate_key("Ed25519")
+    key = ECKey.generate_key("P-256")
     return SigningKey(kid=key.thumbprint()[:KID_LENGTH], key=key, created_at=datetime.now(UTC))
 
 
@@ -69,7 +87,8 @@ class KeyStore:
     def _read(self, path: Path) -> SigningKey:
         try:
             record = json.loads(path.read_text())
-            key = OKPKey.import_key(record["jwk"])
+            jwk = record["jwk"]
+            key = ECKey.import_key(jwk) if jwk.get("kty") == "EC" else OKPKey.import_key(jwk)
             retired = record.get("retired_at")
             return SigningKey(
                 kid=record["kid"],
@@ -97,14 +116,14 @@ class KeyStore:
         return signing_key
 
     def signing_key(self) -> SigningKey:
-        active = [k for k in self.keys() if k.active]
+        active = [k for k in self.keys() if k.signs]
         if not active:
             raise KeyStoreError(f"no signing key in {self.directory}; create one with `valueprint keys new`")
         return active[-1]
 
     def ensure_signing_key(self) -> SigningKey:
-        """The signing key, creating the first one if the store is empty."""
-        if not any(k.active for k in self.keys()):
+        """The signing key, creating one if there is none (or only legacy Ed25519 keys)."""
+        if not any(k.signs for k in self.keys()):
             return self.create()
         return self.signing_key()
 

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 
 from valueprint.accounts.schemas import (
     AnswerAccepted,
-    Boundaries,
     ExportDocument,
     InstructionsSaved,
     InstructionsView,
@@ -29,6 +28,7 @@ from valueprint.personalize.schemas import AdapterStatus, TrainingStarted
 from valueprint.registry.schemas import (
     AppCredentials,
     AppView,
+    BoundariesSaved,
     ConsentGranted,
     IssuedTokenView,
     PrecisView,
@@ -161,8 +161,10 @@ def set_demographics(s: ServicesDep, participant_id: Participant, body: Demograp
 
 
 @router.put("/me/boundaries", tags=["me"])
-def set_boundaries(s: ServicesDep, participant_id: Participant, body: BoundariesRequest) -> Boundaries:
-    return Boundaries(boundaries=s.accounts.set_boundaries(participant_id, body.boundaries))
+def set_boundaries(s: ServicesDep, participant_id: Participant, body: BoundariesRequest) -> BoundariesSaved:
+    """Save my boundaries; my token and handle stay the same (see `offline_copies`)."""
+    saved = s.accounts.set_boundaries(participant_id, body.boundaries)
+    return BoundariesSaved(boundaries=saved, offline_copies=s.registry.copy_holders(participant_id))
 
 
 @router.get("/me/profile", response_model=ResultView, tags=["me"])
@@ -202,8 +204,10 @@ def refine(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
 
 @router.post("/me/token", status_code=201, tags=["tokens"])
 def issue_token(s: ServicesDep, participant_id: Participant) -> IssuedTokenView:
-    """Issue (or re-issue after answers changed) the value token; older tokens are revoked."""
-    return IssuedTokenView.of(s.issue_token(participant_id))
+    """Issue (or re-issue after answers changed) the value token; older tokens are revoked, and
+    `superseded_copies` names the apps that verified the one replaced."""
+    holders = s.registry.copy_holders(participant_id)
+    return IssuedTokenView.of(s.issue_token(participant_id), holders)
 
 
 @router.get("/me/tokens", tags=["tokens"])
@@ -221,6 +225,8 @@ def my_tokens(s: ServicesDep, participant_id: Participant) -> list[TokenSummary]
 
 @router.delete("/me/tokens/{jti}", status_code=204, tags=["tokens"])
 def revoke_token(s: ServicesDep, participant_id: Participant, jti: str) -> Response:
+    """Revoke a token: it stops verifying here, and once no token of mine is in force my handle
+    stops answering too (apps get 404, as for an unknown handle). Nothing else gives apps access."""
     s.registry.revoke(participant_id, jti)
     return Response(status_code=204)
 

@@ -13,6 +13,7 @@ from valueprint import __version__
 from valueprint.services import Services
 from valueprint.settings import Settings, load_settings
 from valueprint.store.secret_files import session_secret
+from valueprint.tokens.codec import vp_format
 from valueprint.web import admin, api, chat, errors, personal, picks, rank, ui
 from valueprint.web.deps import ServicesDep
 from valueprint.web.headers import SecureCookiesOverHttps, SecurityHeaders
@@ -71,6 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def jwks(s: ServicesDep) -> dict[str, Any]:
         """The issuer's public keys: verify value tokens offline with these."""
         return s.registry.keys.jwks()
+
+    @app.get("/.well-known/vp-format.json", tags=["reference"])
+    def vp_format_document(s: ServicesDep) -> dict[str, Any]:
+        """How to read a token's `vp` (profile) and `bnd` (boundaries) claims: dimension order and scales."""
+        return vp_format(s.registry.space)
 
     logging.getLogger("uvicorn.access").addFilter(RedactHandles())
     return app

@@ -213,15 +213,34 @@ def result(request: Request, s: ServicesDep, participant_id: CurrentParticipant)
 
 @router.post("/result/token")
 def new_token(request: Request, s: ServicesDep, participant_id: Participant) -> Response:
+    holders = s.registry.copy_holders(participant_id)
     s.issue_token(participant_id)
-    flash(request, "A new token was issued; the old one no longer works.")
+    told = (
+        f" These apps checked the old one and need the new one (or your handle): {', '.join(holders)}."
+        if holders
+        else ""
+    )
+    flash(request, "A new token was issued; the old one no longer works." + (told if holders else ""))
     return redirect("/result#token")
 
 
 @router.post("/result/boundaries")
 def boundaries(request: Request, s: ServicesDep, participant_id: Participant, form: Form) -> Response:
-    s.set_boundaries_and_reissue(participant_id, [str(b) for b in form.getlist("boundary")])
-    flash(request, "Boundaries saved; your token was re-issued to carry them.")
+    """Save boundaries without re-issuing: token and handle stay the same, and reads through valueprint
+    return the new boundaries at once; the person is told which apps may hold an offline copy."""
+    s.accounts.set_boundaries(participant_id, [str(b) for b in form.getlist("boundary")])
+    holders = s.registry.copy_holders(participant_id)
+    told = (
+        f" {', '.join(holders)} checked your token and may keep a copy that still shows your earlier boundaries"
+        " when checked offline; issue a new token to replace it."
+        if holders
+        else ""
+    )
+    flash(
+        request,
+        "Boundaries saved. Your token and handle stay the same; apps reading through valueprint see"
+        " the new boundaries from now on." + told,
+    )
     return redirect("/result#boundaries")
 
 

@@ -11,10 +11,15 @@ from valueprint.store.models.base import Base, UTCDateTime, now
 
 
 class IssuedTokenRecord(Base):
+    """An issued token: its id and state in the clear, the token itself only sealed (AES-GCM with
+    the data key, bound to the participant), so a read of the database yields no working token."""
+
     __tablename__ = "tokens"
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
-    token: Mapped[str] = mapped_column(Text)
+    sealed: Mapped[str | None] = mapped_column(Text)
+    # Plain text, only in rows written before migration 0003: sealed (and cleared) at start-up.
+    token: Mapped[str | None] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

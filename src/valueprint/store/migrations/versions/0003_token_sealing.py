@@ -1,0 +1,28 @@
+"""tokens stored sealed (encrypted), not in plain text
+
+The plain `token` column becomes nullable; rows written before this migration are sealed and
+cleared when the server starts (`Registry.seal_plain_tokens`: the data key is not available to
+a migration).
+
+Revision ID: 0003_token_sealing
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003_token_sealing"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("tokens", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sealed", sa.Text(), nullable=True))
+        batch_op.alter_column("token", existing_type=sa.Text(), nullable=True)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("tokens", schema=None) as batch_op:
+        batch_op.drop_column("sealed")
