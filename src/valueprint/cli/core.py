@@ -106,12 +106,17 @@ def admin_register_app(
         list[str], typer.Option("--scope", help="Repeat: schwartz, moral, politics, behaviour, boundaries.")
     ],
     description: str = "",
+    owner: Annotated[str, typer.Option(help="Who runs the app (shown to people).")] = "",
+    redirect_uris: Annotated[
+        list[str] | None, typer.Option("--redirect-uri", help="Repeat: where its consent requests may return.")
+    ] = None,
 ) -> None:
     """Register a third-party app and print its API key (shown once)."""
     from valueprint.registry.schemas import AppCredentials
     from valueprint.services import Services
 
-    app_record = Services.build(current_settings()).registry.register_app(name, scopes, description)
+    registry = Services.build(current_settings()).registry
+    app_record = registry.register_app(name, scopes, description, owner, redirect_uris or [])
     typer.echo(json.dumps(AppCredentials.of(app_record).model_dump(), indent=2))
 
 

@@ -42,7 +42,14 @@ class AppView(BaseModel):
     id: str
     name: str
     description: str
+    owner: str = Field(description="Who runs the app, as the admin registered it.")
     scopes: list[str]
+
+
+class AdminAppView(AppView):
+    """An app as its admin sees it: with the return addresses its consent requests may use."""
+
+    redirect_uris: list[str]
 
 
 class AppCredentials(BaseModel):
@@ -69,6 +76,10 @@ class ReadView(BaseModel):
     app: str
     app_id: str | None
     action: str = Field(description="handle_lookup, token_verify, denied or revoked_token.")
+    purpose: str = Field(
+        description="What the read was for: profile (the app read it), chat (a chat reply personalised here) "
+        "or rank (replies ranked for the person here)."
+    )
     scopes: list[str]
     at: str
 

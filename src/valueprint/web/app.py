@@ -13,7 +13,7 @@ from valueprint import __version__
 from valueprint.services import Services
 from valueprint.settings import Settings, load_settings
 from valueprint.store.secret_files import session_secret
-from valueprint.web import admin, api, chat, errors, personal, picks, rank, ui
+from valueprint.web import admin, api, chat, consent, errors, personal, picks, rank, ui
 from valueprint.web.deps import ServicesDep
 from valueprint.web.headers import SecurityHeaders
 from valueprint.web.limits import BodySizeLimit
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(rank.router)
     app.include_router(ui.router)
+    app.include_router(consent.router)
     app.include_router(personal.router)
     app.include_router(picks.router)
     app.include_router(admin.router)
