@@ -180,3 +180,44 @@ def test_admins_register_and_edit_an_apps_owner_and_return_addresses(services, w
     with TestClient(web_app) as person:
         sign_up(person)
         assert person.get(consent_url(tutor), follow_redirects=False).status_code == 400  # the old address is gone
+
+
+def test_the_migration_keeps_existing_apps_and_reads(tmp_path):
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from valueprint.store.db import Database, migrate
+    from valueprint.store.models import App, AuditEntry
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("valueprint.store") / "migrations"))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.execute(
+            text(
+                "insert into apps (id, name, description, key_hash, key_prefix, scopes, created_at) "
+                "values ('app_old', 'Old', '', 'h', 'vpk_', '[\"moral\"]', '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "insert into participants (id, role, secret_hash, created_at, boundaries, demographics_done, stop_sd) "
+                "values ('p1', 'participant', 'x', '2026-01-01 00:00:00', '[]', 0, 0.3)"
+            )
+        )
+        connection.execute(
+            text(
+                "insert into audit_log (participant_id, app_id, action, scopes, at) "
+                "values ('p1', 'app_old', 'handle_lookup', '[\"moral\"]', '2026-01-02 00:00:00')"
+            )
+        )
+    migrate(db.engine)
+    with db.session() as session:
+        app = session.get(App, "app_old")
+        assert (app.owner, app.redirect_uris) == ("", [])
+        assert session.query(AuditEntry).one().purpose == ReadPurpose.PROFILE
