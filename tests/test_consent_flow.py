@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from typer.testing import CliRunner
 
 from tests.conftest import sign_up
+from valueprint.cli import app as cli
 from valueprint.registry.audit import ReadPurpose
+from valueprint.store.db import Database, migrate
+from valueprint.store.models import App, AuditEntry
 
 RETURN = "https://tutor.example/valueprint/back?from=vp"
 
@@ -183,15 +192,6 @@ def test_admins_register_and_edit_an_apps_owner_and_return_addresses(services, w
 
 
 def test_the_migration_keeps_existing_apps_and_reads(tmp_path):
-    from importlib import resources
-
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import text
-
-    from valueprint.store.db import Database, migrate
-    from valueprint.store.models import App, AuditEntry
-
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     config = Config()
     config.set_main_option("script_location", str(resources.files("valueprint.store") / "migrations"))
@@ -221,3 +221,23 @@ def test_the_migration_keeps_existing_apps_and_reads(tmp_path):
         app = session.get(App, "app_old")
         assert (app.owner, app.redirect_uris) == ("", [])
         assert session.query(AuditEntry).one().purpose == ReadPurpose.PROFILE
+
+
+def test_the_cli_registers_and_edits_an_apps_owner_and_return_addresses():
+    runner = CliRunner()
+    args = ["admin", "register-app", "Tutor", "--scope", "moral", "--owner", "Tutor Labs", "--redirect-uri", RETURN]
+    registered = runner.invoke(cli, args)
+    assert registered.exit_code == 0, registered.output
+    app_id = json.loads(registered.output)["id"]
+    edited = runner.invoke(cli, ["admin", "edit-app", app_id, "--owner", "Tutor Co"])
+    assert edited.exit_code == 0, edited.output
+    assert json.loads(edited.output) | {"id": ""} == {
+        "id": "",
+        "name": "Tutor",
+        "description": "",
+        "owner": "Tutor Co",
+        "scopes": ["moral"],
+        "redirect_uris": [RETURN],
+    }
+    refused = runner.invoke(cli, ["admin", "edit-app", app_id, "--redirect-uri", "javascript:alert(1)"])
+    assert refused.exit_code != 0 and "https://" in refused.output

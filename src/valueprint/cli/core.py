@@ -120,6 +120,25 @@ def admin_register_app(
     typer.echo(json.dumps(AppCredentials.of(app_record).model_dump(), indent=2))
 
 
+@admin_app.command("edit-app")
+def admin_edit_app(
+    app_id: str,
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    description: Annotated[str | None, typer.Option(help="A new description.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Who runs the app.")] = None,
+    redirect_uris: Annotated[
+        list[str] | None, typer.Option("--redirect-uri", help="Repeat: replaces every return address.")
+    ] = None,
+) -> None:
+    """Change a registered app's name, description, owner or return addresses (what is not given is kept)."""
+    from valueprint.registry.schemas import AdminAppView
+    from valueprint.services import Services
+
+    changes = {"name": name, "description": description, "owner": owner, "redirect_uris": redirect_uris}
+    edited = Services.build(current_settings()).registry.update_app(app_id, **changes)
+    typer.echo(AdminAppView.of(edited).model_dump_json(indent=2))
+
+
 @app.command()
 def score(
     answers_file: Annotated[Path, typer.Argument(help="Answers JSON (see valueprint.values.answers).")],

@@ -14,6 +14,7 @@ from valueprint.values.profile import DimensionScore
 
 if TYPE_CHECKING:
     from valueprint.registry.service import RegisteredApp
+    from valueprint.store.models import App
 
 
 class IssuedTokenView(BaseModel):
@@ -50,6 +51,17 @@ class AdminAppView(AppView):
     """An app as its admin sees it: with the return addresses its consent requests may use."""
 
     redirect_uris: list[str]
+
+    @classmethod
+    def of(cls, app: App) -> AdminAppView:
+        return cls(
+            id=app.id,
+            name=app.name,
+            description=app.description,
+            owner=app.owner,
+            scopes=app.scopes,
+            redirect_uris=app.redirect_uris,
+        )
 
 
 class AppCredentials(BaseModel):

@@ -340,15 +340,7 @@ def register_app(s: ServicesDep, _: Admin, body: AppRequest) -> AppCredentials:
 @router.patch("/admin/apps/{app_id}", tags=["admin"])
 def edit_app(s: ServicesDep, _: Admin, app_id: str, body: AppUpdate) -> AdminAppView:
     """Change an app's name, description, owner or return addresses."""
-    app = s.registry.update_app(app_id, **body.model_dump())
-    return AdminAppView(
-        id=app.id,
-        name=app.name,
-        description=app.description,
-        owner=app.owner,
-        scopes=app.scopes,
-        redirect_uris=app.redirect_uris,
-    )
+    return AdminAppView.of(s.registry.update_app(app_id, **body.model_dump()))
 
 
 @router.get("/space", tags=["reference"])
