@@ -208,21 +208,28 @@ class Registry:
             session.add(app)
         return RegisteredApp(app.id, app.name, checked, api_key=key)
 
-    def update_app(self, app_id: str, **changes: Any) -> App:
-        """Change an app's `name`, `description`, `owner` or `redirect_uris` (a None value keeps it)."""
-        checks = {
-            "name": lambda v: self._free_name(v, app_id),
-            "description": lambda v: str(v)[:2000],
-            "owner": lambda v: str(v).strip()[:200],
-            "redirect_uris": check_redirect_uris,
-        }
+    def update_app(
+        self,
+        app_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        owner: str | None = None,
+        redirect_uris: list[str] | None = None,
+    ) -> App:
+        """Change what people are shown about an app, or where its consent requests may return (None keeps it)."""
         with self.db.session() as session:
             app = session.get(App, app_id)
             if app is None:
                 raise NotFoundError(f"no app {app_id!r}")
-            for field, value in changes.items():
-                if value is not None:
-                    setattr(app, field, checks[field](value))
+            if name is not None:
+                app.name = self._free_name(name, app_id)
+            if description is not None:
+                app.description = description[:2000]
+            if owner is not None:
+                app.owner = owner.strip()[:200]
+            if redirect_uris is not None:
+                app.redirect_uris = check_redirect_uris(redirect_uris)
             return app
 
     def _free_name(self, name: object, app_id: str | None = None) -> str:
