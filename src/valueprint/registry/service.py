@@ -2,7 +2,9 @@
 
 Scopes are the value-space groups (`schwartz`, `moral`, `politics`, `behaviour`)
 plus `boundaries`. An app is registered with the scopes it may ask for; a person
-grants it any subset; a read returns only the intersection, and is audit-logged.
+grants it any subset (on "My data", or when the app asks at `/consent`: see
+`consent_request`); a read returns only the intersection, and is audit-logged with its
+purpose (`ReadPurpose`: the profile itself, a chat reply, a ranking).
 The person's own custom instructions (their edited précis) are free text that may speak
 to any value group, so a read includes them only for an app allowed every value group.
 """
