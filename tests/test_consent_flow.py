@@ -158,18 +158,23 @@ class FakeEngine:
         )
 
 
-def test_the_read_log_names_chat_personalisation_as_such(participant_client, services, tutor, monkeypatch):
+def test_the_read_log_names_chat_personalisation_and_ranking_as_such(participant_client, services, tutor, monkeypatch):
     back = returned(participant_client.post("/consent", data=decision(tutor, "grant"), follow_redirects=False))
     handle, app_headers = back["handle"][0], {"Authorization": f"Bearer {tutor.api_key}"}
     monkeypatch.setattr(services.personalizer, "engine", FakeEngine)
     chat = {"messages": [{"role": "user", "content": "hi"}], "value_token": handle}
     assert participant_client.post("/v1/chat/completions", json=chat, headers=app_headers).status_code == 200
     assert participant_client.get(f"/v1/tokens/{handle}", headers=app_headers).status_code == 200
-    reads = participant_client.get("/v1/me/reads").json()
-    assert [r["purpose"] for r in reads] == [ReadPurpose.PROFILE, ReadPurpose.CHAT]
-    assert "to personalise a chat reply" in participant_client.get("/me").text
+    ranking = SimpleNamespace(order=[0], scores=[1.0], because=[[]])
+    monkeypatch.setattr(services.personalizer, "judge", lambda: SimpleNamespace(rank=lambda *_: ranking))
+    rank = {"prompt": "hi", "replies": ["hello"], "value_token": handle}
+    assert participant_client.post("/v1/rank", json=rank, headers=app_headers).status_code == 200
+    reads = participant_client.get("/v1/me/reads").json()  # newest first
+    assert [r["purpose"] for r in reads] == [ReadPurpose.RANK, ReadPurpose.PROFILE, ReadPurpose.CHAT]
+    my_data = participant_client.get("/me").text
+    assert "to personalise a chat reply" in my_data and "to rank replies for you" in my_data
     exported = participant_client.get("/v1/me/export").json()
-    assert sorted(r["purpose"] for r in exported["reads"]) == ["chat", "profile"]
+    assert sorted(r["purpose"] for r in exported["reads"]) == ["chat", "profile", "rank"]
 
 
 def test_admins_register_and_edit_an_apps_owner_and_return_addresses(services, web_app, tutor):
