@@ -25,6 +25,8 @@ caller. Make it a `ClientError` (or one of its subclasses) when the caller can f
     │   └── EndpointResponseError     answered 200, but not with chat-completions JSON
     └── ClientError              400 bad_request          the caller can fix it: the message is shown to them
         ├── BadRequestError      400 bad_request          cannot be honoured as sent (consent, scopes, app names)
+        │   ├── ConsentRequestError  400 invalid_consent_request  unknown app or unregistered return address
+        │   └── InvalidScopeError    400 invalid_scope      a consent request's scopes the app may not ask for
         ├── AnswerError          422 invalid_answer       an answer out of range, of the wrong type, unknown item
         ├── AdapterError         422 adapter_unavailable  a personal adapter cannot be trained or used
         ├── StrategyError        400 bad_request          an unknown strategy, or one this model cannot run
@@ -83,6 +85,18 @@ class ClientError(ValueprintError):
 
 class BadRequestError(ClientError):
     """A request that cannot be honoured as sent (missing consent, unknown scopes, a duplicate name)."""
+
+
+class ConsentRequestError(BadRequestError):
+    """A consent request that must not send the person anywhere: an unknown app, an unregistered return address."""
+
+    error_code = "invalid_consent_request"
+
+
+class InvalidScopeError(BadRequestError):
+    """A consent request for scopes that are unknown or that the app may not ask for (OAuth's `invalid_scope`)."""
+
+    error_code = "invalid_scope"
 
 
 class ConfigError(ValueprintError):

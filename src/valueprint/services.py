@@ -15,6 +15,7 @@ from typing import Any
 from valueprint.accounts.service import Accounts, require_covered
 from valueprint.personalize.picks import PICK_MAX_TOKENS, BlindPicks
 from valueprint.personalize.service import Personalizer
+from valueprint.registry.consent_request import ConsentRequest
 from valueprint.registry.service import Registry
 from valueprint.settings import Settings
 from valueprint.store.crypto import Sealer
@@ -58,6 +59,15 @@ class Services:
         with self.db.session():
             if self.registry.current_token(participant_id) is None:
                 self.issue_token(participant_id)
+
+    def grant_consent_request(self, participant_id: str, asked: ConsentRequest) -> str:
+        """Let the app read the scopes it asked for (nothing granted before is taken away) and hand it the
+        person's handle, issuing a first token if there is none; the return address with the answer."""
+        with self.db.session():
+            granted = self.registry.grant_more(participant_id, asked.app.id, asked.scopes)
+            self.ensure_token(participant_id)
+            handle = self.registry.handle_of(participant_id) or ""
+        return asked.answer(handle=handle, scope=" ".join(granted))
 
     def set_instructions_and_reissue(self, participant_id: str, text: object) -> IssuedToken:
         """The person's own wording of their précis, and a token that carries it (claim `ins`), in one unit of work."""

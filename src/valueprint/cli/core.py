@@ -118,13 +118,37 @@ def admin_register_app(
         list[str], typer.Option("--scope", help="Repeat: schwartz, moral, politics, behaviour, boundaries.")
     ],
     description: str = "",
+    owner: Annotated[str, typer.Option(help="Who runs the app (shown to people).")] = "",
+    redirect_uris: Annotated[
+        list[str] | None, typer.Option("--redirect-uri", help="Repeat: where its consent requests may return.")
+    ] = None,
 ) -> None:
     """Register a third-party app and print its API key (shown once)."""
     from valueprint.registry.schemas import AppCredentials
     from valueprint.services import Services
 
-    app_record = Services.build(current_settings()).registry.register_app(name, scopes, description)
+    registry = Services.build(current_settings()).registry
+    app_record = registry.register_app(name, scopes, description, owner, redirect_uris or [])
     typer.echo(json.dumps(AppCredentials.of(app_record).model_dump(), indent=2))
+
+
+@admin_app.command("edit-app")
+def admin_edit_app(
+    app_id: str,
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    description: Annotated[str | None, typer.Option(help="A new description.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Who runs the app.")] = None,
+    redirect_uris: Annotated[
+        list[str] | None, typer.Option("--redirect-uri", help="Repeat: replaces every return address.")
+    ] = None,
+) -> None:
+    """Change a registered app's name, description, owner or return addresses (what is not given is kept)."""
+    from valueprint.registry.schemas import AdminAppView
+    from valueprint.services import Services
+
+    changes = {"name": name, "description": description, "owner": owner, "redirect_uris": redirect_uris}
+    edited = Services.build(current_settings()).registry.update_app(app_id, **changes)
+    typer.echo(AdminAppView.of(edited).model_dump_json(indent=2))
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """What the audit log records: every read of a person's values by an app, and every refusal.
 
-Stored as their string value in `audit_log.action` and shown to the person under "who read
-my values"; the admin statistics count reads and refusals per app.
+Stored as their string value in `audit_log.action` (what happened) and `audit_log.purpose` (what
+the read was for) and shown to the person under "who read my values"; the admin statistics
+count reads and refusals per app.
 """
 
 from __future__ import annotations
@@ -17,3 +18,11 @@ class AuditAction(StrEnum):
 
 
 READ_ACTIONS = (AuditAction.HANDLE_LOOKUP, AuditAction.TOKEN_VERIFY)
+
+
+class ReadPurpose(StrEnum):
+    """Why an app read a person's values, stored in `audit_log.purpose` and named in the person's read log."""
+
+    PROFILE = "profile"  # the app read the profile itself (`/v1/tokens/…`)
+    CHAT = "chat"  # the app had a chat reply personalised here (`/v1/chat/completions`)
+    RANK = "rank"  # the app had its candidate replies ranked for the person here (`/v1/rank`)

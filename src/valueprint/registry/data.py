@@ -44,7 +44,10 @@ def _consents(context: DutyContext) -> list[dict[str, Any]]:
 
 def _reads(context: DutyContext) -> list[dict[str, Any]]:
     rows = context.session.scalars(select(AuditEntry).where(AuditEntry.participant_id == context.participant_id))
-    return [{"app_id": r.app_id, "action": r.action, "scopes": r.scopes, "at": r.at.isoformat()} for r in rows]
+    return [
+        {"app_id": r.app_id, "action": r.action, "purpose": r.purpose, "scopes": r.scopes, "at": r.at.isoformat()}
+        for r in rows
+    ]
 
 
 register(DataDuty("tokens", tables=(IssuedTokenRecord,), export=_tokens))

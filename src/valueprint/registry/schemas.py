@@ -14,6 +14,7 @@ from valueprint.values.profile import DimensionScore
 
 if TYPE_CHECKING:
     from valueprint.registry.service import RegisteredApp
+    from valueprint.store.models import App
 
 
 class IssuedTokenView(BaseModel):
@@ -65,7 +66,25 @@ class AppView(BaseModel):
     id: str
     name: str
     description: str
+    owner: str = Field(description="Who runs the app, as the admin registered it.")
     scopes: list[str]
+
+
+class AdminAppView(AppView):
+    """An app as its admin sees it: with the return addresses its consent requests may use."""
+
+    redirect_uris: list[str]
+
+    @classmethod
+    def of(cls, app: App) -> AdminAppView:
+        return cls(
+            id=app.id,
+            name=app.name,
+            description=app.description,
+            owner=app.owner,
+            scopes=app.scopes,
+            redirect_uris=app.redirect_uris,
+        )
 
 
 class AppCredentials(BaseModel):
@@ -92,6 +111,10 @@ class ReadView(BaseModel):
     app: str
     app_id: str | None
     action: str = Field(description="handle_lookup, token_verify, denied or revoked_token.")
+    purpose: str = Field(
+        description="What the read was for: profile (the app read it), chat (a chat reply personalised here) "
+        "or rank (replies ranked for the person here)."
+    )
     scopes: list[str]
     at: str
 

@@ -2,7 +2,9 @@
 
 Scopes are the value-space groups (`schwartz`, `moral`, `politics`, `behaviour`)
 plus `boundaries`. An app is registered with the scopes it may ask for; a person
-grants it any subset; a read returns only the intersection, and is audit-logged.
+grants it any subset (on "My data", or when the app asks at `/consent`: see
+`consent_request`); a read returns only the intersection, and is audit-logged with its
+purpose (`ReadPurpose`: the profile itself, a chat reply, a ranking).
 The person's own custom instructions (their edited précis) are free text that may speak
 to any value group, so a read includes them only for an app allowed every value group.
 """
@@ -21,12 +23,15 @@ from sqlalchemy import select, update
 from valueprint.errors import (
     AuthError,
     BadRequestError,
+    ConsentRequestError,
     ForbiddenError,
     HandleError,
+    InvalidScopeError,
     NotFoundError,
     RevokedTokenError,
 )
-from valueprint.registry.audit import AuditAction
+from valueprint.registry.audit import AuditAction, ReadPurpose
+from valueprint.registry.consent_request import MAX_STATE_CHARS, ConsentRequest, check_redirect_uris
 from valueprint.registry.ratelimit import RateLimiter
 from valueprint.settings import Settings
 from valueprint.store.crypto import Sealer
@@ -221,17 +226,23 @@ class Registry:
 
     # -- apps ------------------------------------------------------------------------
 
-    def register_app(self, name: str, scopes: object, description: str = "") -> RegisteredApp:
-        if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise BadRequestError("an app needs a name of 1-200 characters")
+    def register_app(
+        self,
+        name: str,
+        scopes: object,
+        description: str = "",
+        owner: str = "",
+        redirect_uris: object = (),
+    ) -> RegisteredApp:
+        """A new app with the scopes it may ask for, who runs it, and where its consent requests may return."""
         checked = self.check_scopes(scopes)
-        if any(existing.name.casefold() == name.strip().casefold() for existing in self.apps()):
-            raise BadRequestError(f"an app called {name.strip()!r} is registered already; people must tell apps apart")
         key = API_KEY_PREFIX + secrets.token_urlsafe(32)
         app = App(
             id="app_" + secrets.token_urlsafe(8),
-            name=name.strip(),
+            name=self._free_name(name),
             description=description[:2000],
+            owner=owner.strip()[:200],
+            redirect_uris=check_redirect_uris(redirect_uris),
             key_hash=hash_api_key(key),
             key_prefix=key[:10],
             scopes=checked,
@@ -239,6 +250,37 @@ class Registry:
         with self.db.session() as session:
             session.add(app)
         return RegisteredApp(app.id, app.name, checked, api_key=key)
+
+    def update_app(
+        self,
+        app_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        owner: str | None = None,
+        redirect_uris: list[str] | None = None,
+    ) -> App:
+        """Change what people are shown about an app, or where its consent requests may return (None keeps it)."""
+        with self.db.session() as session:
+            app = session.get(App, app_id)
+            if app is None:
+                raise NotFoundError(f"no app {app_id!r}")
+            if name is not None:
+                app.name = self._free_name(name, app_id)
+            if description is not None:
+                app.description = description[:2000]
+            if owner is not None:
+                app.owner = owner.strip()[:200]
+            if redirect_uris is not None:
+                app.redirect_uris = check_redirect_uris(redirect_uris)
+            return app
+
+    def _free_name(self, name: object, app_id: str | None = None) -> str:
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise BadRequestError("an app needs a name of 1-200 characters")
+        if any(a.name.casefold() == name.strip().casefold() and a.id != app_id for a in self.apps()):
+            raise BadRequestError(f"an app called {name.strip()!r} is registered already; people must tell apps apart")
+        return name.strip()
 
     def apps(self) -> list[App]:
         with self.db.session() as session:
@@ -254,6 +296,43 @@ class Registry:
         return app
 
     # -- consent ------------------------------------------------------------------------
+
+    def consent_request(self, client_id: object, redirect_uri: object, scope: object, state: object) -> ConsentRequest:
+        """Check an app's consent request. `ConsentRequestError` (the app or the return address is not
+        known: never redirect) comes before `InvalidScopeError` (the app is told, at its address)."""
+        with self.db.session() as session:
+            app = session.get(App, client_id) if isinstance(client_id, str) else None
+        if app is None or app.disabled_at is not None:
+            raise ConsentRequestError("this link names no registered app, so valueprint cannot send you back to it")
+        if not isinstance(redirect_uri, str) or redirect_uri not in app.redirect_uris:
+            raise ConsentRequestError(
+                f"the return address in this link is not registered for {app.name}; you were not sent anywhere"
+            )
+        if state is not None and (not isinstance(state, str) or len(state) > MAX_STATE_CHARS):
+            raise ConsentRequestError(f"the link's state is longer than {MAX_STATE_CHARS} characters")
+        return ConsentRequest(app, redirect_uri, self._requested_scopes(app, scope), state)
+
+    def _requested_scopes(self, app: App, scope: object) -> list[str]:
+        asked = scope.split() if isinstance(scope, str) else []
+        if not asked:
+            raise InvalidScopeError(f"ask for at least one scope of {app.scopes}")
+        unknown = sorted(set(asked) - set(app.scopes))
+        if unknown:
+            raise InvalidScopeError(f"{app.name} may not ask for {unknown}; it may ask for {app.scopes}")
+        return sorted(set(asked), key=self.scopes.index)
+
+    def scope_in_words(self, scope: str) -> tuple[str, str]:
+        """(title, what an app with this scope reads) in plain words, for the consent page."""
+        if scope == "boundaries":
+            return "Your boundaries", "The things you told us an AI must never do or talk about."
+        group = next(g for g in self.space.groups if g.id == scope)
+        parts = ", ".join(d.label for d in self.space.dimensions if d.group == scope)
+        return group.label, f"{group.description} Your scores on: {parts}."
+
+    def grant_more(self, participant_id: str, app_id: str, scopes: list[str]) -> list[str]:
+        """Add `scopes` to what this app may read (a consent request: nothing granted before is taken away)."""
+        before = self.consents(participant_id).get(app_id, [])
+        return self.grant(participant_id, app_id, [*before, *scopes])
 
     def grant(self, participant_id: str, app_id: str, scopes: object) -> list[str]:
         with self.db.session() as session:
@@ -312,20 +391,20 @@ class Registry:
             is not None
         )
 
-    def read_by_handle(self, app: App, typed_handle: str) -> dict[str, Any]:
+    def read_by_handle(self, app: App, typed_handle: str, purpose: ReadPurpose = ReadPurpose.PROFILE) -> dict[str, Any]:
         """The consented view behind a handle. An unknown handle and a person who has not consented to this
         app get the same 404, and both count as refused look-ups: an app learns nothing about who exists
         (the person still sees the refused read in their log)."""
         refused = "look-ups of unknown handles or of people who did not consent"
         self.misses.check(app.id, refused)
         self.lookups.hit(app.id, "handle look-ups")
-        view = self._view_by_handle(app, typed_handle)
+        view = self._view_by_handle(app, typed_handle, purpose)
         if view is None:
             self.misses.hit(app.id, refused)
             raise NotFoundError(NO_SUCH_HANDLE)
         return view
 
-    def _view_by_handle(self, app: App, typed_handle: str) -> dict[str, Any] | None:
+    def _view_by_handle(self, app: App, typed_handle: str, purpose: ReadPurpose) -> dict[str, Any] | None:
         try:
             handle = parse_handle(typed_handle)
         except HandleError:
@@ -340,7 +419,7 @@ class Registry:
                     AuditEntry(participant_id=participant_id, app_id=app.id, action=AuditAction.REVOKED_TOKEN.value)
                 )
                 return None
-            return self._scoped_read(session, app, participant_id, AuditAction.HANDLE_LOOKUP)
+            return self._scoped_read(session, app, participant_id, AuditAction.HANDLE_LOOKUP, purpose)
 
     def verifier(self) -> TokenVerifier:
         """A verifier for the current keys, rebuilt only when the key folder changes (a key
@@ -357,7 +436,7 @@ class Registry:
             self._verifier = (stamp, verifier)
         return self._verifier[1]
 
-    def read_by_token(self, app: App, token: object) -> dict[str, Any]:
+    def read_by_token(self, app: App, token: object, purpose: ReadPurpose = ReadPurpose.PROFILE) -> dict[str, Any]:
         verified = self.verifier().verify(token)
         with self.db.session() as session:
             record = session.get(IssuedTokenRecord, verified.jti)
@@ -365,19 +444,28 @@ class Registry:
             if record is not None and revoked:  # shown to the person: someone still holds an old token
                 session.add(
                     AuditEntry(
-                        participant_id=record.participant_id, app_id=app.id, action=AuditAction.REVOKED_TOKEN.value
+                        participant_id=record.participant_id,
+                        app_id=app.id,
+                        action=AuditAction.REVOKED_TOKEN.value,
+                        purpose=purpose.value,
                     )
                 )
-            view = None if revoked else self._scoped_read(session, app, record.participant_id, AuditAction.TOKEN_VERIFY)
+            action = AuditAction.TOKEN_VERIFY
+            view = None if revoked else self._scoped_read(session, app, record.participant_id, action, purpose)
         if revoked:
             raise RevokedTokenError("this token was revoked by its owner (or replaced by a newer one)")
         return self._allowed(view)
 
-    def read(self, app: App, token_or_handle: str) -> dict[str, Any]:
-        """A consent-scoped read by a value token (a compact JWS) or a four-word handle."""
+    def read(self, app: App, token_or_handle: str, purpose: ReadPurpose = ReadPurpose.PROFILE) -> dict[str, Any]:
+        """A consent-scoped read by a value token (a compact JWS) or a four-word handle, logged with its purpose."""
         if token_or_handle.count(".") == 2:
-            return self.read_by_token(app, token_or_handle)
-        return self.read_by_handle(app, token_or_handle)
+            return self.read_by_token(app, token_or_handle, purpose)
+        return self.read_by_handle(app, token_or_handle, purpose)
+
+    def handle_of(self, participant_id: str) -> str | None:
+        """The person's four-word handle (None until their first token)."""
+        with self.db.session() as session:
+            return session.scalar(select(Participant.handle).where(Participant.id == participant_id))
 
     def participant_of(self, handle: str) -> str | None:
         """The participant behind a handle the registry has just resolved (for their adapter)."""
@@ -391,7 +479,9 @@ class Registry:
             raise ForbiddenError("this person has not consented to share their values with your app")
         return view
 
-    def _scoped_read(self, session: Any, app: App, participant_id: str, action: AuditAction) -> dict[str, Any] | None:
+    def _scoped_read(
+        self, session: Any, app: App, participant_id: str, action: AuditAction, purpose: ReadPurpose
+    ) -> dict[str, Any] | None:
         """The consented view (None if nothing is consented); the read or refusal is audit-logged."""
         consent = session.get(Consent, (participant_id, app.id))
         granted = [] if consent is None or consent.withdrawn_at is not None else consent.scopes
@@ -401,6 +491,7 @@ class Registry:
                 participant_id=participant_id,
                 app_id=app.id,
                 action=(action if scopes else AuditAction.DENIED).value,
+                purpose=purpose.value,
                 scopes=scopes,
             )
         )

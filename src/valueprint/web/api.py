@@ -26,6 +26,7 @@ from valueprint.accounts.schemas import (
 from valueprint.errors import BadRequestError
 from valueprint.personalize.schemas import AdapterStatus, TrainingStarted
 from valueprint.registry.schemas import (
+    AdminAppView,
     AppCredentials,
     AppView,
     BoundariesSaved,
@@ -91,6 +92,19 @@ class AppRequest(Body):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str]
     description: str = Field("", max_length=2000)
+    owner: str = Field("", max_length=200, description="Who runs the app (shown to people).")
+    redirect_uris: list[str] = Field(
+        default_factory=list, max_length=10, description="Where its consent requests may return (https)."
+    )
+
+
+class AppUpdate(Body):
+    """The fields to change; absent ones are kept."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    owner: str | None = Field(None, max_length=200)
+    redirect_uris: list[str] | None = Field(None, max_length=10)
 
 
 class VerifyRequest(Body):
@@ -234,7 +248,10 @@ def revoke_token(s: ServicesDep, participant_id: Participant, jti: str) -> Respo
 @router.get("/apps", tags=["consent"])
 def list_apps(s: ServicesDep) -> list[AppView]:
     """Registered apps a person can grant access to."""
-    return [AppView(id=a.id, name=a.name, description=a.description, scopes=a.scopes) for a in s.registry.apps()]
+    return [
+        AppView(id=a.id, name=a.name, description=a.description, owner=a.owner, scopes=a.scopes)
+        for a in s.registry.apps()
+    ]
 
 
 @router.get("/me/consents", tags=["consent"])
@@ -259,7 +276,7 @@ def withdraw(s: ServicesDep, participant_id: Participant, app_id: str) -> Respon
 def my_reads(s: ServicesDep, participant_id: Participant) -> list[ReadView]:
     """Who read my values, when (and who was refused)."""
     return [
-        ReadView(app=name, app_id=e.app_id, action=e.action, scopes=e.scopes, at=e.at.isoformat())
+        ReadView(app=name, app_id=e.app_id, action=e.action, purpose=e.purpose, scopes=e.scopes, at=e.at.isoformat())
         for e, name in s.registry.reads(participant_id)
     ]
 
@@ -335,7 +352,14 @@ def read_by_token(s: ServicesDep, app: AppClient, body: VerifyRequest) -> dict[s
 @router.post("/admin/apps", status_code=201, tags=["admin"])
 def register_app(s: ServicesDep, _: Admin, body: AppRequest) -> AppCredentials:
     """Register a third-party app; its API key is shown only in this response."""
-    return AppCredentials.of(s.registry.register_app(body.name, body.scopes, body.description))
+    registered = s.registry.register_app(body.name, body.scopes, body.description, body.owner, body.redirect_uris)
+    return AppCredentials.of(registered)
+
+
+@router.patch("/admin/apps/{app_id}", tags=["admin"])
+def edit_app(s: ServicesDep, _: Admin, app_id: str, body: AppUpdate) -> AdminAppView:
+    """Change an app's name, description, owner or return addresses."""
+    return AdminAppView.of(s.registry.update_app(app_id, **body.model_dump()))
 
 
 @router.get("/space", tags=["reference"])

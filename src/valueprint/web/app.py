@@ -14,7 +14,7 @@ from valueprint.services import Services
 from valueprint.settings import Settings, load_settings
 from valueprint.store.secret_files import session_secret
 from valueprint.tokens.codec import vp_format
-from valueprint.web import admin, api, chat, errors, personal, picks, rank, ui
+from valueprint.web import admin, api, chat, consent, errors, personal, picks, rank, ui
 from valueprint.web.deps import ServicesDep
 from valueprint.web.headers import SecureCookiesOverHttps, SecurityHeaders
 from valueprint.web.limits import BodySizeLimit, HeaderSizeLimit
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(rank.router)
     app.include_router(ui.router)
+    app.include_router(consent.router)
     app.include_router(personal.router)
     app.include_router(picks.router)
     app.include_router(admin.router)

@@ -31,6 +31,7 @@ from valueprint.personalize.runtime import Sampling, TextStream, served_name
 from valueprint.personalize.schemas import ChatCompletion, ModelList
 from valueprint.personalize.service import scoped_profile
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies
+from valueprint.registry.audit import ReadPurpose
 from valueprint.services import Services
 from valueprint.store.models import App
 from valueprint.tokens.jws import MAX_TOKEN_CHARS
@@ -90,7 +91,7 @@ def _resolve(s: Services, app: App, token: str | None) -> Resolved:
     """
     if not token:
         return Resolved()
-    view = s.registry.read(app, token)
+    view = s.registry.read(app, token, ReadPurpose.CHAT)
     resolved = Resolved(scoped_profile(view, s.model.space), view["scopes"], instructions=view.get("instructions"))
     all_groups = {d.group for d in s.model.space.dimensions}
     participant_id = s.registry.participant_of(view["handle"])

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header
 from valueprint.errors import BadRequestError
 from valueprint.judge.schemas import RankRequest, RankResult
 from valueprint.personalize.service import scoped_profile
+from valueprint.registry.audit import ReadPurpose
 from valueprint.tokens.jws import MAX_TOKEN_CHARS
 from valueprint.web.deps import AppClient, ServicesDep
 
@@ -32,6 +33,6 @@ def rank(
     token = x_value_token or body.value_token
     if not token:
         raise BadRequestError("send the person's value token or handle (X-Value-Token header or value_token)")
-    view = s.registry.read(app, token)
+    view = s.registry.read(app, token, ReadPurpose.RANK)
     ranking = s.personalizer.judge().rank(scoped_profile(view, s.model.space), body.prompt, body.replies)
     return RankResult(order=ranking.order, scores=ranking.scores, because=ranking.because, scopes=view["scopes"])

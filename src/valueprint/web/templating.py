@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,6 +15,7 @@ from valueprint.accounts.roles import Role
 from valueprint.web import security
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+CONSENT_REQUEST_KEYS = ("client_id", "scope", "redirect_uri", "state")
 STATIC_DIR = Path(__file__).parent / "static"
 
 
@@ -37,6 +39,24 @@ def _is_admin(request: Request) -> bool:
 
 def _pop_flash(request: Request) -> str | None:
     return _session(request).pop("flash", None)
+
+
+def pop_session(request: Request, key: str) -> Any:
+    """Take a value out of the session (None if absent): shown once."""
+    return _session(request).pop(key, None)
+
+
+def remember_consent_request(request: Request, query: dict[str, str]) -> None:
+    """Keep an app's consent request while the person signs in (see `resumed_consent_request`)."""
+    request.session["consent_request"] = {k: v for k, v in query.items() if k in CONSENT_REQUEST_KEYS}
+
+
+def resumed_consent_request(request: Request) -> str | None:
+    """The consent page to go back to after signing in (always `/consent`: never an address from outside)."""
+    query = pop_session(request, "consent_request")
+    if not isinstance(query, dict):
+        return None
+    return "/consent?" + urlencode({k: str(v) for k, v in query.items() if k in CONSENT_REQUEST_KEYS})
 
 
 def make_templates() -> Jinja2Templates:

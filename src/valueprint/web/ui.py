@@ -24,7 +24,7 @@ from valueprint.values.bank import LikertItem, SliderItem
 from valueprint.web import security
 from valueprint.web.deps import CheckedForm, CurrentParticipant, Form, Participant, ServicesDep
 from valueprint.web.result_page import result_context
-from valueprint.web.templating import flash, is_htmx, redirect, render
+from valueprint.web.templating import flash, is_htmx, redirect, render, resumed_consent_request
 from valueprint.web.views import next_view
 
 router = APIRouter(include_in_schema=False)
@@ -72,7 +72,10 @@ def resume(request: Request, s: ServicesDep, form: CheckedForm) -> Response:
         participant_id = s.accounts.sign_in(typed, security.client_address(request))
     except AuthError as error:
         return render(request, "resume.html", {"error": str(error)}, status_code=401)
+    consent_page = resumed_consent_request(request)  # an app's request, waiting while the person signed in
     security.start_session(request, participant_id)
+    if consent_page:
+        return redirect(consent_page)
     if s.accounts.role(participant_id) == Role.ADMIN:
         return redirect("/admin")
     flash(request, "Welcome back: you are signed in and can carry on where you stopped.")

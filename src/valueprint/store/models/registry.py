@@ -32,6 +32,8 @@ class App(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(String(200), default="")  # who runs it, as shown to people
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)  # where a consent request may return
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     key_prefix: Mapped[str] = mapped_column(String(16))
     scopes: Mapped[list[str]] = mapped_column(JSON)
@@ -57,5 +59,6 @@ class AuditEntry(Base):
     participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
     app_id: Mapped[str | None] = mapped_column(ForeignKey("apps.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(32), default="profile")  # a ReadPurpose: why the app read
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

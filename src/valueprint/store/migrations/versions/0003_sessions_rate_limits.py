@@ -1,13 +1,13 @@
 """server-side browser sessions and shared rate-limit counters
 
-Revision ID: 0003_sessions_rate_limits
+Revision ID: 0003
 Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_sessions_rate_limits"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None

@@ -4,15 +4,15 @@ The plain `token` column becomes nullable; rows written before this migration ar
 cleared when the server starts (`Registry.seal_plain_tokens`: the data key is not available to
 a migration).
 
-Revision ID: 0003_token_sealing
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_token_sealing"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
