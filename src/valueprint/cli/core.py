@@ -76,7 +76,9 @@ def serve(
     host: Annotated[
         str | None, typer.Option(help="Interface to listen on (default VALUEPRINT_HOST or 127.0.0.1).")
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default VALUEPRINT_PORT or 8000).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port, 1-65535 (default VALUEPRINT_PORT or 8000).")
+    ] = None,
 ) -> None:
     """Serve the web app and API (SQLite in the data directory unless VALUEPRINT_DATABASE_URL is set)."""
     import uvicorn

@@ -30,6 +30,15 @@ class Interrupted(Exception):
 
 
 class Asker(Protocol):
+    def _choose(self, label: str, valid: list[str], hint: str) -> str:
+        """Ask until the answer is one of `valid` (case-insensitive); anything else, Enter
+        included, re-asks with `hint` instead of failing."""
+        while True:
+            answer = (self._prompt(label, default="") or "").strip().lower()
+            if answer in valid:
+                return answer
+            self.console.print(f"[yellow]{hint}[/]")
+
     def demographic(self, field: DemographicField) -> str | None: ...
     def item(self, item: Item, asked: int, progress: float) -> object: ...
     def boundaries(self, options: Sequence[Boundary]) -> list[str]: ...
@@ -81,6 +90,15 @@ class TerminalAsker:
         except (EOFError, KeyboardInterrupt):
             raise Interrupted from None
 
+    def _choose(self, label: str, valid: list[str], hint: str) -> str:
+        """Ask until the answer is one of `valid` (case-insensitive); anything else, Enter
+        included, re-asks with `hint` instead of failing."""
+        while True:
+            answer = (self._prompt(label, default="") or "").strip().lower()
+            if answer in valid:
+                return answer
+            self.console.print(f"[yellow]{hint}[/]")
+
     def demographic(self, field: DemographicField) -> str | None:
         if field.kind == "choice":
             for number, choice in enumerate(field.choices, 1):
@@ -97,24 +115,30 @@ class TerminalAsker:
         if isinstance(item, LikertItem):
             self.console.print(f"[bold]{item.text}[/]")
             self.console.print("  1 strongly disagree · 2 disagree · 3 neutral · 4 agree · 5 strongly agree")
-            answer = self._prompt(self.HELP, ["1", "2", "3", "4", "5", "s", "q"])
+            answer = self._choose(
+                self.HELP,
+                ["1", "2", "3", "4", "5", "s", "q"],
+                "Type a number from 1 to 5 (s skips, q saves and quits).",
+            )
             return self._special(answer) or int(answer)
         if isinstance(item, ScenarioItem):
             self.console.print(f"[bold]{item.prompt}[/]")
             for option in item.options:
                 self.console.print(f"  {option.key}. {option.text}")
             keys = [option.key for option in item.options]
-            answer = self._prompt(self.HELP, [*keys, *[k.lower() for k in keys], "s", "q"])
+            hint = f"Type one of {', '.join(keys)} (s skips, q saves and quits)."
+            answer = self._choose(self.HELP, [*[k.lower() for k in keys], "s", "q"], hint)
             return self._special(answer) or answer.upper()
         return self._slider(item)
 
     def _slider(self, item: SliderItem) -> object:
         self.console.print(f"[bold]{item.prompt}[/]")
-        steps = [str(n) for n in range(-5, 6)]
+        steps = [str(n) for n in range(-5, 6)] + [f"+{n}" for n in range(1, 6)]
         coordinates = []
         for low, high in ((item.x_low, item.x_high), (item.y_low, item.y_high)):
             self.console.print(f"  -5 = {low}   …   +5 = {high}")
-            answer = self._prompt(self.HELP, [*steps, "s", "q"])
+            hint = "Type a whole number from -5 to +5, 0 for the centre (s skips, q saves and quits)."
+            answer = self._choose(self.HELP, [*steps, "s", "q"], hint)
             special = self._special(answer)
             if special is not None:
                 return special
