@@ -323,3 +323,19 @@ def test_resume_code_in_a_new_browser_continues(page: Page, browser: Browser, se
         assert other.get_attribute("#question", "data-item-id") == waiting
     finally:
         fresh.close()
+
+
+def test_api_docs_work_offline(page: Page, server: str):
+    outside: list[str] = []
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(server)
+            else (outside.append(route.request.url), route.abort())
+        ),
+    )
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("valueprint")
+    assert outside == [], "the docs page asked for something outside this server"
