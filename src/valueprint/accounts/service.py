@@ -105,7 +105,8 @@ class ResumePoint(StrEnum):
 class NextQuestion:
     item: Item | None  # None: the questionnaire can stop
     answered: int
-    progress: float  # share of dimensions below the stopping SD
+    progress: float  # questions asked out of asked plus still to ask; 1 only when done
+    remaining: int = 0  # questions still to ask if none is skipped
 
 
 class Accounts:
@@ -236,10 +237,12 @@ class Accounts:
 
     def _next(self, participant: Participant, answers: Answers) -> NextQuestion:
         item_id = adaptive.next_item(self.model, answers, participant.stop_sd)
+        left = 0 if item_id is None else adaptive.remaining(self.model, answers, participant.stop_sd)
         return NextQuestion(
             item=None if item_id is None else self.model.bank.item(item_id),
             answered=len(answers.seen),
-            progress=adaptive.progress(self.model, answers, participant.stop_sd),
+            progress=adaptive.progress(self.model, answers, participant.stop_sd, left),
+            remaining=left,
         )
 
     def next_question(self, participant_id: str) -> NextQuestion:

@@ -110,7 +110,7 @@ class TerminalAsker:
         return answer[:200] or None
 
     def item(self, item: Item, asked: int, progress: float) -> object:
-        self.console.rule(f"question {asked} · {progress:.0%} of dimensions confident")
+        self.console.rule(f"question {asked} · {progress:.0%} of the way")
         self.console.print(f"[dim]{item.why}[/]")
         if isinstance(item, LikertItem):
             self.console.print(f"[bold]{item.text}[/]")

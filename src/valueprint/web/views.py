@@ -40,6 +40,7 @@ def next_view(step: NextQuestion) -> dict[str, Any]:
         "item": None if step.item is None else item_view(step.item),
         "answered": step.answered,
         "progress": round(step.progress, 3),
+        "remaining": step.remaining,
     }
 
 
