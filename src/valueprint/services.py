@@ -52,6 +52,17 @@ class Services:
             if self.registry.current_token(participant_id) is None:
                 self.issue_token(participant_id)
 
+    def quick_token(self, participant_id: str, seen: int) -> bool:
+        """The quick path: once `quick_token_after` questions were answered or skipped, issue a first
+        token (if there is none) from the profile so far; True when it was issued now."""
+        if seen < self.settings.quick_token_after:
+            return False
+        with self.db.session():
+            if self.registry.current_token(participant_id) is not None:
+                return False
+            self.issue_token(participant_id)
+            return True
+
     def set_boundaries_and_reissue(self, participant_id: str, boundaries: object) -> IssuedToken:
         """New boundaries, and a token that carries them, in one unit of work."""
         with self.db.session():
