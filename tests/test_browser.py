@@ -126,7 +126,7 @@ def drag_slider(page: Page, x: float, y: float) -> None:
 def wait_past(page: Page, item_id: str) -> bool:
     """Wait until the question `item_id` is gone; True while the questionnaire goes on."""
     expect(page.locator(f'#question[data-item-id="{item_id}"]')).to_have_count(0)
-    page.locator("#question, #profile-chart").first.wait_for()
+    page.locator("#question, #profile-chart").first.wait_for(state="attached")
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     return page.url.endswith("/question")
 
@@ -179,6 +179,8 @@ def assert_result_page(page: Page) -> None:
     expect(page).to_have_url(re.compile("/result$"))
     expect(page.locator("#profile-chart svg.dim-bar")).to_have_count(26)
     expect(page.locator("#profile-chart rect.sd")).to_have_count(26)
+    expect(page.locator("#compass circle.point")).to_be_hidden()  # folded away until asked for
+    page.click("#political summary")
     expect(page.locator("#compass circle.point")).to_be_visible()
     assert page.locator("#persona .persona-name").inner_text().strip()
     assert len(page.locator("#precis-text").inner_text().split()) >= 3
@@ -208,6 +210,7 @@ def test_whole_journey_with_the_mouse(page: Page):
     assert "slider" in kinds and kinds & {"likert", "scenario"}
     assert_result_page(page)
 
+    page.click("#try-details summary")
     page.fill("#try-prompt", "Should I tell my friend a hard truth about her business plan?")
     page.click("#try-button")
     expect(page.locator("#try-personal blockquote")).not_to_be_empty(timeout=120_000)
@@ -223,6 +226,9 @@ def test_whole_journey_with_the_mouse(page: Page):
     page.screenshot(path=SCREENSHOTS / "result.png", full_page=True)
     page.set_viewport_size({"width": 375, "height": 812})
     page.reload()
+    screens = page.evaluate("document.documentElement.scrollHeight / innerHeight")
+    print(f"result page at 375 px: {screens:.1f} screens")
+    assert screens <= 5, f"the result page is {screens:.1f} phone screens long (details folded)"
     assert_result_page(page)
     assert no_horizontal_scroll(page), "the result page scrolls sideways at 375 px"
     page.screenshot(path=SCREENSHOTS / "result-phone.png", full_page=True)

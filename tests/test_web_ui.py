@@ -375,3 +375,18 @@ def test_the_quick_path_gives_a_first_token_then_the_questionnaire_goes_on(tmp_p
         item = current_item(client)
         again = client.post(f"/question/{item[0]}", data=answer_form(item[1], token), follow_redirects=False)
         assert again.headers["location"] == "/question", "the first token is issued once"
+
+
+def test_the_result_page_speaks_plainly_and_folds_the_details_away(client):
+    _, token = start(client)
+    finish(client, token)
+    page = client.get("/result").text
+    outside_details = re.sub(r"<details.*?</details>", "", page, flags=re.S)
+    for jargon in ("Distance", "distance", "±", " SD", "standard deviation"):
+        assert jargon not in outside_details, jargon
+    assert not re.search(r"\bp\s*=\s*0?\.\d", outside_details)
+    assert re.search(r"That is a (close|partial|loose) match", outside_details)
+    assert re.search(r"How sure we are:</strong> sure about \d+ of your 26 values", outside_details)
+    for folded in ("profile-details", "political", "try-details", "adapter-details", "boundaries-details"):
+        assert re.search(f'<details id="{folded}"(?! open)', page), folded
+    assert page.index('id="token"') < page.index('id="profile"'), "the token comes before the details"

@@ -102,7 +102,8 @@ class PersonaView(BaseModel):
     id: str
     name: str
     summary: str
-    distance: float
+    distance: float = Field(description="Confidence-weighted RMS distance on the [-1, 1] scale (0 = identical).")
+    match: str = Field(description="How well the persona fits, in words (a close, partial or loose match).")
 
 
 class PoliticalPoint(BaseModel):

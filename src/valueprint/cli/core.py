@@ -22,7 +22,7 @@ from valueprint.cli.common import (
 
 def _show_result(profile: Any, issued: Any = None) -> None:
     from valueprint.terminal import render
-    from valueprint.values.personas import nearest_persona
+    from valueprint.values.personas import match_words, nearest_persona
     from valueprint.values.precis import precis
     from valueprint.values.space import load_space
 
@@ -30,7 +30,7 @@ def _show_result(profile: Any, issued: Any = None) -> None:
     console.print(render.profile_table(profile, space))
     console.print(f"[bold]Political point:[/] {render.political_point(profile)}")
     persona, distance = nearest_persona(profile, space)
-    console.print(f"[bold]Nearest persona:[/] {persona.name} (distance {distance:.2f})\n[dim]{persona.summary}[/]")
+    console.print(f"[bold]Nearest persona:[/] {persona.name} ({match_words(distance)})\n[dim]{persona.summary}[/]")
     text = precis(profile, space, current_settings().precis_min_confidence_sd)
     console.print(f"\n[bold]Your précis[/] (paste it into any AI's custom instructions):\n{text}\n")
     if issued is not None:
