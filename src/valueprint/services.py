@@ -53,9 +53,10 @@ class Services:
                 self.issue_token(participant_id)
 
     def quick_token(self, participant_id: str, seen: int) -> bool:
-        """The quick path: once `quick_token_after` questions were answered or skipped, issue a first
-        token (if there is none) from the profile so far; True when it was issued now."""
-        if seen < self.settings.quick_token_after:
+        """The quick path: when the `quick_token_after`-th question was answered or skipped, issue a
+        first token (if there is none) from the profile so far; True when it was issued now. Every
+        questionnaire passes that count once (one question at a time), so no other answer pays for this."""
+        if seen != self.settings.quick_token_after:
             return False
         with self.db.session():
             if self.registry.current_token(participant_id) is not None:
