@@ -84,6 +84,25 @@ def test_enter_or_a_stray_key_at_a_question_re_asks_with_a_hint(model, session_f
     assert len(json.loads(session_file.read_text())["answers"]) == len(asked)
 
 
+def test_back_re_asks_the_previous_question_and_a_new_answer_replaces_the_old(model, session_file):
+    keys, asked = scripted_input(model, 0.45)
+    lines = keys.splitlines()
+    second = model.bank.item(asked[1])
+    assert model.bank.item(asked[0]).kind == "slider" and second.kind in ("likert", "scenario")
+    changed = "1" if second.kind == "likert" else "a"
+    lines[3:3] = ["p", changed]  # at the third question: back to the second, and change it
+    result = invoke(
+        "ask", "--session", str(session_file), "--stop-sd", "0.45", input="\n" * 6 + "\n".join(lines) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    earlier = "4" if second.kind == "likert" else "B"
+    assert f"Your answer was {earlier}" in result.output
+    saved = json.loads(session_file.read_text())
+    assert saved["answers"][asked[1]] == (1 if second.kind == "likert" else "A")
+    assert saved["order"] == asked, "a changed answer keeps its place"
+    assert len(saved["answers"]) == len(asked)
+
+
 def test_a_corrupt_session_file_gives_a_clear_error_and_is_never_overwritten(session_file):
     session_file.write_text('{"format": "valueprint.session/1", "answers": {"sd-01": 9')
     before = session_file.read_bytes()
