@@ -2,7 +2,8 @@
 
 Journey: welcome and consent → resume code (shown once) → optional demographics →
 adaptive questions (the political slider, Likert statements and scenarios all come
-through one adaptive flow) → result (profile chart, political compass, persona,
+through one adaptive flow; one tap answers, Back reopens an earlier answer, a first token
+comes after `quick_token_after` questions) → result (profile chart, political compass, persona,
 précis, token and handle) → refine. "My data" manages consent per app, shows who
 read the values, exports and deletes. Every form posts with the session's CSRF token
 and is answered with a 303 redirect; an HTMX answer gets the next question's partial.
