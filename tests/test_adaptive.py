@@ -53,3 +53,28 @@ def test_adaptive_order_is_more_informative_than_random_order(model):
         total_standardised_variance(model, list(rng.choice(model.item_ids, 40, replace=False))) for _ in range(20)
     ]
     assert total_standardised_variance(model, order) < min(random_variances)
+
+
+def test_progress_grows_evenly_and_reaches_one_only_when_nothing_is_left(model):
+    answers = Answers()
+    seen: list[float] = []
+    expected_total = adaptive.remaining(model, answers, stop_sd=0.3)
+    while (item_id := adaptive.next_item(model, answers, stop_sd=0.3)) is not None:
+        assert adaptive.remaining(model, answers, 0.3) == expected_total - len(answers.seen)  # exact: no skips
+        seen.append(adaptive.progress(model, answers, 0.3))
+        kind = model.bank.item(item_id).kind
+        record(answers, model.bank, item_id, {"likert": 2, "scenario": "B", "slider": {"x": 0.5, "y": 0}}[kind])
+    assert len(seen) == expected_total
+    assert seen[0] == 0 and max(seen) < 0.99  # the last question still shows work left
+    assert adaptive.progress(model, answers, 0.3) == 1.0
+    steps = np.diff(seen)
+    assert np.all(steps > 0) and steps.max() < 2 * steps.min()
+
+
+def test_a_skip_counts_as_asked_without_counting_as_answered(model):
+    answered, skipped = Answers(), Answers()
+    first = adaptive.next_item(model, answered, 0.3)
+    record(answered, model.bank, first, {"x": 0.5, "y": 0})
+    record(skipped, model.bank, first, None)
+    assert adaptive.remaining(model, skipped, 0.3) > adaptive.remaining(model, answered, 0.3)
+    assert 0 < adaptive.progress(model, skipped, 0.3) < adaptive.progress(model, answered, 0.3)

@@ -126,21 +126,22 @@ def drag_slider(page: Page, x: float, y: float) -> None:
 def wait_past(page: Page, item_id: str) -> bool:
     """Wait until the question `item_id` is gone; True while the questionnaire goes on."""
     expect(page.locator(f'#question[data-item-id="{item_id}"]')).to_have_count(0)
-    page.locator("#question, #profile-chart").first.wait_for()
+    page.locator("#question, #profile-chart").first.wait_for(state="attached")
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     return page.url.endswith("/question")
 
 
 def answer_with_mouse(page: Page) -> bool:
+    """One click answers a statement or scenario; the slider is dragged, then saved."""
     form = page.locator("#question")
     item_id, kind = form.get_attribute("data-item-id"), form.get_attribute("data-kind")
     if kind == "slider":
         drag_slider(page, 0.5, -0.4)
         x, y = slider_value(page)
         assert abs(x - 0.5) < 0.06 and abs(y + 0.4) < 0.06, (x, y)
+        page.click("#next")
     else:
-        page.click("label[for=opt-4]" if kind == "likert" else "label[for=opt-A]")
-    page.click("#next")
+        page.click("#opt-4" if kind == "likert" else "#opt-A")
     return wait_past(page, item_id)
 
 
@@ -158,6 +159,7 @@ def tab_to(page: Page, selector: str, backwards: bool = False, limit: int = 80) 
 
 
 def answer_with_keyboard(page: Page) -> bool:
+    """One key answers a statement (1-5) or a scenario (its letter); the slider takes arrows, then Save."""
     form = page.locator("#question")
     item_id, kind = form.get_attribute("data-item-id"), form.get_attribute("data-kind")
     if kind == "slider":
@@ -166,12 +168,10 @@ def answer_with_keyboard(page: Page) -> bool:
             page.keyboard.press(key)
         assert slider_value(page) == (0.3, 0.15)
         assert "Economy: leaning" in page.get_attribute("#pad", "aria-valuetext")
+        tab_to(page, "#next")
+        page.keyboard.press("Enter")
     else:
-        tab_to(page, "#question input[type=radio]")
-        page.keyboard.press("ArrowDown")
-        assert page.locator("#question input[type=radio]:checked").count() == 1
-    tab_to(page, "#next")
-    page.keyboard.press("Enter")
+        page.keyboard.press("2" if kind == "likert" else "b")
     return wait_past(page, item_id)
 
 
@@ -179,6 +179,8 @@ def assert_result_page(page: Page) -> None:
     expect(page).to_have_url(re.compile("/result$"))
     expect(page.locator("#profile-chart svg.dim-bar")).to_have_count(26)
     expect(page.locator("#profile-chart rect.sd")).to_have_count(26)
+    expect(page.locator("#compass circle.point")).to_be_hidden()  # folded away until asked for
+    page.click("#political summary")
     expect(page.locator("#compass circle.point")).to_be_visible()
     assert page.locator("#persona .persona-name").inner_text().strip()
     assert len(page.locator("#precis-text").inner_text().split()) >= 3
@@ -208,6 +210,7 @@ def test_whole_journey_with_the_mouse(page: Page):
     assert "slider" in kinds and kinds & {"likert", "scenario"}
     assert_result_page(page)
 
+    page.click("#try-details summary")
     page.fill("#try-prompt", "Should I tell my friend a hard truth about her business plan?")
     page.click("#try-button")
     expect(page.locator("#try-personal blockquote")).not_to_be_empty(timeout=120_000)
@@ -223,6 +226,9 @@ def test_whole_journey_with_the_mouse(page: Page):
     page.screenshot(path=SCREENSHOTS / "result.png", full_page=True)
     page.set_viewport_size({"width": 375, "height": 812})
     page.reload()
+    screens = page.evaluate("document.documentElement.scrollHeight / innerHeight")
+    print(f"result page at 375 px: {screens:.1f} screens")
+    assert screens <= 5, f"the result page is {screens:.1f} phone screens long (details folded)"
     assert_result_page(page)
     assert no_horizontal_scroll(page), "the result page scrolls sideways at 375 px"
     page.screenshot(path=SCREENSHOTS / "result-phone.png", full_page=True)
@@ -323,3 +329,76 @@ def test_resume_code_in_a_new_browser_continues(page: Page, browser: Browser, se
         assert other.get_attribute("#question", "data-item-id") == waiting
     finally:
         fresh.close()
+
+
+def test_api_docs_work_offline(page: Page, server: str):
+    outside: list[str] = []
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(server)
+            else (outside.append(route.request.url), route.abort())
+        ),
+    )
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("valueprint")
+    assert outside == [], "the docs page asked for something outside this server"
+
+
+def answers(page: Page) -> dict:
+    return page.request.get("/v1/me/answers").json()["answers"]
+
+
+def test_on_a_phone_one_tap_places_the_slider_where_it_lands(browser: Browser, server: str):
+    phone = browser.new_context(base_url=server, viewport={"width": 375, "height": 667}, has_touch=True, is_mobile=True)
+    try:
+        page = phone.new_page()
+        start(page)
+        page.click("#skip-about")
+        expect(page.locator("#question")).to_have_attribute("data-kind", "slider")
+        # Scroll so that the map is only partly on screen: a tap on its visible part must not scroll the page.
+        page.evaluate(
+            "y => window.scrollTo(0, y)",
+            page.evaluate(
+                "() => document.getElementById('pad').getBoundingClientRect().top + window.scrollY - innerHeight + 120"
+            ),
+        )
+        box = page.locator("#pad").bounding_box()
+        scrolled = page.evaluate("window.scrollY")
+        assert box["y"] + box["height"] > 667, "the map runs past the bottom of the screen"
+        tap_x, tap_y = box["x"] + box["width"] * 0.8, box["y"] + 60
+        page.touchscreen.tap(tap_x, tap_y)
+        x, y = slider_value(page)
+        assert abs(x - 0.6) < 0.05 and abs(y - (1 - 2 * 60 / box["height"])) < 0.05, (x, y)
+        assert page.evaluate("window.scrollY") == scrolled, "the tap scrolled the page"
+        assert no_horizontal_scroll(page)
+        page.click("#next")
+        wait_past(page, "political-slider")
+        assert answers(page)["political-slider"] == {"x": x, "y": y}
+    finally:
+        phone.close()
+
+
+def test_centre_keys_and_back(page: Page):
+    start(page)
+    page.click("#skip-about")
+    page.click("#centre")
+    assert wait_past(page, "political-slider")
+    assert answers(page)["political-slider"] == {"x": 0.0, "y": 0.0}
+
+    first = page.get_attribute("#question", "data-item-id")
+    kind = page.get_attribute("#question", "data-kind")
+    page.keyboard.press("2" if kind == "likert" else "b")
+    assert wait_past(page, first)
+    assert answers(page)[first] == (2 if kind == "likert" else "B")
+
+    page.click("#back")
+    expect(page).to_have_url(re.compile(f"/question/{first}$"))
+    expect(page.locator("#editing")).to_be_visible()
+    expect(page.locator("#question .choice.chosen")).to_have_count(1)
+    page.keyboard.press("5" if kind == "likert" else "a")
+    expect(page).to_have_url(re.compile("/question$"))
+    assert answers(page)[first] == (5 if kind == "likert" else "A")
+    assert page.get_attribute("#question", "data-item-id") not in (first, "political-slider")

@@ -71,6 +71,38 @@ def test_an_interrupted_ask_resumes_where_it_stopped(model, session_file):
     assert len(json.loads(session_file.read_text())["answers"]) == len(asked)
 
 
+def test_enter_or_a_stray_key_at_a_question_re_asks_with_a_hint(model, session_file):
+    keys, asked = scripted_input(model, 0.45)
+    *answers, boundaries = keys.splitlines()
+    confused = "".join(f"\n{'maybe' if n % 2 else ''}\n{line}\n" for n, line in enumerate(answers))
+    result = invoke("ask", "--session", str(session_file), "--stop-sd", "0.45", input="\n" * 6 + confused + boundaries)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert "Type a whole number from -5 to +5" in result.output  # the slider comes first
+    assert "Type a number from 1 to 5" in result.output
+    assert "Your value token" in result.output
+    assert len(json.loads(session_file.read_text())["answers"]) == len(asked)
+
+
+def test_back_re_asks_the_previous_question_and_a_new_answer_replaces_the_old(model, session_file):
+    keys, asked = scripted_input(model, 0.45)
+    lines = keys.splitlines()
+    second = model.bank.item(asked[1])
+    assert model.bank.item(asked[0]).kind == "slider" and second.kind in ("likert", "scenario")
+    changed = "1" if second.kind == "likert" else "a"
+    lines[3:3] = ["p", changed]  # at the third question: back to the second, and change it
+    result = invoke(
+        "ask", "--session", str(session_file), "--stop-sd", "0.45", input="\n" * 6 + "\n".join(lines) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    earlier = "4" if second.kind == "likert" else "B"
+    assert f"Your answer was {earlier}" in result.output
+    saved = json.loads(session_file.read_text())
+    assert saved["answers"][asked[1]] == (1 if second.kind == "likert" else "A")
+    assert saved["order"] == asked, "a changed answer keeps its place"
+    assert len(saved["answers"]) == len(asked)
+
+
 def test_a_corrupt_session_file_gives_a_clear_error_and_is_never_overwritten(session_file):
     session_file.write_text('{"format": "valueprint.session/1", "answers": {"sd-01": 9')
     before = session_file.read_bytes()
@@ -136,6 +168,28 @@ def test_score_refuses_bad_input_naming_the_problem(tmp_path: Path, content, mes
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_score_names_a_missing_file_as_missing(tmp_path: Path):
+    result = invoke("score", str(tmp_path / "nonexistent.json"))
+    assert result.exit_code == 1
+    assert "nonexistent.json: no such file" in result.output
+    assert "answer to item" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999"])
+def test_serve_refuses_a_port_outside_1_to_65535(port: str):
+    result = invoke("serve", "--port", port)
+    assert result.exit_code == 2
+    assert "--port" in result.output
+
+
+def test_version_prints_the_package_version():
+    from valueprint import __version__
+
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"valueprint {__version__}"
 
 
 def test_python_dash_m_runs_the_cli():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 
@@ -55,3 +57,15 @@ def test_domain_models_describe_the_main_responses(openapi) -> None:
     assert schema_of("/v1/me/token", "post", "201").endswith("/IssuedTokenView")
     assert schema_of("/v1/tokens/{handle}", "get", "200").endswith("/ScopedView")
     assert schema_of("/v1/chat/completions", "post", "200").endswith("/ChatCompletion")
+
+
+def test_docs_page_loads_swagger_ui_from_this_server_only(client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(source.startswith("/") for source in sources), sources  # no CDN, no external URL
+    assert "<script>" not in page.text  # no inline script: the CSP holds
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    for source in sources:
+        assert client.get(source).status_code == 200, source
+    assert 'data-openapi-url="/openapi.json"' in page.text

@@ -151,3 +151,11 @@ def test_a_weak_signal_within_one_sd_is_not_stated(space):
     text = precis(ValueProfile.from_arrays(space, means, sds), space)
     assert not says(text, high(space, "formality"))
     assert says(text, high(space, "humour"))
+
+
+def test_persona_fit_is_told_in_words_not_as_a_distance():
+    from valueprint.values.personas import match_words
+
+    assert match_words(0.1) == "a close match"
+    assert match_words(0.3) == "a partial match"
+    assert match_words(0.6).startswith("a loose match")

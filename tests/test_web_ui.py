@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from valueprint.settings import Settings
+from valueprint.store.models import Profile
+from valueprint.values.profile import ValueProfile
 from valueprint.web.templating import STATIC_DIR, TEMPLATES_DIR
 
 SCRIPT = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
@@ -296,3 +298,97 @@ def test_an_untouched_slider_counts_as_skipped_not_as_centre(participant_client)
     moved = {**form, "x": "0.4", "moved": "1"}
     participant_client.post("/question/political-slider", data=moved, follow_redirects=False)
     assert participant_client.get("/v1/me/answers").json()["answers"] == {"political-slider": {"x": 0.4, "y": 0.0}}
+
+
+def test_the_centre_button_answers_the_slider_as_centre(participant_client):
+    page = participant_client.get("/question").text
+    assert 'name="centre"' in page and 'id="centre"' in page
+    form = {"csrf_token": participant_client.participant["csrf_token"], "x": "0", "y": "0", "moved": "0", "centre": "1"}
+    participant_client.post("/question/political-slider", data=form, follow_redirects=False)
+    assert participant_client.get("/v1/me/answers").json()["answers"] == {"political-slider": {"x": 0.0, "y": 0.0}}
+
+
+def test_statements_and_scenarios_answer_with_one_tap_or_one_key(client):
+    _, token = start(client)
+    answer_one(client, token)  # the slider
+    page = client.get("/question").text
+    buttons = re.findall(r'<button type="submit" class="choice[^"]*" id="opt-(\w)"\s+name="value" value="(\w)"', page)
+    kind = current_item(client)[1]
+    assert buttons == ([(str(n), str(n)) for n in range(1, 6)] if kind == "likert" else buttons) and buttons
+    assert 'type="radio"' not in page and 'id="next"' not in page  # no second action to confirm
+    assert 'data-key="1"' in page or 'data-key="a 1"' in page  # the number keys (or letters) answer
+
+
+def test_back_shows_the_previous_answer_and_a_change_re_scores(client, services):
+    code, token = start(client)
+    first, second = answer_one(client, token), answer_one(client, token)
+    waiting = current_item(client)
+    assert f'href="/question/{second}" id="back"' in client.get("/question").text
+
+    earlier = client.get(f"/question/{second}").text
+    assert 'id="editing"' in earlier and f'href="/question/{first}" id="back"' in earlier
+    assert re.search(r'class="choice chosen" id="opt-(4|B)"', earlier), "the earlier answer is shown as chosen"
+    slider = client.get(f"/question/{first}").text
+    assert 'id="slider-x" value="0.4"' in slider and 'name="moved" value="1"' in slider and 'id="back"' not in slider
+
+    participant_id = services.accounts.sign_in(code)
+    before = services.accounts.profile(participant_id)
+    kind = services.model.bank.item(second).kind
+    changed = client.post(f"/question/{second}", data={"csrf_token": token, "value": "1" if kind == "likert" else "A"})
+    assert changed.status_code == 200
+    assert services.accounts.answers(participant_id).value_of(second) in (1, "A")
+    after = services.accounts.profile(participant_id)
+    assert after.scores != before.scores, "the profile is re-scored"
+    with services.accounts.db.session() as session:
+        stored = ValueProfile.from_json(session.get(Profile, participant_id).profile_json)
+    assert stored.scores == after.scores, "and the stored profile (what apps read) with it"
+    assert current_item(client) == waiting, "the questionnaire carries on where it was"
+    assert services.accounts.previous_item(participant_id) == second, "a change keeps the answer's place"
+    assert client.get(f"/question/{waiting[0]}", follow_redirects=False).headers["location"] == "/question"
+
+
+def test_progress_reaches_100_only_when_the_questionnaire_is_done(client):
+    _, token = start(client)
+    shown = []
+    while (item := current_item(client)) is not None:
+        page = client.get("/question").text
+        shown.append(int(re.search(r'<progress max="100" value="(\d+)"', page).group(1)))
+        client.post(f"/question/{item[0]}", data=answer_form(item[1], token))
+    assert shown == sorted(shown) and shown[0] == 0 and shown[-1] < 100
+    assert re.search(r"about 1 to go", page)
+
+
+def test_the_quick_path_gives_a_first_token_then_the_questionnaire_goes_on(tmp_path):
+    from valueprint.web.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "quick", environment="test", stop_sd=0.3, quick_token_after=4)
+    with TestClient(create_app(settings)) as client:
+        _, token = start(client)
+        for _ in range(3):
+            answer_one(client, token)
+        assert 'id="token-text"' not in client.get("/result").text
+        item = current_item(client)
+        response = client.post(f"/question/{item[0]}", data=answer_form(item[1], token), follow_redirects=False)
+        assert response.headers["location"] == "/result"
+        result = client.get("/result").text
+        assert "Your first token is ready, from 4 answers" in result and 'id="token-text"' in result
+        assert 'href="/question"' in result  # carry on to sharpen it
+        assert current_item(client) is not None
+        item = current_item(client)
+        again = client.post(f"/question/{item[0]}", data=answer_form(item[1], token), follow_redirects=False)
+        assert again.headers["location"] == "/question", "the first token is issued once"
+
+
+def test_the_result_page_speaks_plainly_and_folds_the_details_away(client):
+    _, token = start(client)
+    finish(client, token)
+    page = client.get("/result").text
+    outside_details = re.sub(r"<details.*?</details>", "", page, flags=re.S)
+    for jargon in ("Distance", "distance", "±", " SD", "standard deviation"):
+        assert jargon not in outside_details, jargon
+    assert not re.search(r"\bp\s*=\s*0?\.\d", outside_details)
+    assert re.search(r"That is a (close|partial|loose) match", outside_details)
+    assert re.search(r"How sure we are:</strong> sure about \d+ of your 26 values", outside_details)
+    for folded in ("profile-details", "political", "try-details", "adapter-details", "boundaries-details"):
+        assert re.search(f'<details id="{folded}"(?! open)', page), folded
+    assert page.index('id="token"') < page.index('id="profile"'), "the token comes before the details"

@@ -60,6 +60,18 @@ class Services:
             if self.registry.current_token(participant_id) is None:
                 self.issue_token(participant_id)
 
+    def quick_token(self, participant_id: str, seen: int) -> bool:
+        """The quick path: when the `quick_token_after`-th question was answered or skipped, issue a
+        first token (if there is none) from the profile so far; True when it was issued now. Every
+        questionnaire passes that count once (one question at a time), so no other answer pays for this."""
+        if seen != self.settings.quick_token_after:
+            return False
+        with self.db.session():
+            if self.registry.current_token(participant_id) is not None:
+                return False
+            self.issue_token(participant_id)
+            return True
+
     def grant_consent_request(self, participant_id: str, asked: ConsentRequest) -> str:
         """Let the app read the scopes it asked for (nothing granted before is taken away) and hand it the
         person's handle, issuing a first token if there is none; the return address with the answer."""

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     stop_sd: float = Field(
         default=0.3, gt=0.0, lt=1.0, description="Adaptive questionnaire stops when every dimension's SD is below this."
     )
+    quick_token_after: int = Field(
+        default=20, ge=1, le=200, description="Questions after which a first token is issued (the quick path)."
+    )
     precis_min_confidence_sd: float = Field(
         default=0.35, gt=0.0, lt=1.0, description="The précis mentions a dimension only when its SD is below this."
     )

@@ -70,7 +70,10 @@ class NextStep(BaseModel):
     done: bool
     item: ItemView | None
     answered: int
-    progress: float = Field(description="Share of dimensions already below the stopping SD.")
+    progress: float = Field(
+        description="Questions asked out of asked plus still to ask, in [0, 1]; 1 only when the questionnaire is done."
+    )
+    remaining: int = Field(0, description="Questions still to ask if none is skipped (0 when done).")
 
 
 class AnswerAccepted(BaseModel):
@@ -99,7 +102,8 @@ class PersonaView(BaseModel):
     id: str
     name: str
     summary: str
-    distance: float
+    distance: float = Field(description="Confidence-weighted RMS distance on the [-1, 1] scale (0 = identical).")
+    match: str = Field(description="How well the persona fits, in words (a close, partial or loose match).")
 
 
 class PoliticalPoint(BaseModel):

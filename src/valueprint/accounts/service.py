@@ -106,7 +106,8 @@ class ResumePoint(StrEnum):
 class NextQuestion:
     item: Item | None  # None: the questionnaire can stop
     answered: int
-    progress: float  # share of dimensions below the stopping SD
+    progress: float  # questions asked out of asked plus still to ask; 1 only when done
+    remaining: int = 0  # questions still to ask if none is skipped
 
 
 class Accounts:
@@ -196,10 +197,7 @@ class Accounts:
             participant = self.get(session, participant_id, for_update=True)
             answers = self._answers(session, participant)
             record(answers, self.model.bank, item_id, value)  # raises AnswerError naming the item
-            stored = answers.likert.get(item_id, answers.scenario.get(item_id))
-            if item_id in answers.slider:
-                x, y = answers.slider[item_id]
-                stored = {"x": x, "y": y}
+            stored = answers.value_of(item_id)
             last = session.scalar(
                 select(Answer.answered_at)
                 .where(Answer.participant_id == participant_id)
@@ -240,10 +238,12 @@ class Accounts:
 
     def _next(self, participant: Participant, answers: Answers) -> NextQuestion:
         item_id = adaptive.next_item(self.model, answers, participant.stop_sd)
+        left = 0 if item_id is None else adaptive.remaining(self.model, answers, participant.stop_sd)
         return NextQuestion(
             item=None if item_id is None else self.model.bank.item(item_id),
             answered=len(answers.seen),
-            progress=adaptive.progress(self.model, answers, participant.stop_sd),
+            progress=adaptive.progress(self.model, answers, participant.stop_sd, left),
+            remaining=left,
         )
 
     def next_question(self, participant_id: str) -> NextQuestion:
@@ -251,6 +251,22 @@ class Accounts:
         with self.db.session() as session:
             participant = self.get(session, participant_id)
             return self._next(participant, self._answers(session, participant))
+
+    def previous_item(self, participant_id: str, before: str | None = None) -> str | None:
+        """The item seen just before `before` in the order first answered (or skipped), or the last
+        one seen when `before` is None or not seen yet: where Back goes. Changing an answer keeps
+        its place in this order."""
+        with self.db.session() as session:
+            self.get(session, participant_id)
+            order = [
+                item_id
+                for item_id in session.scalars(
+                    select(Answer.item_id).where(Answer.participant_id == participant_id).order_by(Answer.id)
+                )
+                if self.model.bank.get(item_id) is not None
+            ]
+        end = order.index(before) if before in order else len(order)
+        return order[end - 1] if end > 0 else None
 
     def refine(self, participant_id: str, dimensions: int = 3, floor: float = 0.1) -> NextQuestion:
         """Keep asking about the `dimensions` least certain dimensions only: the stopping SD

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from valueprint.errors import AnswerError, ValueprintError
+from valueprint.errors import InputFileError, ValueprintError
 from valueprint.settings import Settings, load_settings
 
 
@@ -44,6 +44,25 @@ steer_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Steering
 app.add_typer(steer_app, name="steer")
 
 console = Console()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from valueprint import __version__
+
+        typer.echo(f"valueprint {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and stop.")
+    ] = False,
+) -> None:
+    """State your values once; carry them to any AI."""
+
+
 ResultsDir = Annotated[Path, typer.Option("--out", help="Folder for the JSON results.")]
 
 
@@ -52,12 +71,17 @@ def current_settings() -> Settings:
 
 
 def read_json(path: Path) -> Any:
+    """The JSON in `path`; InputFileError naming the file when it is missing, unreadable or not JSON."""
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder, not a JSON file")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise AnswerError(str(path), f"cannot read the file: {error.strerror}") from error
+        raise InputFileError(f"{path}: cannot read the file ({error.strerror})") from error
     except ValueError as error:
-        raise AnswerError(str(path), f"the file is not valid JSON: {error}") from error
+        raise InputFileError(f"{path} is not valid JSON: {error}") from error
 
 
 def print_figures(figures: dict[str, Any], name: str, out: Path) -> None:

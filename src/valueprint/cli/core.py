@@ -22,7 +22,7 @@ from valueprint.cli.common import (
 
 def _show_result(profile: Any, issued: Any = None) -> None:
     from valueprint.terminal import render
-    from valueprint.values.personas import nearest_persona
+    from valueprint.values.personas import match_words, nearest_persona
     from valueprint.values.precis import precis
     from valueprint.values.space import load_space
 
@@ -30,7 +30,7 @@ def _show_result(profile: Any, issued: Any = None) -> None:
     console.print(render.profile_table(profile, space))
     console.print(f"[bold]Political point:[/] {render.political_point(profile)}")
     persona, distance = nearest_persona(profile, space)
-    console.print(f"[bold]Nearest persona:[/] {persona.name} (distance {distance:.2f})\n[dim]{persona.summary}[/]")
+    console.print(f"[bold]Nearest persona:[/] {persona.name} ({match_words(distance)})\n[dim]{persona.summary}[/]")
     text = precis(profile, space, current_settings().precis_min_confidence_sd)
     console.print(f"\n[bold]Your précis[/] (paste it into any AI's custom instructions):\n{text}\n")
     if issued is not None:
@@ -76,7 +76,9 @@ def serve(
     host: Annotated[
         str | None, typer.Option(help="Interface to listen on (default VALUEPRINT_HOST or 127.0.0.1).")
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default VALUEPRINT_PORT or 8000).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port, 1-65535 (default VALUEPRINT_PORT or 8000).")
+    ] = None,
 ) -> None:
     """Serve the web app and API (SQLite in the data directory unless VALUEPRINT_DATABASE_URL is set)."""
     import uvicorn

@@ -4,6 +4,8 @@
 dimension's SD is below the stopping threshold (or the bank is exhausted), then the
 boundaries. It saves the session after every answer. An `Asker` puts one question
 to the person: the terminal one uses rich prompts; tests use a simulated respondent.
+Back (`p`, the previous question) re-asks the question before, showing its answer; a changed answer keeps its
+place, and the questionnaire then carries on with the next new question.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from valueprint.values.space import Boundary
 
 from .session import Session
 
-SKIP, QUIT = object(), object()
+SKIP, QUIT, BACK = object(), object(), object()
 
 
 class Interrupted(Exception):
@@ -31,7 +33,7 @@ class Interrupted(Exception):
 
 class Asker(Protocol):
     def demographic(self, field: DemographicField) -> str | None: ...
-    def item(self, item: Item, asked: int, progress: float) -> object: ...
+    def item(self, item: Item, asked: int, progress: float, earlier: object = None) -> object: ...
     def boundaries(self, options: Sequence[Boundary]) -> list[str]: ...
 
 
@@ -44,14 +46,22 @@ def run_interview(session: Session, model: ScoringModel, asker: Asker, stop_sd: 
                 session.answers.demographics[field.id] = value
         session.demographics_done = True
         session.save()
-    while (item_id := adaptive.next_item(model, session.answers, stop_sd)) is not None:
+    again: str | None = None  # an earlier question the person went back to
+    while (item_id := again or adaptive.next_item(model, session.answers, stop_sd)) is not None:
         item = model.bank.item(item_id)
         progress = adaptive.progress(model, session.answers, stop_sd)
-        answer = asker.item(item, len(session.answers.seen) + 1, progress)
+        place = session.order.index(item_id) + 1 if item_id in session.order else len(session.answers.seen) + 1
+        answer = asker.item(item, place, progress, session.answers.value_of(item_id))
         if answer is QUIT:
             raise Interrupted
+        if answer is BACK:
+            again = session.previous(item_id) or item_id  # nothing earlier: ask this one again
+            continue
         record(session.answers, model.bank, item_id, None if answer is SKIP else answer)
+        if item_id not in session.order:
+            session.order.append(item_id)
         session.save()
+        again = None
     if not session.boundaries_done:
         session.answers.boundaries = sorted(asker.boundaries(model.space.boundaries))
         session.boundaries_done = True
@@ -59,9 +69,9 @@ def run_interview(session: Session, model: ScoringModel, asker: Asker, stop_sd: 
 
 
 class TerminalAsker:
-    """Puts questions in the terminal with rich. `q` saves and quits, `s` skips."""
+    """Puts questions in the terminal with rich. `q` saves and quits, `s` skips, `p` goes back one question."""
 
-    HELP = "[dim](s = skip, q = save and quit)[/]"
+    HELP = "[dim](s = skip, p = previous question, q = save and quit)[/]"
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -81,6 +91,15 @@ class TerminalAsker:
         except (EOFError, KeyboardInterrupt):
             raise Interrupted from None
 
+    def _choose(self, label: str, valid: list[str], hint: str) -> str:
+        """Ask until the answer is one of `valid` (case-insensitive); anything else, Enter
+        included, re-asks with `hint` instead of failing."""
+        while True:
+            answer = (self._prompt(label, default="") or "").strip().lower()
+            if answer in valid:
+                return answer
+            self.console.print(f"[yellow]{hint}[/]")
+
     def demographic(self, field: DemographicField) -> str | None:
         if field.kind == "choice":
             for number, choice in enumerate(field.choices, 1):
@@ -91,30 +110,38 @@ class TerminalAsker:
         answer = self._prompt(f"{field.label} [dim](Enter to skip)[/]", default="").strip()
         return answer[:200] or None
 
-    def item(self, item: Item, asked: int, progress: float) -> object:
-        self.console.rule(f"question {asked} · {progress:.0%} of dimensions confident")
+    def item(self, item: Item, asked: int, progress: float, earlier: object = None) -> object:
+        self.console.rule(f"question {asked} · {progress:.0%} of the way")
         self.console.print(f"[dim]{item.why}[/]")
+        if earlier is not None:
+            self.console.print(f"[cyan]Your answer was {self._shown(earlier)}; type a new one to change it.[/]")
         if isinstance(item, LikertItem):
             self.console.print(f"[bold]{item.text}[/]")
             self.console.print("  1 strongly disagree · 2 disagree · 3 neutral · 4 agree · 5 strongly agree")
-            answer = self._prompt(self.HELP, ["1", "2", "3", "4", "5", "s", "q"])
+            answer = self._choose(
+                self.HELP,
+                ["1", "2", "3", "4", "5", "s", "p", "q"],
+                "Type a number from 1 to 5 (s skips, p goes back, q saves and quits).",
+            )
             return self._special(answer) or int(answer)
         if isinstance(item, ScenarioItem):
             self.console.print(f"[bold]{item.prompt}[/]")
             for option in item.options:
                 self.console.print(f"  {option.key}. {option.text}")
             keys = [option.key for option in item.options]
-            answer = self._prompt(self.HELP, [*keys, *[k.lower() for k in keys], "s", "q"])
+            hint = f"Type one of {', '.join(keys)} (s skips, p goes back, q saves and quits)."
+            answer = self._choose(self.HELP, [*[k.lower() for k in keys], "s", "p", "q"], hint)
             return self._special(answer) or answer.upper()
         return self._slider(item)
 
     def _slider(self, item: SliderItem) -> object:
         self.console.print(f"[bold]{item.prompt}[/]")
-        steps = [str(n) for n in range(-5, 6)]
+        steps = [str(n) for n in range(-5, 6)] + [f"+{n}" for n in range(1, 6)]
         coordinates = []
         for low, high in ((item.x_low, item.x_high), (item.y_low, item.y_high)):
             self.console.print(f"  -5 = {low}   …   +5 = {high}")
-            answer = self._prompt(self.HELP, [*steps, "s", "q"])
+            hint = "Type a whole number from -5 to +5, 0 for the centre (s skips, p goes back, q saves and quits)."
+            answer = self._choose(self.HELP, [*steps, "s", "p", "q"], hint)
             special = self._special(answer)
             if special is not None:
                 return special
@@ -123,7 +150,13 @@ class TerminalAsker:
 
     @staticmethod
     def _special(answer: str) -> object | None:
-        return {"s": SKIP, "q": QUIT}.get(answer)
+        return {"s": SKIP, "p": BACK, "q": QUIT}.get(answer)
+
+    @staticmethod
+    def _shown(earlier: object) -> str:
+        if isinstance(earlier, dict):
+            return f"{round(earlier['x'] * 5):+d} / {round(earlier['y'] * 5):+d}"
+        return str(earlier)
 
     def boundaries(self, options: Sequence[Boundary]) -> list[str]:
         self.console.rule("boundaries")

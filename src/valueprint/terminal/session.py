@@ -34,6 +34,12 @@ class Session:
     demographics_done: bool = False
     boundaries_done: bool = False
     handle: str | None = None
+    order: list[str] = field(default_factory=list)  # items in the order first answered or skipped
+
+    def previous(self, item_id: str) -> str | None:
+        """The item asked before `item_id` (the last one asked when `item_id` is new): where Back goes."""
+        end = self.order.index(item_id) if item_id in self.order else len(self.order)
+        return self.order[end - 1] if end > 0 else None
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +50,7 @@ class Session:
             "handle": self.handle,
             "demographics_done": self.demographics_done,
             "boundaries_done": self.boundaries_done,
+            "order": self.order,
             **self.answers.to_json(),
         }
         temporary = self.path.with_name(self.path.name + ".tmp")
@@ -60,6 +67,12 @@ def _corrupt(path: Path, reason: str) -> SessionFileError:
         f"session file {path} is corrupt ({reason}). It was left untouched: move it away to "
         "start over, or pass --session with another path."
     )
+
+
+def _order(saved: object, answers: Answers) -> list[str]:
+    """The saved order of the items seen (older files have none: then any order)."""
+    order = [item_id for item_id in saved if item_id in answers.seen] if isinstance(saved, list) else []
+    return order + sorted(answers.seen - set(order))
 
 
 def load_session(path: Path, bank: QuestionBank, space: ValueSpace) -> Session:
@@ -87,6 +100,7 @@ def load_session(path: Path, bank: QuestionBank, space: ValueSpace) -> Session:
             demographics_done=bool(record.get("demographics_done")),
             boundaries_done=bool(record.get("boundaries_done")),
             handle=record.get("handle"),
+            order=_order(record.get("order"), answers),
         )
     except (AnswerError, KeyError, TypeError) as error:
         raise _corrupt(path, str(error)) from error

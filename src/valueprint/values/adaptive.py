@@ -9,6 +9,10 @@ itself, so this expectation is computed exactly, for all candidates at once.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
+
 import numpy as np
 
 from valueprint.values.answers import Answers
@@ -73,9 +77,59 @@ def adaptive_order(model: ScoringModel, stop_sd: float = 0.0) -> list[int]:
     return order
 
 
-def progress(model: ScoringModel, answers: Answers, stop_sd: float) -> float:
-    """How far the questionnaire has come, in [0, 1]: the share of the way from the prior SD
-    down to the stopping SD, averaged over dimensions (smooth, unlike a count of finished ones)."""
-    sd = np.sqrt(np.diagonal(np.linalg.inv(model.precision(_seen_mask(model, answers)[0][None])[0])))
-    prior_sd = np.sqrt(np.diagonal(model.prior.cov))
-    return float(np.mean(np.clip((prior_sd - sd) / np.maximum(prior_sd - stop_sd, 1e-9), 0.0, 1.0)))
+class _RemainingCache:
+    """Questions still to ask, per state (answered and seen items, stopping SD), remembered for
+    every state along a simulated path: the person usually answers the item the path predicted,
+    so the next request finds its state here instead of simulating again. Bounded, thread-safe."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size, self.lock, self.counts = size, threading.Lock(), OrderedDict[tuple[bytes, bytes, float], int]()
+
+    @staticmethod
+    def key(answered: np.ndarray, seen: np.ndarray, stop_sd: float) -> tuple[bytes, bytes, float]:
+        return np.packbits(answered).tobytes(), np.packbits(seen).tobytes(), stop_sd
+
+    def get(self, key: tuple[bytes, bytes, float]) -> int | None:
+        with self.lock:
+            count = self.counts.get(key)
+            if count is not None:
+                self.counts.move_to_end(key)
+            return count
+
+    def put(self, path: list[tuple[bytes, bytes, float]], after: int) -> None:
+        """`path[i]` has `len(path) - i + after` questions left."""
+        with self.lock:
+            for step, key in enumerate(path):
+                self.counts[key] = len(path) - step + after
+                self.counts.move_to_end(key)
+            while len(self.counts) > self.size:
+                self.counts.popitem(last=False)
+
+
+_remaining_caches: weakref.WeakKeyDictionary[ScoringModel, _RemainingCache] = weakref.WeakKeyDictionary()
+
+
+def remaining(model: ScoringModel, answers: Answers, stop_sd: float) -> int:
+    """How many more questions the questionnaire asks if none is skipped: exact, because which
+    item comes next depends only on which items were answered, never on the answers."""
+    cache = _remaining_caches.setdefault(model, _RemainingCache())
+    answered, seen = _seen_mask(model, answers)
+    path: list[tuple[bytes, bytes, float]] = []
+    while (known := cache.get(key := cache.key(answered, seen, stop_sd))) is None:
+        index = rank_next(model, answered, seen, stop_sd)
+        if index is None:
+            known = 0
+            break
+        path.append(key)
+        answered[index] = seen[index] = True
+    cache.put(path, known)
+    return len(path) + known
+
+
+def progress(model: ScoringModel, answers: Answers, stop_sd: float, left: int | None = None) -> float:
+    """How far the questionnaire has come, in [0, 1]: questions asked out of asked plus still to ask.
+    It grows by about the same step with each answer and is 1 only once nothing is left to ask
+    (a share of the way down to the stopping SD sat at 99% for the last several questions)."""
+    left = remaining(model, answers, stop_sd) if left is None else left
+    asked = len(answers.seen)
+    return 1.0 if left == 0 else asked / (asked + left)

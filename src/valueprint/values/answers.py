@@ -48,6 +48,13 @@ class Answers:
         """Items answered or skipped: the questionnaire will not ask them again."""
         return self.answered | self.skipped
 
+    def value_of(self, item_id: str) -> object:
+        """The answer to one item in the wire format (None when skipped or not answered)."""
+        if item_id in self.slider:
+            x, y = self.slider[item_id]
+            return {"x": x, "y": y}
+        return self.likert.get(item_id, self.scenario.get(item_id))
+
     def to_json(self) -> dict[str, Any]:
         answers: dict[str, Any] = {}
         answers.update(self.likert)

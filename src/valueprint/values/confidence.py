@@ -22,3 +22,11 @@ def is_tentative(profile: ValueProfile, space: ValueSpace) -> bool:
 def least_certain(profile: ValueProfile, space: ValueSpace, count: int = 3) -> list[Dimension]:
     """The `count` dimensions the profile is least sure about, least sure first."""
     return sorted(space.dimensions, key=lambda d: -profile.scores[d.id].sd)[:count]
+
+
+def certainty_counts(profile: ValueProfile, space: ValueSpace) -> dict[str, int]:
+    """How many dimensions are "sure", "fairly sure" and "not sure yet" (in that order)."""
+    counts = {"sure": 0, "fairly sure": 0, "not sure yet": 0}
+    for dim in space.dimensions:
+        counts[certainty(profile.scores[dim.id].sd)] += 1
+    return counts

@@ -73,3 +73,15 @@ def nearest_persona(profile: ValueProfile, space: ValueSpace | None = None) -> t
     distances = persona_distances(profile, personas, space)
     best = int(np.argmin(distances))
     return personas[best], float(distances[best])
+
+
+CLOSE_MATCH, PARTIAL_MATCH = 0.25, 0.45  # RMS distance on the [-1, 1] scale
+
+
+def match_words(distance: float) -> str:
+    """How well the nearest persona fits, in words instead of a distance."""
+    if distance < CLOSE_MATCH:
+        return "a close match"
+    if distance < PARTIAL_MATCH:
+        return "a partial match"
+    return "a loose match: none of our personas is much like you"

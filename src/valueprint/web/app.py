@@ -14,7 +14,7 @@ from valueprint.services import Services
 from valueprint.settings import Settings, load_settings
 from valueprint.store.secret_files import session_secret
 from valueprint.tokens.codec import vp_format
-from valueprint.web import admin, api, chat, consent, errors, personal, picks, rank, ui
+from valueprint.web import admin, api, chat, consent, docs, errors, personal, picks, rank, ui
 from valueprint.web.deps import ServicesDep
 from valueprint.web.headers import SecureCookiesOverHttps, SecurityHeaders
 from valueprint.web.limits import BodySizeLimit, HeaderSizeLimit
@@ -40,8 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Tell AI systems what you value, once. Participant API, token registry and app reads.",
         openapi_url="/openapi.json",
-        docs_url=None,  # FastAPI's docs pages load Swagger/ReDoc from a CDN; nothing here may
-        redoc_url=None,  # depend on the network, so only the OpenAPI document is served
+        docs_url=None,  # FastAPI's docs pages load Swagger/ReDoc from a CDN; nothing here may depend on
+        redoc_url=None,  # the network, so /docs is web/docs.py's page on the vendored Swagger UI
         responses=ERROR_RESPONSES,
     )
     app.state.services = Services.build(settings)
@@ -59,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.state.templates = make_templates()
+    docs.mount_assets(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(docs.router)
     app.include_router(api.router)
     app.include_router(chat.router)
     app.include_router(rank.router)

@@ -10,7 +10,7 @@ from typing import Any
 
 from valueprint.personalize.trial import MAX_PROMPT_CHARS
 from valueprint.services import Services
-from valueprint.values.confidence import certainty, is_tentative, least_certain
+from valueprint.values.confidence import certainty, certainty_counts, is_tentative, least_certain
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 from valueprint.web.views import next_view, result_view
@@ -74,6 +74,7 @@ def result_context(s: Services, participant_id: str) -> dict[str, Any]:
         "step": next_view(s.accounts.next_question(participant_id)),
         "answered": len(s.accounts.answers(participant_id).answered),
         "tentative": is_tentative(profile, space),
+        "sureness": certainty_counts(profile, space),
         "try_max_chars": MAX_PROMPT_CHARS,
         "try_eta": s.personalizer.expected_answer_seconds(),
         "adapter_status": s.personalizer.adapter_status(participant_id),

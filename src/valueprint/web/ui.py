@@ -2,7 +2,8 @@
 
 Journey: welcome and consent → resume code (shown once) → optional demographics →
 adaptive questions (the political slider, Likert statements and scenarios all come
-through one adaptive flow) → result (profile chart, political compass, persona,
+through one adaptive flow; one tap answers, Back reopens an earlier answer, a first token
+comes after `quick_token_after` questions) → result (profile chart, political compass, persona,
 précis, token and handle) → refine. "My data" manages consent per app, shows who
 read the values, exports and deletes. Every form posts with the session's CSRF token
 and is answered with a 303 redirect; an HTMX answer gets the next question's partial.
@@ -25,7 +26,7 @@ from valueprint.web import security
 from valueprint.web.deps import CheckedForm, CurrentParticipant, Form, Participant, ServicesDep
 from valueprint.web.result_page import result_context
 from valueprint.web.templating import flash, is_htmx, redirect, render, resumed_consent_request
-from valueprint.web.views import next_view
+from valueprint.web.views import item_view, next_view
 
 router = APIRouter(include_in_schema=False)
 RESUME_PAGES = {ResumePoint.DEMOGRAPHICS: "/about-you", ResumePoint.QUESTIONS: "/question"}
@@ -135,7 +136,9 @@ def save_about_you(request: Request, s: ServicesDep, participant_id: Participant
 
 def _question_context(s: Services, participant_id: str) -> dict[str, Any] | None:
     view = next_view(s.accounts.next_question(participant_id))
-    return None if view["done"] else {"step": view, "item": view["item"]}
+    if view["done"]:
+        return None
+    return {"step": view, "item": view["item"], "back": s.accounts.previous_item(participant_id)}
 
 
 @router.get("/question", response_class=HTMLResponse)
@@ -144,6 +147,26 @@ def question(request: Request, s: ServicesDep, participant_id: CurrentParticipan
         return redirect("/")
     context = _question_context(s, participant_id)
     return redirect("/result") if context is None else render(request, "question.html", context)
+
+
+@router.get("/question/{item_id}", response_class=HTMLResponse)
+def change_answer(request: Request, s: ServicesDep, participant_id: CurrentParticipant, item_id: str) -> Response:
+    """Back: an earlier question with its answer chosen; saving it re-scores the profile."""
+    if participant_id is None:
+        return redirect("/")
+    answers = s.accounts.answers(participant_id)
+    item = s.model.bank.get(item_id)
+    if item is None or item_id not in answers.seen:
+        return redirect("/question")
+    step = next_view(s.accounts.next_question(participant_id))
+    context = {
+        "step": step,
+        "item": item_view(item),
+        "chosen": answers.value_of(item_id),
+        "editing": True,
+        "back": s.accounts.previous_item(participant_id, item_id),
+    }
+    return render(request, "question.html", context)
 
 
 def _float(raw: object) -> object:
@@ -158,6 +181,8 @@ def answer_value(item: object, form: FormData) -> object:
     if form.get("skip"):
         return None
     if isinstance(item, SliderItem):
+        if form.get("centre"):  # the explicit centre choice: a claim, unlike an untouched point
+            return {"x": 0.0, "y": 0.0}
         if form.get("moved") == "0":  # never touched (or no script): a skip, not a claim of "centre"
             return None
         return {"x": _float(form.get("x")), "y": _float(form.get("y"))}
@@ -166,6 +191,10 @@ def answer_value(item: object, form: FormData) -> object:
         raise AnswerError(getattr(item, "id", "?"), "choose an answer, or skip this question")
     is_number = isinstance(raw, str) and raw.isascii() and raw.isdigit()  # "²".isdigit() is True, int("²") fails
     return int(raw) if isinstance(item, LikertItem) and is_number else raw
+
+
+def _to(request: Request, path: str) -> Response:
+    return Response(headers={"HX-Redirect": path}) if is_htmx(request) else redirect(path)
 
 
 @router.post("/question/{item_id}")
@@ -180,10 +209,18 @@ def answer(request: Request, s: ServicesDep, participant_id: Participant, item_i
         return render(request, "partials/question_swap.html" if is_htmx(request) else "question.html", context, 422)
     if step.item is None:
         s.ensure_token(participant_id)
-        return Response(headers={"HX-Redirect": "/result"}) if is_htmx(request) else redirect("/result")
+        return _to(request, "/result")
+    if s.quick_token(participant_id, step.answered):
+        flash(
+            request,
+            f"Your first token is ready, from {step.answered} answers. It is a first sketch: the bars show how unsure "
+            f"each value still is. Carry on (about {step.remaining} more questions) to sharpen it.",
+        )
+        return _to(request, "/result")
     if is_htmx(request):
         view = next_view(step)
-        return render(request, "partials/question_swap.html", {"step": view, "item": view["item"]})
+        context = {"step": view, "item": view["item"], "back": s.accounts.previous_item(participant_id)}
+        return render(request, "partials/question_swap.html", context)
     return redirect("/question")
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from valueprint.accounts.service import NextQuestion
 from valueprint.values.bank import Item, LikertItem, ScenarioItem
-from valueprint.values.personas import nearest_persona
+from valueprint.values.personas import match_words, nearest_persona
 from valueprint.values.precis import precis
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
@@ -40,6 +40,7 @@ def next_view(step: NextQuestion) -> dict[str, Any]:
         "item": None if step.item is None else item_view(step.item),
         "answered": step.answered,
         "progress": round(step.progress, 3),
+        "remaining": step.remaining,
     }
 
 
@@ -47,7 +48,13 @@ def result_view(profile: ValueProfile, space: ValueSpace, max_sd: float) -> dict
     persona, distance = nearest_persona(profile, space)
     return {
         "profile": profile.model_dump(mode="json"),
-        "persona": {"id": persona.id, "name": persona.name, "summary": persona.summary, "distance": round(distance, 3)},
+        "persona": {
+            "id": persona.id,
+            "name": persona.name,
+            "summary": persona.summary,
+            "distance": round(distance, 3),
+            "match": match_words(distance),
+        },
         "precis": precis(profile, space, max_sd),
         "political": {"economic": profile.scores["economic"].mean, "social": profile.scores["social"].mean},
     }

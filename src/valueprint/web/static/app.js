@@ -1,4 +1,4 @@
-/* valueprint participant UI: the 2-D political slider, copy buttons, HTMX focus and errors.
+/* valueprint participant UI: the 2-D political slider, answer keys, copy buttons, HTMX focus and errors.
    No external resources; works with the Content-Security-Policy script-src 'self'. */
 (function () {
   "use strict";
@@ -56,10 +56,12 @@
     }
 
     pad.addEventListener("pointerdown", function (event) {
+      // Read the position before anything can move the page, and focus without scrolling: a focus
+      // that scrolled the pad into view made a phone's first tap land somewhere else.
+      fromPointer(event);
       markMoved();
       pad.setPointerCapture(event.pointerId);
-      pad.focus();
-      fromPointer(event);
+      pad.focus({ preventScroll: true });
       event.preventDefault();
     });
     pad.addEventListener("pointermove", function (event) {
@@ -145,6 +147,28 @@
     box.hidden = false;
   }
 
+  function keyButton(form, key) {
+    var buttons = form.querySelectorAll("button[data-key]");
+    for (var i = 0; i < buttons.length; i++) {
+      if (buttons[i].dataset.key.split(" ").indexOf(key) >= 0) return buttons[i];
+    }
+    return null;
+  }
+
+  /* One key answers: 1-5 on a statement, the option's letter (or its number) on a scenario. */
+  function answerByKey(event) {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
+    var target = event.target;
+    if (target && target.closest && target.closest("input, textarea, select, [contenteditable], .pad")) return;
+    var form = document.getElementById("question");
+    if (!form || form.classList.contains("htmx-request")) return;
+    var button = keyButton(form, String(event.key).toLowerCase());
+    if (!button) return;
+    event.preventDefault();
+    button.click();
+  }
+
+  document.addEventListener("keydown", answerByKey);
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button.copy");
     if (button) copy(button);
