@@ -83,7 +83,7 @@ def _slider_value(item_id: str, value: object) -> tuple[float, float]:
         if isinstance(number, bool) or not isinstance(number, int | float):
             raise AnswerError(item_id, f"slider {axis} must be a number in [-1, 1], got {number!r}")
         if not -1.0 <= number <= 1.0:  # also refuses NaN, and huge integers that have no float (math.isfinite raises)
-            raise AnswerError(item_id, f"slider {axis} must be in [-1, 1], got {number!r}")
+            raise AnswerError(item_id, f"slider {axis} must be a number in [-1, 1], got {number!r}")
         coordinates.append(float(number))
     return coordinates[0], coordinates[1]
 
