@@ -396,11 +396,13 @@ class Registry:
         app get the same 404, and both count as refused look-ups: an app learns nothing about who exists
         (the person still sees the refused read in their log)."""
         refused = "look-ups of unknown handles or of people who did not consent"
-        self.misses.check(app.id, refused)
-        self.lookups.hit(app.id, "handle look-ups")
-        view = self._view_by_handle(app, typed_handle, purpose)
+        with self.db.session():  # limits, read and audit in one unit of work: one commit per look-up
+            self.misses.check(app.id, refused)
+            self.lookups.hit(app.id, "handle look-ups")
+            view = self._view_by_handle(app, typed_handle, purpose)
+            if view is None:
+                self.misses.hit(app.id, refused)  # counted: the unit commits, the 404 is raised after it
         if view is None:
-            self.misses.hit(app.id, refused)
             raise NotFoundError(NO_SUCH_HANDLE)
         return view
 
