@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from tests.conftest import live_server
 from valueprint.accounts.stats import (
     Respondent,
     Thresholds,
@@ -316,10 +317,6 @@ def test_app_reads_and_refusals_are_counted(services, client, web_app, admin_cli
 def test_the_dashboard_updates_itself_in_a_real_browser(tmp_path):
     """Chromium signs in as an admin; a new participant shows up on the open page within one poll."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    uvicorn = pytest.importorskip("uvicorn")
-    import socket
-    import threading
-    import time
     from pathlib import Path
 
     from valueprint.settings import Settings
@@ -331,33 +328,19 @@ def test_the_dashboard_updates_itself_in_a_real_browser(tmp_path):
     app = create_app(Settings(data_dir=tmp_path / "live", environment="test"))
     services = app.state.services
     admin = services.accounts.create(role="admin")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(chromium), args=["--headless=new", "--no-sandbox"])
-            page = browser.new_page(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}")
-            console: list[str] = []
-            page.on("console", lambda message: console.append(message.text))
-            page.goto("/resume")
-            page.fill("input[name=resume_code]", admin.resume_code)
-            page.press("input[name=resume_code]", "Enter")
-            page.wait_for_load_state()
-            page.goto("/admin")
-            sync_api.expect(page.locator("#stat-participants")).to_have_text("0")
-            services.accounts.create()
-            sync_api.expect(page.locator("#stat-participants")).to_have_text("1", timeout=8_000)
-            sync_api.expect(page.get_by_role("table", name="Which country do you live in?")).to_be_visible()
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with live_server(app) as url, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=["--headless=new", "--no-sandbox"])
+        page = browser.new_page(base_url=url)
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        page.goto("/resume")
+        page.fill("input[name=resume_code]", admin.resume_code)
+        page.press("input[name=resume_code]", "Enter")
+        page.wait_for_load_state()
+        page.goto("/admin")
+        sync_api.expect(page.locator("#stat-participants")).to_have_text("0")
+        services.accounts.create()
+        sync_api.expect(page.locator("#stat-participants")).to_have_text("1", timeout=8_000)
+        sync_api.expect(page.get_by_role("table", name="Which country do you live in?")).to_be_visible()
+        browser.close()
     assert not [line for line in console if "Content Security Policy" in line]

@@ -7,16 +7,13 @@ also proves the page lets its form lead to the app's registered address (and now
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, Route, expect, sync_playwright
 
+from tests.conftest import live_server
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 from valueprint.settings import Settings
 from valueprint.web.app import create_app
@@ -29,19 +26,8 @@ RETURN = "https://tutor.example/back"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object]]:
     app = create_app(Settings(data_dir=tmp_path_factory.mktemp("consent"), environment="test"))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", app.state.services
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with live_server(app) as url:
+        yield url, app.state.services
 
 
 @pytest.fixture
