@@ -60,7 +60,7 @@ def test_joserfc_verifies_a_token_with_its_default_algorithms(token, jwks):
 
 def _node_jose() -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are not installed (scripts/system-deps.sh installs them from Debian)")
+        pytest.fail("node and npm are expected (scripts/system-deps.sh installs them from Debian)")
     subprocess.run(["bash", str(ROOT / "scripts" / "node-deps.sh")], check=True, timeout=300)
     return ROOT / ".node"
 
