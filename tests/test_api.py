@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
 from tests.conftest import sign_up
-from valueprint.errors import ConfigError
+from valueprint.errors import AuthError, ConfigError
 from valueprint.settings import Settings
 from valueprint.store.models import Answer, AuditEntry, Consent, IssuedTokenRecord, Participant, PersonalData, Profile
 from valueprint.tokens.jws import TokenVerifier
@@ -259,6 +259,20 @@ def test_forged_tokens_and_bad_api_keys_are_refused_clearly(participant_client, 
         == 401
     )
     assert participant_client.get("/v1/tokens/abandon-ability-able-about").status_code == 401
+
+
+def test_a_known_api_key_is_remembered_briefly_and_an_edit_shows_at_once(services):
+    """Apps are kept in memory by key hash for a few seconds (most API calls then skip the database);
+    an unknown key is never remembered, and an edit by this worker is seen by the next call."""
+    registered = services.registry.register_app("Cached App", ["schwartz"])
+    assert services.registry.known_app(registered.api_key) is None
+    assert services.registry.authenticate(registered.api_key).name == "Cached App"
+    assert services.registry.known_app(registered.api_key).id == registered.id
+    services.registry.update_app(registered.id, name="Renamed App")
+    assert services.registry.authenticate(registered.api_key).name == "Renamed App"
+    with pytest.raises(AuthError):
+        services.registry.authenticate("vpk_" + "x" * 40)
+    assert services.registry.known_app("vpk_" + "x" * 40) is None
 
 
 def test_handle_enumeration_is_rate_limited(tmp_path, services):

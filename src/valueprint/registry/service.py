@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from cachetools import TTLCache
+from sqlalchemy import bindparam, insert, select, update
 
 from valueprint.errors import (
     AuthError,
@@ -54,7 +56,44 @@ from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
 API_KEY_PREFIX = "vpk_"
+APP_CACHE_S = 10.0
+APP_CACHE_SIZE = 4096
 NO_SUCH_HANDLE = "no such handle, or its owner has not consented to share their values with your app"
+
+
+def _reading_statement() -> Any:
+    """A person, whether they hold a token in force (a handle names the current token, so revoking it or
+    letting it expire ends reads by handle too), their consent to app `:app_id`, profile and own instructions.
+    Built once with bound parameters: building a statement costs more than running it on SQLite."""
+    live_token = (
+        select(IssuedTokenRecord.jti)
+        .where(
+            IssuedTokenRecord.participant_id == Participant.id,
+            IssuedTokenRecord.revoked_at.is_(None),
+            IssuedTokenRecord.expires_at > bindparam("now"),
+        )
+        .exists()
+    )
+    return (
+        select(
+            Participant.id.label("participant_id"),
+            Participant.handle,
+            live_token.label("live"),
+            Consent.scopes.label("granted"),
+            Consent.withdrawn_at,
+            Profile.profile_json,
+            CustomInstructions.text.label("instructions"),
+        )
+        .outerjoin(Consent, (Consent.participant_id == Participant.id) & (Consent.app_id == bindparam("app_id")))
+        .outerjoin(Profile, Profile.participant_id == Participant.id)
+        .outerjoin(CustomInstructions, CustomInstructions.participant_id == Participant.id)
+    )
+
+
+_READING_BY_HANDLE = _reading_statement().where(Participant.handle == bindparam("key"))
+_READING_BY_ID = _reading_statement().where(Participant.id == bindparam("key"))
+_AUDIT = insert(AuditEntry)
+_APP_BY_KEY = select(App).where(App.key_hash == bindparam("key_hash"))
 
 
 def hash_api_key(key: str) -> str:
@@ -87,6 +126,11 @@ class Registry:
         self.lookups = RateLimiter(db, "handle-lookups", settings.handle_lookups_per_minute)
         self.misses = RateLimiter(db, "handle-misses", settings.handle_misses_per_minute)
         self._verifier: tuple[int, TokenVerifier] | None = None  # (key folder mtime, verifier)
+        # Apps by API-key hash, kept briefly so that most calls skip a database round (and a worker thread).
+        # An edit made by another worker shows here within APP_CACHE_S; no cached field decides access
+        # (apps cannot be disabled, and their scopes never change), consent is read fresh on every call.
+        self._known_apps: TTLCache[str, App] = TTLCache(maxsize=APP_CACHE_SIZE, ttl=APP_CACHE_S)
+        self._known_apps_lock = threading.Lock()
 
     def check_scopes(self, scopes: object) -> list[str]:
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
@@ -273,7 +317,9 @@ class Registry:
                 app.owner = owner.strip()[:200]
             if redirect_uris is not None:
                 app.redirect_uris = check_redirect_uris(redirect_uris)
-            return app
+        with self._known_apps_lock:  # this worker sees the edit at once (others within APP_CACHE_S)
+            self._known_apps.clear()
+        return app
 
     def _free_name(self, name: object, app_id: str | None = None) -> str:
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -287,12 +333,24 @@ class Registry:
             return list(session.scalars(select(App).where(App.disabled_at.is_(None)).order_by(App.created_at)))
 
     def authenticate(self, api_key: str | None) -> App:
+        """The app holding this API key (from memory if seen in the last APP_CACHE_S seconds)."""
         if not api_key or not api_key.startswith(API_KEY_PREFIX):
             raise AuthError("send the app's API key as `Authorization: Bearer vpk_…`")
+        return self.known_app(api_key) or self._app_by_key(api_key)
+
+    def known_app(self, api_key: str) -> App | None:
+        """The app holding this API key if it was authenticated in the last APP_CACHE_S seconds; no I/O."""
+        with self._known_apps_lock:
+            return self._known_apps.get(hash_api_key(api_key))
+
+    def _app_by_key(self, api_key: str) -> App:
+        key_hash = hash_api_key(api_key)
         with self.db.session() as session:
-            app = session.scalar(select(App).where(App.key_hash == hash_api_key(api_key)))
+            app = session.scalar(_APP_BY_KEY, {"key_hash": key_hash})
         if app is None or app.disabled_at is not None:
             raise AuthError("unknown or disabled API key")
+        with self._known_apps_lock:
+            self._known_apps[key_hash] = app
         return app
 
     # -- consent ------------------------------------------------------------------------
@@ -375,21 +433,11 @@ class Registry:
 
     # -- reads by apps ------------------------------------------------------------------
 
-    def _live_token(self, session: Any, participant_id: str) -> bool:
-        """Whether the person holds a token in force: a handle names the person's current token, so
-        revoking it (or letting it expire) ends reads by handle too."""
-        return (
-            session.scalar(
-                select(IssuedTokenRecord.jti)
-                .where(
-                    IssuedTokenRecord.participant_id == participant_id,
-                    IssuedTokenRecord.revoked_at.is_(None),
-                    IssuedTokenRecord.expires_at > datetime.now(UTC),
-                )
-                .limit(1)
-            )
-            is not None
-        )
+    def _reading(self, session: Any, app: App, *, handle: str | None = None, participant_id: str | None = None) -> Any:
+        """Everything one read needs, in one statement (see `_READING`). None if no such person."""
+        query, key = (_READING_BY_HANDLE, handle) if handle is not None else (_READING_BY_ID, participant_id)
+        bound = {"key": key, "app_id": app.id, "now": datetime.now(UTC)}
+        return session.connection().execute(query, bound).one_or_none()  # Core: no ORM loading needed
 
     def read_by_handle(self, app: App, typed_handle: str, purpose: ReadPurpose = ReadPurpose.PROFILE) -> dict[str, Any]:
         """The consented view behind a handle. An unknown handle and a person who has not consented to this
@@ -412,16 +460,18 @@ class Registry:
         except HandleError:
             return None
         with self.db.session() as session:
-            participant_id = session.scalar(select(Participant.id).where(Participant.handle == handle))
-            if participant_id is None:
+            reading = self._reading(session, app, handle=handle)
+            if reading is None:
                 return None
-            if not self._live_token(session, participant_id):  # a revoked handle reveals nothing either
+            if not reading.live:  # a revoked handle reveals nothing either
                 # shown to the person: an app still uses the handle of a revoked token
                 session.add(
-                    AuditEntry(participant_id=participant_id, app_id=app.id, action=AuditAction.REVOKED_TOKEN.value)
+                    AuditEntry(
+                        participant_id=reading.participant_id, app_id=app.id, action=AuditAction.REVOKED_TOKEN.value
+                    )
                 )
                 return None
-            return self._scoped_read(session, app, participant_id, AuditAction.HANDLE_LOOKUP, purpose)
+            return self._scoped_read(session, app, reading, AuditAction.HANDLE_LOOKUP, purpose)
 
     def verifier(self) -> TokenVerifier:
         """A verifier for the current keys, rebuilt only when the key folder changes (a key
@@ -453,7 +503,11 @@ class Registry:
                     )
                 )
             action = AuditAction.TOKEN_VERIFY
-            view = None if revoked else self._scoped_read(session, app, record.participant_id, action, purpose)
+            if revoked:
+                view = None
+            else:
+                reading = self._reading(session, app, participant_id=record.participant_id)
+                view = self._scoped_read(session, app, reading, action, purpose)
         if revoked:
             raise RevokedTokenError("this token was revoked by its owner (or replaced by a newer one)")
         return self._allowed(view)
@@ -482,30 +536,25 @@ class Registry:
         return view
 
     def _scoped_read(
-        self, session: Any, app: App, participant_id: str, action: AuditAction, purpose: ReadPurpose
+        self, session: Any, app: App, reading: Any, action: AuditAction, purpose: ReadPurpose
     ) -> dict[str, Any] | None:
-        """The consented view (None if nothing is consented); the read or refusal is audit-logged."""
-        consent = session.get(Consent, (participant_id, app.id))
-        granted = [] if consent is None or consent.withdrawn_at is not None else consent.scopes
+        """The consented view of a `_reading` (None if nothing is consented); the read or refusal is audit-logged."""
+        granted = [] if reading.granted is None or reading.withdrawn_at is not None else reading.granted
         scopes = [s for s in granted if s in app.scopes]
-        session.add(
-            AuditEntry(
-                participant_id=participant_id,
-                app_id=app.id,
-                action=(action if scopes else AuditAction.DENIED).value,
-                purpose=purpose.value,
-                scopes=scopes,
-            )
-        )
+        logged = {
+            "participant_id": reading.participant_id,
+            "app_id": app.id,
+            "action": (action if scopes else AuditAction.DENIED).value,
+            "purpose": purpose.value,
+            "scopes": scopes,
+        }
+        session.connection().execute(_AUDIT, logged)  # every read is logged: a Core insert, without the ORM's flush
         if not scopes:
             return None
-        participant = session.get(Participant, participant_id)
-        stored = session.get(Profile, participant_id)
-        if stored is None:
+        if reading.profile_json is None:
             raise NotFoundError("this person has no profile yet")
-        own = session.get(CustomInstructions, participant_id)
-        profile = ValueProfile.from_json(stored.profile_json)
-        return self.scoped_view(profile, participant.handle, scopes, own.text if own else None)
+        profile = ValueProfile.from_json(reading.profile_json)
+        return self.scoped_view(profile, reading.handle, scopes, reading.instructions)
 
     def reads_every_group(self, scopes: list[str]) -> bool:
         """Whether these scopes cover every value group (what the person's free text may speak to)."""

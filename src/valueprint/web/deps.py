@@ -33,7 +33,10 @@ __all__ = [
     "require_role",
 ]
 
-get_services = security.services
+
+async def get_services(request: Request) -> Services:
+    """The app's services. Async because it does no I/O: FastAPI runs a sync dependency on a worker thread."""
+    return security.services(request)
 
 
 def browser_session(request: Request) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from valueprint.accounts.roles import Role
 from valueprint.accounts.sessions import SignedIn
 from valueprint.errors import AuthError, ForbiddenError
+from valueprint.registry.service import API_KEY_PREFIX
 from valueprint.services import Services
 from valueprint.store.models import App
 
@@ -128,12 +129,18 @@ async def checked_form(request: Request) -> FormData:
     return await request.form()
 
 
-def app_client(request: Request) -> App:
+async def app_client(request: Request) -> App:
+    """Async, so that an app seen in the last few seconds costs no worker thread (FastAPI runs a sync
+    dependency on one); only an app not in memory is looked up in the database, on a worker thread."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer":
         raise AuthError("send the app's API key as `Authorization: Bearer vpk_…`")
-    return services(request).registry.authenticate(key.strip())
+    registry = services(request).registry
+    key = key.strip()
+    return (key.startswith(API_KEY_PREFIX) and registry.known_app(key)) or await run_in_threadpool(
+        registry.authenticate, key
+    )
 
 
 def client_address(request: Request) -> str:
