@@ -15,6 +15,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from tests.conftest import sign_up
+from tests.test_web_ui import start
 from valueprint.cli import app as cli
 from valueprint.registry.audit import ReadPurpose
 from valueprint.store.db import Database, migrate
@@ -126,6 +127,22 @@ def test_a_person_not_signed_in_signs_in_first_and_comes_back_to_the_same_reques
     )
     assert signed_in.status_code == 303 and signed_in.headers["location"] == consent_url(tutor)
     assert "Allow Homework Tutor" in client.get(signed_in.headers["location"]).text
+
+
+def test_a_newcomer_signs_up_from_the_link_and_finds_the_request_waiting_on_their_result(client, tutor):
+    page = client.get(consent_url(tutor))
+    assert "when your profile is ready" in page.text
+    _code, token = start(client)  # signing up starts a new session: the waiting request is kept
+    client.post("/finish", data={"csrf_token": token})  # a first token straight away (the quick path)
+    result = client.get("/result")
+    assert 'id="waiting-consent"' in result.text and "Homework Tutor" in result.text
+    waiting = result.text.split('id="answer-waiting-consent"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert "Allow Homework Tutor" in client.get(waiting.replace("&amp;", "&")).text
+    back = returned(
+        client.post("/consent", data={**decision(tutor, "grant"), "csrf_token": token}, follow_redirects=False)
+    )
+    assert back["scope"] == ["politics boundaries"] and back["state"] == ["s-42"]
+    assert 'id="waiting-consent"' not in client.get("/result").text  # answered: no longer waiting
 
 
 def test_re_requesting_granted_scopes_says_so_and_takes_nothing_away(participant_client, tutor):

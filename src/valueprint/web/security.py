@@ -27,6 +27,7 @@ from valueprint.services import Services
 from valueprint.store.models import App
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+WAITING_CONSENT_REQUEST = "consent_request"  # the cookie's key for an app's request while the person signs in
 _UNRESOLVED = object()  # request.state.viewer not looked up yet (None means: looked up, nobody)
 
 
@@ -37,10 +38,14 @@ def services(request: Request) -> Services:
 
 def start_session(request: Request, participant_id: str, shown_once: str | None = None) -> str:
     """Sign this browser in as the participant (a new session; any earlier one of this browser ends);
-    returns the new CSRF token. `shown_once` is kept server-side for `take_shown_once`."""
+    returns the new CSRF token. `shown_once` is kept server-side for `take_shown_once`. An app's consent
+    request waiting in this browser survives, so a person who signs up from an app's link gets back to it."""
     sessions = services(request).accounts.sessions
     sessions.end(request.session.get("sid"))
+    waiting = request.session.get(WAITING_CONSENT_REQUEST)
     request.session.clear()
+    if waiting is not None:
+        request.session[WAITING_CONSENT_REQUEST] = waiting
     request.session["sid"] = sessions.start(participant_id, shown_once)
     request.session["csrf"] = secrets.token_urlsafe(24)
     request.state.viewer = _UNRESOLVED  # looked up again on next use

@@ -47,13 +47,15 @@ def pop_session(request: Request, key: str) -> Any:
 
 
 def remember_consent_request(request: Request, query: dict[str, str]) -> None:
-    """Keep an app's consent request while the person signs in (see `resumed_consent_request`)."""
-    request.session["consent_request"] = {k: v for k, v in query.items() if k in CONSENT_REQUEST_KEYS}
+    """Keep an app's consent request while the person signs in or signs up (see `waiting_consent_request`)."""
+    request.session[security.WAITING_CONSENT_REQUEST] = {k: v for k, v in query.items() if k in CONSENT_REQUEST_KEYS}
 
 
-def resumed_consent_request(request: Request) -> str | None:
-    """The consent page to go back to after signing in (always `/consent`: never an address from outside)."""
-    query = pop_session(request, "consent_request")
+def waiting_consent_request(request: Request, *, take: bool = False) -> str | None:
+    """The consent page an app's waiting request goes back to (always `/consent`: never an address from
+    outside); `take` also forgets it (it was answered, or the person is sent there now)."""
+    session, key = _session(request), security.WAITING_CONSENT_REQUEST
+    query = session.pop(key, None) if take else session.get(key)
     if not isinstance(query, dict):
         return None
     return "/consent?" + urlencode({k: str(v) for k, v in query.items() if k in CONSENT_REQUEST_KEYS})

@@ -23,9 +23,10 @@ from valueprint.errors import AnswerError, AuthError, BadRequestError, NotFoundE
 from valueprint.services import Services
 from valueprint.values.bank import LikertItem, SliderItem
 from valueprint.web import security
+from valueprint.web.consent import waiting_app
 from valueprint.web.deps import CheckedForm, CurrentParticipant, Form, Participant, ServicesDep
 from valueprint.web.result_page import result_context
-from valueprint.web.templating import flash, is_htmx, redirect, render, resumed_consent_request
+from valueprint.web.templating import flash, is_htmx, redirect, render, waiting_consent_request
 from valueprint.web.views import item_view, next_view
 
 router = APIRouter(include_in_schema=False)
@@ -73,7 +74,7 @@ def resume(request: Request, s: ServicesDep, form: CheckedForm) -> Response:
         participant_id = s.accounts.sign_in(typed, security.client_address(request))
     except AuthError as error:
         return render(request, "resume.html", {"error": str(error)}, status_code=401)
-    consent_page = resumed_consent_request(request)  # an app's request, waiting while the person signed in
+    consent_page = waiting_consent_request(request, take=True)  # an app's request, waiting while they signed in
     security.start_session(request, participant_id)
     if consent_page:
         return redirect(consent_page)
@@ -248,7 +249,7 @@ def refine(request: Request, s: ServicesDep, participant_id: Participant) -> Res
 def result(request: Request, s: ServicesDep, participant_id: CurrentParticipant) -> Response:
     if participant_id is None:
         return redirect("/")
-    return render(request, "result.html", result_context(s, participant_id))
+    return render(request, "result.html", result_context(s, participant_id) | {"waiting": waiting_app(request, s)})
 
 
 @router.post("/result/token")
