@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from valueprint.bench.report import save_figure
+from valueprint.errors import BadRequestError
 from valueprint.evaluate.alignment import alignment_distance
 from valueprint.evaluate.evaluator import shared_evaluator
 from valueprint.evaluate.fit import PERSONA_SD, sample_dilemmas, select_personas
@@ -69,10 +70,11 @@ class PersonalizeConfig:
     harmful_max_new_tokens: int = 32
     seed: int = 0
     resamples: int = 1000
+    only: tuple[str, ...] = ()  # a subset of the strategies (e.g. for a slower model); empty: all of them
 
     @property
     def strategies(self) -> tuple[str, ...]:
-        return SINGLE + COMBINATIONS
+        return self.only or SINGLE + COMBINATIONS
 
 
 @dataclass
@@ -80,6 +82,15 @@ class Generated:
     texts: list[str]
     tokens: int
     seconds: float
+
+
+def chosen_strategies(listed: str) -> tuple[str, ...]:
+    """`"precis,precis+rerank"` → those strategies, each checked; `""` → () (all of them)."""
+    chosen = tuple(name.strip() for name in listed.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in SINGLE + COMBINATIONS]
+    if unknown:
+        raise BadRequestError(f"unknown strategies {unknown}; choose from {', '.join(SINGLE + COMBINATIONS)}")
+    return chosen
 
 
 def key(strategy: str) -> str:
@@ -285,6 +296,8 @@ class Bench:
     # -- capability and safety ----------------------------------------------------------
 
     def perplexity(self, personas: Sequence[Persona]) -> dict[str, Any]:
+        if not any("steer" in strategy for strategy in self.config.strategies):
+            return {}  # capability is only at stake where steering changes the model's activations
         model, passages = self.engine.model, heldout.neutral_passages()
         assert model is not None
         steering = self.personalizer.steering_set(model)

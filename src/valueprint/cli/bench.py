@@ -164,9 +164,14 @@ def bench_personalize(
     max_tokens: Annotated[int, typer.Option(min=4, max=512, help="Tokens per reply.")] = 200,
     harmful: Annotated[int, typer.Option(min=1, max=200, help="HarmBench requests for the safety floor.")] = 20,
     steer_strength: Annotated[float, typer.Option(min=0.0, max=4.0)] = 1.0,
+    strategies: Annotated[
+        str, typer.Option(help="Comma-separated subset, e.g. 'precis,precis+rerank' (default: all).")
+    ] = "",
     seed: int = 0,
 ) -> None:
-    """Each strategy against the plain local model: distance to personas, cost, perplexity and refusals."""
+    """Each strategy against the plain local model: distance to personas, cost, perplexity and refusals.
+
+    The model is the configured one (VALUEPRINT_MODEL)."""
     from rich.progress import Progress
 
     from valueprint.bench import personalize
@@ -178,6 +183,7 @@ def bench_personalize(
         harmful=harmful,
         steer_strength=steer_strength,
         seed=seed,
+        only=personalize.chosen_strategies(strategies),
     )
     with Progress(console=console) as progress:
         task = progress.add_task("loading the model and the evaluator", total=None)
