@@ -9,7 +9,6 @@ personal data, sealed with AES-GCM in their own table.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from valueprint.accounts.sessions import Sessions
 from valueprint.errors import AuthError, BadRequestError, ConfigError, HandleError, NotFoundError
 from valueprint.registry.ratelimit import RateLimiter
 from valueprint.store import duties
-from valueprint.store.crypto import Sealer
+from valueprint.store.crypto import Sealer, lookup_hash
 from valueprint.store.db import Database
 from valueprint.store.duties import DutyContext
 from valueprint.store.models import Answer, Base, CustomInstructions, Participant, PersonalData, Profile
@@ -76,7 +75,7 @@ def require_covered() -> None:
 
 
 def resume_lookup(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()[:LOOKUP_HEX]
+    return lookup_hash(code)[:LOOKUP_HEX]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ copied before any of these is refused after it.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,16 +18,12 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from valueprint.accounts.roles import Role
-from valueprint.store.crypto import Sealer
+from valueprint.store.crypto import Sealer, lookup_hash
 from valueprint.store.db import Database
 from valueprint.store.models import Participant, SessionRecord
 
 SESSION_ID_BYTES = 32
 TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often, so most requests only read
-
-
-def hash_session_id(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -61,7 +56,7 @@ class Sessions:
             self._forget_expired(session, moment)
             session.add(
                 SessionRecord(
-                    id_hash=hash_session_id(session_id),
+                    id_hash=lookup_hash(session_id),
                     participant_id=participant_id,
                     created_at=moment,
                     last_seen_at=moment,
@@ -79,7 +74,7 @@ class Sessions:
             found = session.execute(
                 select(SessionRecord, Participant.role)
                 .join(Participant, Participant.id == SessionRecord.participant_id)
-                .where(SessionRecord.id_hash == hash_session_id(session_id))
+                .where(SessionRecord.id_hash == lookup_hash(session_id))
             ).first()
             if found is None:
                 return None
@@ -96,7 +91,7 @@ class Sessions:
         if not isinstance(session_id, str) or not session_id:
             return None
         with self.db.session() as session:
-            record = session.get(SessionRecord, hash_session_id(session_id))
+            record = session.get(SessionRecord, lookup_hash(session_id))
             if record is None or record.shown_once is None or self._expired(record, self.clock()):
                 return None
             text = self.sealer.open(record.shown_once, record.participant_id)["text"]
@@ -107,7 +102,7 @@ class Sessions:
         """Sign this browser out: its session id stops working at once, wherever it was copied to."""
         if isinstance(session_id, str) and session_id:
             with self.db.session() as session:
-                session.execute(delete(SessionRecord).where(SessionRecord.id_hash == hash_session_id(session_id)))
+                session.execute(delete(SessionRecord).where(SessionRecord.id_hash == lookup_hash(session_id)))
 
     def end_all(self, participant_id: str) -> int:
         """Sign out everywhere: every session of the participant ends; returns how many there were."""

@@ -14,7 +14,6 @@ so client addresses are not kept in readable form.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from valueprint.errors import RateLimitedError
+from valueprint.store.crypto import lookup_hash
 from valueprint.store.db import Database
 from valueprint.store.models import RateCounter
 
@@ -59,7 +59,7 @@ class RateLimiter:
         self._upsert = _upsert(postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)
 
     def _key(self, key: str) -> str:
-        return hashlib.sha256(f"{self.name}\0{key}".encode()).hexdigest()
+        return lookup_hash(self.name, key)
 
     def _refuse(self, window_start: float, now: float, what: str) -> RateLimitedError:
         retry = max(window_start + WINDOW_S - now, 1.0)

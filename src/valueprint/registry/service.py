@@ -11,7 +11,6 @@ to any value group, so a read includes them only for an app allowed every value 
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import threading
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from valueprint.registry.audit import AuditAction, ReadPurpose
 from valueprint.registry.consent_request import MAX_STATE_CHARS, ConsentRequest, check_redirect_uris
 from valueprint.registry.ratelimit import RateLimiter
 from valueprint.settings import Settings
-from valueprint.store.crypto import Sealer
+from valueprint.store.crypto import Sealer, lookup_hash
 from valueprint.store.db import Database
 from valueprint.store.models import (
     App,
@@ -94,11 +93,6 @@ _READING_BY_HANDLE = _reading_statement().where(Participant.handle == bindparam(
 _READING_BY_ID = _reading_statement().where(Participant.id == bindparam("key"))
 _AUDIT = insert(AuditEntry)
 _APP_BY_KEY = select(App).where(App.key_hash == bindparam("key_hash"))
-
-
-def hash_api_key(key: str) -> str:
-    """API keys are 256-bit random strings, so a plain SHA-256 is the right hash (no stretching needed)."""
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -287,7 +281,7 @@ class Registry:
             description=description[:2000],
             owner=owner.strip()[:200],
             redirect_uris=check_redirect_uris(redirect_uris),
-            key_hash=hash_api_key(key),
+            key_hash=lookup_hash(key),
             key_prefix=key[:10],
             scopes=checked,
         )
@@ -341,10 +335,10 @@ class Registry:
     def known_app(self, api_key: str) -> App | None:
         """The app holding this API key if it was authenticated in the last APP_CACHE_S seconds; no I/O."""
         with self._known_apps_lock:
-            return self._known_apps.get(hash_api_key(api_key))
+            return self._known_apps.get(lookup_hash(api_key))
 
     def _app_by_key(self, api_key: str) -> App:
-        key_hash = hash_api_key(api_key)
+        key_hash = lookup_hash(api_key)
         with self.db.session() as session:
             app = session.scalar(_APP_BY_KEY, {"key_hash": key_hash})
         if app is None or app.disabled_at is not None:

@@ -1,4 +1,4 @@
-"""AES-256-GCM for personal data at rest (cryptography's AESGCM).
+"""AES-256-GCM for personal data at rest (cryptography's AESGCM), and the hash that stores look-up keys.
 
 A sealed value is base64(nonce ‖ ciphertext‖tag); the participant id is the
 associated data, so a ciphertext moved to another participant's row fails to open.
@@ -7,6 +7,7 @@ associated data, so a ciphertext moved to another participant's row fails to ope
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from typing import Any
@@ -17,6 +18,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from valueprint.errors import ConfigError
 
 NONCE_BYTES = 12
+
+
+def lookup_hash(*parts: str) -> str:
+    """SHA-256 (hex) of `parts`, NUL-separated: what the database keeps instead of a secret it must find a row
+    by (an API key, a session id, a resume code's look-up prefix) or a client address it must not keep in
+    readable form. Plain SHA-256 is right for random secrets of 128+ bits (no stretching needed); a low-entropy
+    secret such as a resume code is also stretched with Argon2 where it is checked (accounts.service)."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 class Sealer:
