@@ -77,11 +77,17 @@ def posts(texts: list[str], licence: str = "CC-BY-4.0") -> list[dict[str, Any]]:
 
 def annotator(services: Any) -> str:
     """A participant who answered enough of the questionnaire to annotate (see `Services.annotator_profile`)."""
-    participant_id = services.accounts.create().id
+    return annotator_account(services).id
+
+
+def annotator_account(services: Any) -> Any:
+    """`annotator`, with the resume code to sign in with."""
+    created = services.accounts.create()
+    participant_id = created.id
     items = sorted((i for i in services.model.bank.items if isinstance(i, LikertItem)), key=lambda i: i.id)
     for item in items[: services.settings.quick_token_after]:
         services.accounts.record_answer(participant_id, item.id, 4)
-    return participant_id
+    return created
 
 
 LABELS = {"values": {"care": 1}, "acceptability": 4, "why": "kind", "custom": []}

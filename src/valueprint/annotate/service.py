@@ -46,7 +46,7 @@ class Annotate:
         space: ValueSpace,
         sealer: Sealer,
         reservation: timedelta = timedelta(minutes=10),
-        sanitiser_factory: Callable[[], Sanitiser] = load_sanitiser,
+        sanitiser_factory: Callable[[], Sanitiser] | None = None,
         clock: Callable[[], datetime] = now,
     ) -> None:
         self.db, self.space, self.sealer = db, space, sealer
@@ -57,7 +57,7 @@ class Annotate:
     def sanitiser(self) -> Sanitiser:
         """The sanitiser, built on first use (MissingDependencyError when it is not part of this build)."""
         if self._sanitiser is None:
-            self._sanitiser = self._sanitiser_factory()
+            self._sanitiser = (self._sanitiser_factory or load_sanitiser)()
         return self._sanitiser
 
     # -- projects -----------------------------------------------------------------------
@@ -91,6 +91,17 @@ class Annotate:
     def project(self, project_id: str) -> ProjectView:
         with self.db.session() as session:
             return ProjectView.of(self._project(session, project_id))
+
+    def resolve(self, reference: str) -> str:
+        """The id of the project with this id or name; NotFoundError when there is none."""
+        with self.db.session() as session:
+            found = (
+                session.get(AnnotationProject, reference)
+                or session.scalars(select(AnnotationProject).where(AnnotationProject.name == reference)).first()
+            )
+            if found is None:
+                raise NotFoundError(f"no annotation project with the id or name {reference!r}")
+            return found.id
 
     @staticmethod
     def _project(session: Any, project_id: str) -> AnnotationProject:
@@ -211,6 +222,7 @@ class Annotate:
 
     def export_labelstudio(self, project_id: str) -> Iterator[str]:
         """The Label Studio JSON export (a task list) in pieces, a page of units per unit of work."""
+        self.project(project_id)  # NotFoundError before anything is streamed
         first = True
         yield "["
         for task in self._pages(project_id, export.labelstudio_tasks):
