@@ -139,6 +139,17 @@ def test_skip_and_undo(services, annotate) -> None:
         assert list(session.scalars(select(AnnotationUnit.done))) == [0, 0]
 
 
+def test_undo_goes_back_even_while_the_annotator_holds_the_next_unit(services, annotate) -> None:
+    pid = corpus(annotate, count=2)
+    person = annotator(services)
+    first = label(services, pid, person)
+    holding = annotate.next_unit(pid, person).unit_id
+    assert annotate.undo(pid, person) == first
+    assert annotate.next_unit(pid, person).unit_id == first  # back to the undone unit, not the one held
+    other = annotator(services)
+    assert annotate.next_unit(pid, other).unit_id == holding  # the unit given back is free for others
+
+
 def test_a_flagged_unit_is_hidden_at_once_until_a_curator_fixes_it(services, annotate) -> None:
     pid = corpus(annotate, count=1, overlap=2)
     ann, ben = annotator(services), annotator(services)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from valueprint.annotate.queue import has_room, release
@@ -76,7 +76,8 @@ def record(
 
 def undo_last(session: Session, project: AnnotationProject, participant_id: str, now: datetime, hold: timedelta) -> int:
     """Delete the annotator's latest annotation (or skip) in the project and reserve its unit for them
-    again; the unit's id. NotFoundError when there is nothing to undo."""
+    again, giving back any other unit they hold there (so their next unit is the one undone: "back");
+    the unit's id. NotFoundError when there is nothing to undo."""
     last = session.scalars(
         select(Annotation)
         .where(Annotation.project_id == project.id, Annotation.participant_id == participant_id)
@@ -89,6 +90,12 @@ def undo_last(session: Session, project: AnnotationProject, participant_id: str,
     if not last.skipped:
         unit.done -= 1
     session.delete(last)
+    others = select(AnnotationUnit.id).where(AnnotationUnit.project_id == project.id, AnnotationUnit.id != unit.id)
+    session.execute(
+        delete(AnnotationReservation).where(
+            AnnotationReservation.participant_id == participant_id, AnnotationReservation.unit_id.in_(others)
+        )
+    )
     session.merge(AnnotationReservation(unit_id=unit.id, participant_id=participant_id, expires_at=now + hold))
     return unit.id
 
