@@ -68,6 +68,10 @@
   }
 
   document.addEventListener("keydown", onKey);
+  document.addEventListener("DOMContentLoaded", function () {
+    var heading = document.getElementById("unit-heading"); // keys work at once; Tab starts at the labels
+    if (heading && !location.hash) heading.focus({ preventScroll: true });
+  });
   document.addEventListener("submit", hideAtOnce, true);
   document.addEventListener("htmx:afterSettle", function (event) {
     var heading = document.getElementById("unit-heading");
