@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sy
 from tests.annotate_actions import KeyboardAnnotator, summary, write_actions
 from tests.annotate_factories import Clock, annotate_for, annotator_account, posts
 from tests.conftest import live_server
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from valueprint.accounts.roles import Role
 from valueprint.annotate.readers import Fields
 from valueprint.settings import Settings
@@ -299,6 +299,8 @@ def test_the_page_fits_a_375px_phone_with_44px_tap_targets(open_page, served: Se
                .map(([name, box]) => `${name}: ${Math.round(box.width)}x${Math.round(box.height)}`)"""
         )
         assert small == [], f"{path}: tap targets under 44 px: {small}"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "annotate_375.png", full_page=True)
     page.click("label:has(#acceptability-4)")
     page.click("label:has(#value-care-plus)")
     page.click("#save")
