@@ -43,6 +43,7 @@ class KeyboardAnnotator:
 
     def label(self, acceptability: int, values: dict[str, int]) -> int:
         """Label the unit on the page as wanted; the key presses it took (Enter included)."""
+        expect(self.page.locator("#unit-heading")).to_be_focused()  # the page is ready: it moved focus to the unit
         before, unit_id = self.presses, self.page.get_attribute("#unit", "data-unit-id")
         state = self.page.evaluate(FORM_STATE)
         if state["acceptability"] != str(acceptability):
@@ -59,6 +60,7 @@ class KeyboardAnnotator:
         self.press("Enter")
         expect(self.page.locator("#unit")).not_to_have_attribute("data-unit-id", unit_id or "")
         expect(self.page.locator("#annotate-status")).to_have_text("Saved. Here is the next unit.")
+        self.page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
         return self.presses - before
 
 

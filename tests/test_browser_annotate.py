@@ -112,6 +112,7 @@ def unit_of(page: Page) -> str:
 def next_unit(page: Page, before: str) -> str:
     expect(page.locator("#unit")).not_to_have_attribute("data-unit-id", before)
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    expect(page.locator("#unit-heading")).to_be_focused()  # focus moved to the new unit: keys go on from there
     return unit_of(page)
 
 
