@@ -80,7 +80,22 @@ def person_with_data_everywhere(client, services) -> tuple[str, dict]:
     services.picks.personalizer = ScriptedPersonalizer()  # a blind pick, through its API (no model needed)
     pick = client.post("/v1/me/picks", json={"prompt": "Should I lend my brother money?"}).json()
     client.post(f"/v1/me/picks/{pick['pick_id']}", json={"choice": "A"})
+    annotate_everything(services, participant_id)
     return participant_id, token
+
+
+def annotate_everything(services, participant_id: str) -> None:
+    """An annotation, a flag and a live reservation of the person's (the domain's own calls, test sanitiser)."""
+    from tests.annotate_factories import LABELS, Clock, annotate_for, posts, project
+    from valueprint.annotate.readers import Fields
+
+    annotate = annotate_for(services, Clock())
+    pid = project(annotate)
+    annotate.import_items(pid, posts(["A first post.", "A second one here.", "And a third, different."]), Fields(), "t")
+    first = annotate.next_unit(pid, participant_id).unit_id
+    annotate.annotate(pid, first, participant_id, services.accounts.profile(participant_id).to_json(), LABELS)
+    annotate.flag(pid, annotate.next_unit(pid, participant_id).unit_id, participant_id, "a name")
+    annotate.next_unit(pid, participant_id)
 
 
 def rows_of(services, participant_id: str) -> dict[str, int]:

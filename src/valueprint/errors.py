@@ -29,6 +29,7 @@ caller. Make it a `ClientError` (or one of its subclasses) when the caller can f
         │   └── InvalidScopeError    400 invalid_scope      a consent request's scopes the app may not ask for
         ├── AnswerError          422 invalid_answer       an answer out of range, of the wrong type, unknown item
         ├── AdapterError         422 adapter_unavailable  a personal adapter cannot be trained or used
+        ├── LabelError           422 invalid_labels       labels or pre-labels that do not fit a project's label schema
         ├── StrategyError        400 bad_request          an unknown strategy, or one this model cannot run
         ├── HandleError          400 bad_request          a four-word handle has a word outside the BIP-39 list
         ├── SessionFileError     400 bad_request          a saved questionnaire session is corrupt
@@ -284,3 +285,9 @@ class ConflictError(ClientError):
     """The request clashes with work already under way; retry when it has finished."""
 
     http_status, error_code = 409, "conflict"
+
+
+class LabelError(ClientError):
+    """Labels (an annotation, an imported prediction) do not fit the project's label schema; the message says how."""
+
+    http_status, error_code = 422, "invalid_labels"

@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from valueprint.accounts.service import Accounts, require_covered
+from valueprint.annotate.service import Annotate
+from valueprint.errors import ForbiddenError
 from valueprint.personalize.picks import PICK_MAX_TOKENS, BlindPicks
 from valueprint.personalize.service import Personalizer
 from valueprint.registry.consent_request import ConsentRequest
@@ -38,6 +40,7 @@ class Services:
     registry: Registry
     personalizer: Personalizer
     picks: BlindPicks
+    annotate: Annotate
 
     def delete_participant(self, participant_id: str) -> None:
         """The account and everything derived from it, in every domain (see `valueprint.store.duties`):
@@ -104,6 +107,22 @@ class Services:
         request = self.personalizer.training_request("person", participant_id, profile, own)
         return self.personalizer.jobs.submit(request)
 
+    def annotator_profile(self, participant_id: str) -> str:
+        """The person's current value profile (JSON), stored with every label they give; ForbiddenError until
+        they have answered enough of the questionnaire for a first token (`quick_token_after` questions)."""
+        profile = self.accounts.profile(participant_id)
+        if profile.answered < self.settings.quick_token_after:
+            raise ForbiddenError(
+                f"answer at least {self.settings.quick_token_after} questions of the value questionnaire first: "
+                "every label records its annotator's own values"
+            )
+        return profile.to_json()
+
+    def annotate_unit(self, project_id: str, unit_id: int, participant_id: str, labels: dict[str, Any] | None) -> None:
+        """Store the person's labels for a unit they hold (None: a skip) with a snapshot of their value profile."""
+        profile_json = self.annotator_profile(participant_id)
+        self.annotate.annotate(project_id, unit_id, participant_id, profile_json, labels)
+
     @classmethod
     def build(cls, settings: Settings) -> Services:
         settings.check_safe()
@@ -143,4 +162,5 @@ class Services:
                 instructions_of=accounts.instructions,
                 max_tokens=min(settings.chat_max_tokens, PICK_MAX_TOKENS),
             ),
+            annotate=Annotate(db, model.space, sealer, timedelta(seconds=settings.annotate_reservation_s)),
         )

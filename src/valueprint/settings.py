@@ -98,6 +98,9 @@ class Settings(BaseSettings):
         description="DailyDilemmas prompts the local model answers (4 samples each, once per model) for the pairs "
         "personal adapters learn from; 0 = the data sets' pairs only.",
     )
+    annotate_reservation_s: int = Field(
+        default=600, ge=10, le=86400, description="How long a unit stays reserved for one annotator before it returns."
+    )
     dask_scheduler: str | None = Field(
         default=None, description="Run training jobs on this Dask scheduler (tcp://host:8786); default in-process."
     )

@@ -6,7 +6,7 @@ adapters) and `bench`; importing them registers them on `app`.
 
 from __future__ import annotations
 
-from valueprint.cli import bench, core, judge, models  # noqa: F401  (registers the commands)
+from valueprint.cli import annotate, bench, core, judge, models  # noqa: F401  (registers the commands)
 from valueprint.cli.common import app
 
 

@@ -14,7 +14,20 @@ from valueprint.services import Services
 from valueprint.settings import Settings, load_settings
 from valueprint.store.secret_files import session_secret
 from valueprint.tokens.codec import vp_format
-from valueprint.web import admin, api, chat, consent, docs, errors, personal, picks, rank, ui
+from valueprint.web import (
+    admin,
+    annotate_api,
+    annotate_pages,
+    api,
+    chat,
+    consent,
+    docs,
+    errors,
+    personal,
+    picks,
+    rank,
+    ui,
+)
 from valueprint.web.deps import ServicesDep
 from valueprint.web.headers import SecureCookiesOverHttps, SecurityHeaders
 from valueprint.web.limits import BodySizeLimit, HeaderSizeLimit
@@ -63,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(docs.router)
     app.include_router(api.router)
+    app.include_router(annotate_api.router)
+    app.include_router(annotate_pages.router)
     app.include_router(chat.router)
     app.include_router(rank.router)
     app.include_router(ui.router)

@@ -25,6 +25,7 @@ __all__ = [
     "AppClient",
     "BrowserSession",
     "CheckedForm",
+    "Curator",
     "CurrentParticipant",
     "Form",
     "Participant",
@@ -52,6 +53,8 @@ Participant = Annotated[str, Depends(security.participant)]
 CurrentParticipant = Annotated[str | None, Depends(security.current)]
 """The signed-in participant's id, or None: for pages that send visitors to the welcome page instead."""
 Admin = Annotated[str, Depends(require_role(Role.ADMIN))]
+Curator = Annotated[str, Depends(require_role(Role.CURATOR, Role.ADMIN))]
+"""A signed-in curator's (or administrator's) id: imports, fixes and exports annotation projects."""
 AppClient = Annotated[App, Depends(security.app_client)]
 """The registered app calling with `Authorization: Bearer vpk_…`."""
 

@@ -15,12 +15,28 @@ from valueprint.store.models.accounts import (
     Profile,
     SessionRecord,
 )
+from valueprint.store.models.annotate import (
+    Annotation,
+    AnnotationDocument,
+    AnnotationFlag,
+    AnnotationPrelabel,
+    AnnotationProject,
+    AnnotationReservation,
+    AnnotationUnit,
+)
 from valueprint.store.models.base import Base, UTCDateTime, now
 from valueprint.store.models.limits import RateCounter
 from valueprint.store.models.personalize import BlindPick
 from valueprint.store.models.registry import App, AuditEntry, Consent, IssuedTokenRecord
 
 __all__ = [
+    "Annotation",
+    "AnnotationDocument",
+    "AnnotationFlag",
+    "AnnotationPrelabel",
+    "AnnotationProject",
+    "AnnotationReservation",
+    "AnnotationUnit",
     "Answer",
     "App",
     "AuditEntry",

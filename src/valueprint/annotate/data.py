@@ -1,0 +1,69 @@
+"""The annotation domain's data duty: an annotator's annotations, reservations and flags are theirs.
+
+Export: every annotation (unit, project, labels, skip, time, the profile snapshot), reservation and flag.
+Deletion REMOVES them (it does not anonymise): a deleted person's labels and the value-profile snapshot
+taken with each are gone, and each unit they had labelled counts one label fewer, so it returns to the
+queue for someone else. A unit they flagged stays hidden until a curator fixes it (the flag's author goes,
+the hiding does not). Documents and units belong to the project, not to the person, and stay.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from valueprint.store.duties import DataDuty, DutyContext, register
+from valueprint.store.models import Annotation, AnnotationFlag, AnnotationReservation, AnnotationUnit
+
+
+def _export(context: DutyContext) -> dict[str, Any]:
+    mine = context.participant_id
+    annotations = context.session.scalars(
+        select(Annotation).where(Annotation.participant_id == mine).order_by(Annotation.id)
+    )
+    flags = context.session.scalars(select(AnnotationFlag).where(AnnotationFlag.participant_id == mine))
+    reservations = context.session.scalars(
+        select(AnnotationReservation).where(AnnotationReservation.participant_id == mine)
+    )
+    return {
+        "annotations": [
+            {
+                "project_id": a.project_id,
+                "unit_id": a.unit_id,
+                "skipped": a.skipped,
+                "values": a.values,
+                "acceptability": a.acceptability,
+                "why": a.why,
+                "custom": a.custom,
+                "profile": json.loads(a.profile_json) if a.profile_json else None,
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in annotations
+        ],
+        "flags": [{"unit_id": f.unit_id, "reason": f.reason, "created_at": f.created_at.isoformat()} for f in flags],
+        "reservations": [{"unit_id": r.unit_id, "expires_at": r.expires_at.isoformat()} for r in reservations],
+    }
+
+
+def _delete(context: DutyContext) -> None:
+    """Removes the person's annotations (each labelled unit counts one fewer), reservations and flags."""
+    session, mine = context.session, context.participant_id
+    labelled = session.scalars(
+        select(Annotation.unit_id).where(Annotation.participant_id == mine, Annotation.skipped.is_(False))
+    ).all()
+    for unit in session.scalars(select(AnnotationUnit).where(AnnotationUnit.id.in_(labelled)).with_for_update()):
+        unit.done = max(0, unit.done - 1)
+    for table in (Annotation, AnnotationReservation, AnnotationFlag):
+        session.execute(delete(table).where(table.participant_id == mine))
+
+
+register(
+    DataDuty(
+        "annotations",
+        tables=(Annotation, AnnotationReservation, AnnotationFlag),
+        export=_export,
+        delete=_delete,
+    )
+)

@@ -1,0 +1,144 @@
+"""`valueprint annotate ...`: curators create projects, import corpora, fix flagged units and export."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from valueprint.cli.common import ReportingGroup, app, console, current_settings
+
+annotate_app = typer.Typer(
+    cls=ReportingGroup, no_args_is_help=True, help="Annotation projects: import, curate and export labelled text."
+)
+app.add_typer(annotate_app, name="annotate")
+
+ProjectRef = Annotated[str, typer.Argument(help="The project's id or name.")]
+
+
+def _services():
+    from valueprint.services import Services
+
+    return Services.build(current_settings())
+
+
+@annotate_app.command("curator")
+def create_curator() -> None:
+    """Create a curator account and print its resume code (sign in with it on /resume)."""
+    from valueprint.accounts.roles import Role
+
+    created = _services().accounts.create(role=Role.CURATOR)
+    typer.echo(f"curator {created.id}\nresume code: {created.resume_code}")
+
+
+@annotate_app.command("create")
+def create_project(
+    name: str,
+    instructions: Annotated[str, typer.Option(help="Shown to annotators.")] = "",
+    dimension: Annotated[
+        list[str] | None, typer.Option(help="Repeat: value dimensions to label (default all).")
+    ] = None,
+    custom_label: Annotated[list[str] | None, typer.Option(help="Repeat: extra labels annotators may tick.")] = None,
+    overlap: Annotated[int, typer.Option(help="Annotators per unit (k).")] = 1,
+    gold_share: Annotated[float, typer.Option(help="Share of units marked gold (0-0.5).")] = 0.0,
+    segmentation: Annotated[str, typer.Option(help="sentences, turns or posts.")] = "sentences",
+    no_why: Annotated[bool, typer.Option("--no-why", help="Do not offer the free-text why.")] = False,
+) -> None:
+    """Create an annotation project and print it as JSON."""
+    schema = {"dimensions": dimension or [], "custom_labels": custom_label or [], "why": not no_why}
+    fields = {
+        "name": name,
+        "instructions": instructions,
+        "label_schema": schema,
+        "overlap": overlap,
+        "gold_share": gold_share,
+        "segmentation": segmentation,
+    }
+    created = _services().annotate.create_project(None, fields)
+    typer.echo(created.model_dump_json(indent=2))
+
+
+@annotate_app.command("projects")
+def list_projects() -> None:
+    """List the annotation projects."""
+    for project in _services().annotate.projects():
+        console.print(f"{project.id}  {project.name}  k={project.overlap}  {project.segmentation}", markup=False)
+
+
+@annotate_app.command("import")
+def import_documents(
+    project: ProjectRef,
+    path: Path,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl, csv, lines, files, hf or labelstudio (default: by name).")
+    ] = None,
+    text_field: Annotated[str, typer.Option(help="The field holding the text.")] = "text",
+    id_field: Annotated[str, typer.Option(help="The field holding a document's own id.")] = "id",
+    licence: Annotated[str | None, typer.Option(help="Licence of documents without a licence field.")] = None,
+    source: Annotated[str | None, typer.Option(help="Source of documents without a source field.")] = None,
+) -> None:
+    """Import a file or folder: segmented, near-duplicates dropped, sanitised, stored all or nothing."""
+    from valueprint.annotate.readers import Fields
+
+    annotate = _services().annotate
+    fields = Fields(text=text_field, id=id_field, source=source, licence=licence)
+    report = annotate.import_file(annotate.resolve(project), path, fmt, fields)
+    typer.echo(json.dumps(report.model_dump()))
+
+
+@annotate_app.command("flagged")
+def flagged(project: ProjectRef) -> None:
+    """Units hidden because an annotator reported personal data in them."""
+    annotate = _services().annotate
+    for unit in annotate.flagged(annotate.resolve(project)):
+        typer.echo(json.dumps(unit.model_dump(), ensure_ascii=False))
+
+
+@annotate_app.command("raw")
+def raw(project: ProjectRef, unit_id: int) -> None:
+    """A unit's original, unsanitised text."""
+    annotate = _services().annotate
+    typer.echo(annotate.raw_unit(annotate.resolve(project), unit_id).raw)
+
+
+@annotate_app.command("fix")
+def fix(project: ProjectRef, unit_id: int, text: str) -> None:
+    """Replace a flagged unit's text (sanitised once more); annotators see it again."""
+    annotate = _services().annotate
+    annotate.fix_unit(annotate.resolve(project), unit_id, text)
+    typer.echo(f"unit {unit_id} fixed")
+
+
+@annotate_app.command("export")
+def export(
+    project: ProjectRef,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or labelstudio.")] = "jsonl",
+    out: Annotated[Path | None, typer.Option(help="The file to write (default: standard output).")] = None,
+) -> None:
+    """Export the project's units with their annotations (JSONL with aggregates, or Label Studio JSON)."""
+    from valueprint.errors import InputFileError
+
+    annotate = _services().annotate
+    project_id = annotate.resolve(project)
+    if fmt not in ("jsonl", "labelstudio"):
+        raise InputFileError(f"unknown export format {fmt!r}; choose jsonl or labelstudio")
+    chunks = annotate.export_jsonl(project_id) if fmt == "jsonl" else annotate.export_labelstudio(project_id)
+    stream = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        for chunk in chunks:
+            stream.write(chunk)
+    finally:
+        if out:
+            stream.close()
+    if out:
+        console.print(f"[green]written[/] {out}")
+
+
+@annotate_app.command("label-config")
+def label_config(project: ProjectRef) -> None:
+    """The Label Studio labelling config (XML) for the project's exports."""
+    annotate = _services().annotate
+    typer.echo(annotate.labelstudio_config(annotate.resolve(project)))

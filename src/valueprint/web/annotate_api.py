@@ -1,0 +1,181 @@
+"""The annotation API under /v1/annotate: HTTP onto `valueprint.annotate` (the domain does the work).
+
+Curators (and administrators) create projects, import documents, fix flagged units and export; any
+signed-in person annotates once they have a value profile. Imports over HTTP are JSON bodies within
+the app's request size limit; large corpora are imported with `valueprint annotate import`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from valueprint.annotate.readers import Fields
+from valueprint.annotate.schema import MAX_WHY_CHARS, LabelSchema, Segmentation
+from valueprint.annotate.schemas import FlaggedUnit, ImportView, NextUnit, ProjectView, RawUnit, Recorded, Undone
+from valueprint.web.deps import Curator, Participant, ServicesDep
+
+router = APIRouter(prefix="/v1/annotate", tags=["annotate"])
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProjectRequest(Body):
+    name: str = Field(min_length=1, max_length=200)
+    instructions: str = Field("", max_length=20_000, description="Shown to annotators.")
+    label_schema: LabelSchema = Field(default_factory=LabelSchema)
+    overlap: int = Field(1, ge=1, le=20, description="Annotators per unit (k).")
+    gold_share: float = Field(0.0, ge=0.0, le=0.5)
+    segmentation: Segmentation = "sentences"
+
+
+class ImportRequest(Body):
+    format: Literal["documents", "labelstudio"] = Field(
+        "documents", description="`documents`: objects with the text field; `labelstudio`: Label Studio tasks."
+    )
+    items: list[dict[str, Any]] = Field(max_length=5000)
+    text_field: str = Field("text", max_length=100)
+    licence: str | None = Field(None, max_length=200, description="For documents without a `licence` field.")
+    source: str = Field("api", max_length=500, description="Where the documents come from.")
+
+
+class LabelsRequest(Body):
+    values: dict[str, int] = Field(default_factory=dict, description="{dimension id: 1 upholds | -1 violates}")
+    acceptability: int | None = Field(None, description="Index on the project's scale; 0 = clearly wrong.")
+    why: str | None = Field(None, max_length=MAX_WHY_CHARS)
+    custom: list[str] = Field(default_factory=list, max_length=50)
+
+
+class FlagRequest(Body):
+    reason: str = Field("", max_length=500, description="What personal data leaked (kept for the curator).")
+
+
+class FixRequest(Body):
+    text: str = Field(min_length=1, max_length=5000, description="The unit's corrected text.")
+
+
+@router.post("/projects", status_code=201)
+def create_project(s: ServicesDep, curator: Curator, body: ProjectRequest) -> ProjectView:
+    """Create an annotation project (curators)."""
+    return s.annotate.create_project(curator, body.model_dump(mode="json"))
+
+
+@router.get("/projects")
+def list_projects(s: ServicesDep, _: Participant) -> list[ProjectView]:
+    return s.annotate.projects()
+
+
+@router.get("/projects/{project_id}")
+def get_project(s: ServicesDep, _: Participant, project_id: str) -> ProjectView:
+    return s.annotate.project(project_id)
+
+
+@router.post("/projects/{project_id}/documents", status_code=201)
+def import_documents(s: ServicesDep, _: Curator, project_id: str, body: ImportRequest) -> ImportView:
+    """Import documents (segmented, de-duplicated, sanitised; all or nothing)."""
+    fields = Fields(text=body.text_field, licence=body.licence, source=body.source)
+    if body.format == "labelstudio":
+        return s.annotate.import_labelstudio(project_id, body.items, fields, body.source)
+    return s.annotate.import_items(project_id, body.items, fields, body.source)
+
+
+@router.post("/projects/{project_id}/next")
+def next_unit(s: ServicesDep, participant_id: Participant, project_id: str) -> NextUnit:
+    """Reserve the next unit for me (or give back the one I hold); `unit` is null when none is left."""
+    return NextUnit(unit=s.annotate.next_unit(project_id, participant_id))
+
+
+@router.post("/projects/{project_id}/units/{unit_id}/labels")
+def label_unit(
+    s: ServicesDep, participant_id: Participant, project_id: str, unit_id: int, body: LabelsRequest
+) -> Recorded:
+    """Label a unit I hold; a snapshot of my value profile is stored with it."""
+    s.annotate_unit(project_id, unit_id, participant_id, body.model_dump())
+    return Recorded(unit_id=unit_id, skipped=False)
+
+
+@router.post("/projects/{project_id}/units/{unit_id}/skip")
+def skip_unit(s: ServicesDep, participant_id: Participant, project_id: str, unit_id: int) -> Recorded:
+    s.annotate_unit(project_id, unit_id, participant_id, None)
+    return Recorded(unit_id=unit_id, skipped=True)
+
+
+@router.post("/projects/{project_id}/undo")
+def undo(s: ServicesDep, participant_id: Participant, project_id: str) -> Undone:
+    """Undo my latest label or skip in the project; the unit is mine again."""
+    return Undone(unit_id=s.annotate.undo(project_id, participant_id))
+
+
+@router.post("/projects/{project_id}/units/{unit_id}/flag", status_code=204)
+def flag_unit(
+    s: ServicesDep, participant_id: Participant, project_id: str, unit_id: int, body: FlagRequest
+) -> Response:
+    """Report personal data in a unit: it is hidden from everyone at once, until a curator fixes it."""
+    s.annotate.flag(project_id, unit_id, participant_id, body.reason)
+    return Response(status_code=204)
+
+
+@router.get("/projects/{project_id}/flagged")
+def flagged_units(s: ServicesDep, _: Curator, project_id: str) -> list[FlaggedUnit]:
+    return s.annotate.flagged(project_id)
+
+
+@router.get("/projects/{project_id}/units/{unit_id}/raw")
+def raw_unit(s: ServicesDep, _: Curator, project_id: str, unit_id: int) -> RawUnit:
+    """The unit's original, unsanitised text (curators)."""
+    return s.annotate.raw_unit(project_id, unit_id)
+
+
+@router.put("/projects/{project_id}/units/{unit_id}/text", status_code=204)
+def fix_unit(s: ServicesDep, _: Curator, project_id: str, unit_id: int, body: FixRequest) -> Response:
+    """Replace a flagged unit's text (sanitised once more) and show it to annotators again."""
+    s.annotate.fix_unit(project_id, unit_id, body.text)
+    return Response(status_code=204)
+
+
+def _body(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
+
+
+@router.get(
+    "/projects/{project_id}/export.jsonl",
+    response_class=StreamingResponse,
+    responses=_body("application/x-ndjson", "One JSON object per line, one line per unit."),
+)
+def export_jsonl(s: ServicesDep, _: Curator, project_id: str) -> StreamingResponse:
+    """JSONL, streamed: one line per unit with every annotation and the majority aggregate."""
+    lines = s.annotate.export_jsonl(project_id)
+    first = next(lines, "")  # a missing project fails here, before the response starts
+    return StreamingResponse(_chain(first, lines), media_type="application/x-ndjson")
+
+
+@router.get(
+    "/projects/{project_id}/export.labelstudio.json",
+    response_class=StreamingResponse,
+    responses=_body("application/json", "A Label Studio task list."),
+)
+def export_labelstudio(s: ServicesDep, _: Curator, project_id: str) -> StreamingResponse:
+    """Label Studio tasks with `annotations` and `predictions`, streamed."""
+    chunks = s.annotate.export_labelstudio(project_id)
+    first = next(chunks, "")
+    return StreamingResponse(_chain(first, chunks), media_type="application/json")
+
+
+@router.get(
+    "/projects/{project_id}/labelstudio-config",
+    response_class=Response,
+    responses=_body("application/xml", "A Label Studio labelling config."),
+)
+def labelstudio_config(s: ServicesDep, _: Curator, project_id: str) -> Response:
+    """The Label Studio labelling config (XML) that reads this project's exports."""
+    return Response(s.annotate.labelstudio_config(project_id), media_type="application/xml")
+
+
+def _chain(first: str, rest: Any) -> Any:
+    yield first
+    yield from rest
