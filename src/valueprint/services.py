@@ -43,6 +43,7 @@ class Services:
     picks: BlindPicks
     annotate: Annotate
     annotate_jobs: AnnotateJobs
+    annotate_embedder: Any = None  # embeds texts for prompt-driven selection; None: the evaluator's MiniLM
 
     def delete_participant(self, participant_id: str) -> None:
         """The account and everything derived from it, in every domain (see `valueprint.store.duties`):

@@ -205,3 +205,25 @@ def calibrate(
     target.write_text(calibration.to_json() + "\n", encoding="utf-8")
     report = {k: v for k, v in calibration.report.items() if k != "presence_per_dimension"}
     typer.echo(json.dumps(report, indent=1))
+
+
+@annotate_app.command("search")
+def search(
+    project: ProjectRef,
+    query: Annotated[str, typer.Argument(help='What to find, e.g. "posts where someone is bullied".')],
+    top: Annotated[int, typer.Option(help="How many units.")] = 20,
+    into: Annotated[str | None, typer.Option(help="Copy the matches into this project (id or name).")] = None,
+) -> None:
+    """Units matching a description, by embedding search with the evaluator's MiniLM backbone."""
+    from valueprint.annotate.select import evaluator_embedder
+    from valueprint.evaluate.evaluator import shared_evaluator
+
+    services = _services()
+    annotate = services.annotate
+    project_id = annotate.resolve(project)
+    matches = annotate.search(project_id, query, evaluator_embedder(shared_evaluator(services.settings)), top)
+    for match in matches:
+        typer.echo(json.dumps({"unit_id": match.unit_id, "score": match.score, "text": match.text}, ensure_ascii=False))
+    if into:
+        report = annotate.select_into(project_id, matches, annotate.resolve(into), f"search:{project}:{query}"[:500])
+        typer.echo(json.dumps(report.model_dump()))

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from valueprint.accounts.roles import Role
 from valueprint.annotate.readers import Fields
 from valueprint.annotate.schema import MAX_WHY_CHARS, LabelSchema, Segmentation
 from valueprint.annotate.schemas import FlaggedUnit, ImportView, NextUnit, ProjectView, RawUnit, Recorded, Undone
-from valueprint.errors import NotFoundError
+from valueprint.errors import ForbiddenError, NotFoundError
 from valueprint.web.deps import Curator, Participant, ServicesDep
 
 router = APIRouter(prefix="/v1/annotate", tags=["annotate"])
@@ -65,6 +66,23 @@ class ExportRequest(Body):
         description="`jsonl`, `labelstudio` (tasks), `dpo` (prompt/chosen/rejected pairs, JSONL) or `hf` "
         "(a Hugging Face dataset folder, read it on the server)."
     )
+
+
+class SearchRequest(Body):
+    query: str = Field(min_length=1, max_length=500, description='e.g. "posts where someone is bullied".')
+    top: int = Field(20, ge=1, le=500)
+    into: str | None = Field(None, description="Copy the matches into this project (curators only).")
+
+
+class SearchMatch(BaseModel):
+    unit_id: int
+    text: str
+    score: float = Field(description="Cosine similarity with the query in MiniLM space.")
+
+
+class SearchResult(BaseModel):
+    matches: list[SearchMatch]
+    imported: ImportView | None = None
 
 
 class JobStatus(BaseModel):
@@ -170,6 +188,24 @@ def fix_unit(s: ServicesDep, _: Curator, project_id: str, unit_id: int, body: Fi
     """Replace a flagged unit's text (sanitised once more) and show it to annotators again."""
     s.annotate.fix_unit(project_id, unit_id, body.text)
     return Response(status_code=204)
+
+
+@router.post("/projects/{project_id}/search")
+def search_units(s: ServicesDep, participant_id: Participant, project_id: str, body: SearchRequest) -> SearchResult:
+    """Units matching a description, by embedding search with the evaluator's backbone; curators may copy
+    the matches into another project (`into`) to build a project or a queue from a corpus."""
+    from valueprint.annotate.select import evaluator_embedder
+    from valueprint.evaluate.evaluator import shared_evaluator
+
+    embed = s.annotate_embedder or evaluator_embedder(shared_evaluator(s.settings))
+    matches = s.annotate.search(project_id, body.query, embed, body.top)
+    imported = None
+    if body.into is not None:
+        if s.accounts.role(participant_id) not in (Role.CURATOR, Role.ADMIN):
+            raise ForbiddenError("only curators copy units into a project")
+        target = s.annotate.resolve(body.into)
+        imported = s.annotate.select_into(project_id, matches, target, f"search:{project_id}:{body.query}")
+    return SearchResult(matches=[SearchMatch(**m.__dict__) for m in matches], imported=imported)
 
 
 @router.post("/projects/{project_id}/prelabel", status_code=202)
