@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from valueprint.accounts.service import Accounts, require_covered
+from valueprint.annotate.jobs import AnnotateJobs
 from valueprint.annotate.service import Annotate
 from valueprint.errors import ForbiddenError
 from valueprint.personalize.picks import PICK_MAX_TOKENS, BlindPicks
@@ -41,6 +42,8 @@ class Services:
     personalizer: Personalizer
     picks: BlindPicks
     annotate: Annotate
+    annotate_jobs: AnnotateJobs
+    annotate_embedder: Any = None  # embeds texts for prompt-driven selection; None: the evaluator's MiniLM
 
     def delete_participant(self, participant_id: str) -> None:
         """The account and everything derived from it, in every domain (see `valueprint.store.duties`):
@@ -163,4 +166,11 @@ class Services:
                 max_tokens=min(settings.chat_max_tokens, PICK_MAX_TOKENS),
             ),
             annotate=Annotate(db, model.space, sealer, timedelta(seconds=settings.annotate_reservation_s)),
+            annotate_jobs=AnnotateJobs(
+                settings.data_dir / "annotate" / "jobs",
+                settings.resolved_database_url,
+                settings.dask_scheduler,
+                settings.evaluator_dir,
+                settings.evaluator_precision,
+            ),
         )

@@ -213,6 +213,38 @@ class Annotate:
         with self.db.session() as session:
             labels.fix(session, project_id, unit_id, clean, entities, self.clock())
 
+    # -- prompt-driven selection --------------------------------------------------------------
+
+    def search(self, project_id: str, query: str, embed: Callable[..., Any], top: int = 20) -> list[Any]:
+        """The project's visible units that best match the description (see `select`)."""
+        from valueprint.annotate.select import MAX_QUERY_CHARS, MAX_SCAN, rank
+
+        if not query.strip() or len(query) > MAX_QUERY_CHARS:
+            raise BadRequestError(f"describe what to find in 1-{MAX_QUERY_CHARS} characters")
+        with self.db.session() as session:
+            self._project(session, project_id)
+            units = session.execute(
+                select(AnnotationUnit.id, AnnotationUnit.text)
+                .where(AnnotationUnit.project_id == project_id, AnnotationUnit.hidden.is_(False))
+                .order_by(AnnotationUnit.id)
+                .limit(MAX_SCAN)
+            ).all()
+        return rank(embed, query, [(u, t) for u, t in units], top)
+
+    def select_into(self, project_id: str, matches: list[Any], target_id: str, source: str) -> ImportView:
+        """Builds a project (or a queue) from matches: each matched unit becomes a document of the target
+        project (sanitised again on import), its source naming the search."""
+        records = [
+            Record(row=f"unit {m.unit_id}", text=m.text, source=source, licence=self._licence(m.unit_id))
+            for m in matches
+        ]
+        return self.import_records(target_id, records)
+
+    def _licence(self, unit_id: int) -> str:
+        with self.db.session() as session:
+            unit = session.get(AnnotationUnit, unit_id)
+            return session.get(AnnotationDocument, unit.document_id).licence
+
     # -- export ---------------------------------------------------------------------------
 
     def export_jsonl(self, project_id: str) -> Iterator[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -142,3 +142,88 @@ def label_config(project: ProjectRef) -> None:
     """The Label Studio labelling config (XML) for the project's exports."""
     annotate = _services().annotate
     typer.echo(annotate.labelstudio_config(annotate.resolve(project)))
+
+
+def _follow(jobs: Any, status: dict[str, Any]) -> dict[str, Any]:
+    """Wait for a job, printing its progress; the final status."""
+    import time
+
+    job_id = status["job_id"]
+    while (status := jobs.status(job_id))["state"] in ("queued", "running"):
+        if status.get("total"):
+            console.print(
+                f"{job_id}: {status.get('done', 0)}/{status['total']} eta {status.get('eta_s')}s", markup=False
+            )
+        time.sleep(1.0)
+    jobs.wait(job_id)
+    return jobs.status(job_id)
+
+
+@annotate_app.command("prelabel")
+def prelabel(
+    project: ProjectRef,
+    batch: Annotated[int, typer.Option(help="Units per committed batch.")] = 64,
+) -> None:
+    """Pre-label every unit without a machine pre-label (a job: in-process, or on Dask when configured;
+    run it again after a kill and it carries on)."""
+    services = _services()
+    project_id = services.annotate.resolve(project)
+    final = _follow(services.annotate_jobs, services.annotate_jobs.prelabel(project_id, batch))
+    typer.echo(json.dumps(final))
+    if final["state"] != "done":
+        raise typer.Exit(1)
+
+
+@annotate_app.command("export-job")
+def export_job(
+    project: ProjectRef,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl, labelstudio, dpo or hf.")] = "jsonl",
+) -> None:
+    """Export as a background job streaming to a file (DPO pairs and Hugging Face datasets too); prints the path."""
+    services = _services()
+    project_id = services.annotate.resolve(project)
+    final = _follow(services.annotate_jobs, services.annotate_jobs.export(project_id, fmt))
+    if final["state"] != "done":
+        typer.echo(json.dumps(final))
+        raise typer.Exit(1)
+    typer.echo(json.dumps(final | {"path": str(services.annotate_jobs.output(final["job_id"]))}))
+
+
+@annotate_app.command("calibrate")
+def calibrate(
+    limit: Annotated[int, typer.Option(help="At most this many texts per validation set.")] = 2000,
+    out: Annotated[Path | None, typer.Option(help="Where to write it (default: the packaged file).")] = None,
+) -> None:
+    """Refit the pre-label calibration on validation splits (never test splits) and print its ECE."""
+    from valueprint.annotate.calibrate import fit_calibration
+    from valueprint.annotate.prelabel import CALIBRATION_FILE
+    from valueprint.evaluate.evaluator import shared_evaluator
+
+    settings = current_settings()
+    calibration = fit_calibration(shared_evaluator(settings), settings.datasets_dir, limit)
+    target = out or Path(__file__).parents[1] / "annotate" / CALIBRATION_FILE
+    target.write_text(calibration.to_json() + "\n", encoding="utf-8")
+    report = {k: v for k, v in calibration.report.items() if k != "presence_per_dimension"}
+    typer.echo(json.dumps(report, indent=1))
+
+
+@annotate_app.command("search")
+def search(
+    project: ProjectRef,
+    query: Annotated[str, typer.Argument(help='What to find, e.g. "posts where someone is bullied".')],
+    top: Annotated[int, typer.Option(help="How many units.")] = 20,
+    into: Annotated[str | None, typer.Option(help="Copy the matches into this project (id or name).")] = None,
+) -> None:
+    """Units matching a description, by embedding search with the evaluator's MiniLM backbone."""
+    from valueprint.annotate.select import evaluator_embedder
+    from valueprint.evaluate.evaluator import shared_evaluator
+
+    services = _services()
+    annotate = services.annotate
+    project_id = annotate.resolve(project)
+    matches = annotate.search(project_id, query, evaluator_embedder(shared_evaluator(services.settings)), top)
+    for match in matches:
+        typer.echo(json.dumps({"unit_id": match.unit_id, "score": match.score, "text": match.text}, ensure_ascii=False))
+    if into:
+        report = annotate.select_into(project_id, matches, annotate.resolve(into), f"search:{project}:{query}"[:500])
+        typer.echo(json.dumps(report.model_dump()))

@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from valueprint.accounts.roles import Role
 from valueprint.annotate.readers import Fields
 from valueprint.annotate.schema import MAX_WHY_CHARS, LabelSchema, Segmentation
 from valueprint.annotate.schemas import FlaggedUnit, ImportView, NextUnit, ProjectView, RawUnit, Recorded, Undone
+from valueprint.errors import ForbiddenError, NotFoundError
 from valueprint.web.deps import Curator, Participant, ServicesDep
 
 router = APIRouter(prefix="/v1/annotate", tags=["annotate"])
@@ -55,8 +57,58 @@ class FlagRequest(Body):
     reason: str = Field("", max_length=500, description="What personal data leaked (kept for the curator).")
 
 
+class PrelabelRequest(Body):
+    batch: int = Field(64, ge=1, le=1024, description="Units per committed batch.")
+
+
+class ExportRequest(Body):
+    format: Literal["jsonl", "labelstudio", "dpo", "hf"] = Field(
+        description="`jsonl`, `labelstudio` (tasks), `dpo` (prompt/chosen/rejected pairs, JSONL) or `hf` "
+        "(a Hugging Face dataset folder, read it on the server)."
+    )
+
+
+class SearchRequest(Body):
+    query: str = Field(min_length=1, max_length=500, description='e.g. "posts where someone is bullied".')
+    top: int = Field(20, ge=1, le=500)
+    into: str | None = Field(None, description="Copy the matches into this project (curators only).")
+
+
+class SearchMatch(BaseModel):
+    unit_id: int
+    text: str
+    score: float = Field(description="Cosine similarity with the query in MiniLM space.")
+
+
+class SearchResult(BaseModel):
+    matches: list[SearchMatch]
+    imported: ImportView | None = None
+
+
+class JobStatus(BaseModel):
+    job_id: str
+    kind: str | None = None
+    project_id: str | None = None
+    format: str | None = None
+    state: str = Field(description="queued, running, done, failed or cancelled.")
+    engine: str | None = Field(None, description="in-process or dask.")
+    done: int | None = None
+    total: int | None = None
+    eta_s: float | None = None
+    error: str | None = None
+    written: int | None = Field(None, description="Rows (or DPO pairs) written, once done.")
+    submitted_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    updated_at: str | None = None
+
+
 class FixRequest(Body):
     text: str = Field(min_length=1, max_length=5000, description="The unit's corrected text.")
+
+
+def _body(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
 
 
 @router.post("/projects", status_code=201)
@@ -138,8 +190,61 @@ def fix_unit(s: ServicesDep, _: Curator, project_id: str, unit_id: int, body: Fi
     return Response(status_code=204)
 
 
-def _body(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
-    return {200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
+@router.post("/projects/{project_id}/search")
+def search_units(s: ServicesDep, participant_id: Participant, project_id: str, body: SearchRequest) -> SearchResult:
+    """Units matching a description, by embedding search with the evaluator's backbone; curators may copy
+    the matches into another project (`into`) to build a project or a queue from a corpus."""
+    from valueprint.annotate.select import evaluator_embedder
+    from valueprint.evaluate.evaluator import shared_evaluator
+
+    embed = s.annotate_embedder or evaluator_embedder(shared_evaluator(s.settings))
+    matches = s.annotate.search(project_id, body.query, embed, body.top)
+    imported = None
+    if body.into is not None:
+        if s.accounts.role(participant_id) not in (Role.CURATOR, Role.ADMIN):
+            raise ForbiddenError("only curators copy units into a project")
+        target = s.annotate.resolve(body.into)
+        imported = s.annotate.select_into(project_id, matches, target, f"search:{project_id}:{body.query}")
+    return SearchResult(matches=[SearchMatch(**m.__dict__) for m in matches], imported=imported)
+
+
+@router.post("/projects/{project_id}/prelabel", status_code=202)
+def prelabel(s: ServicesDep, _: Curator, project_id: str, body: PrelabelRequest | None = None) -> JobStatus:
+    """Pre-label every unit that has no machine pre-label yet, as a background job (resumes after a kill)."""
+    s.annotate.project(project_id)
+    return JobStatus(**s.annotate_jobs.prelabel(project_id, (body or PrelabelRequest()).batch))
+
+
+@router.post("/projects/{project_id}/exports", status_code=202)
+def start_export(s: ServicesDep, _: Curator, project_id: str, body: ExportRequest) -> JobStatus:
+    """Stream an export to a file on the server as a background job; fetch it from /jobs/{job_id}/file."""
+    s.annotate.project(project_id)
+    return JobStatus(**s.annotate_jobs.export(project_id, body.format))
+
+
+@router.get("/jobs/{job_id}")
+def job_status(s: ServicesDep, _: Curator, job_id: str) -> JobStatus:
+    """A pre-label or export job's state and progress."""
+    return JobStatus(**s.annotate_jobs.status(job_id))
+
+
+@router.delete("/jobs/{job_id}")
+def cancel_job(s: ServicesDep, _: Curator, job_id: str) -> JobStatus:
+    """Cancel a job: it stops at its next batch (pre-labels written so far stay; an export's file is removed)."""
+    return JobStatus(**s.annotate_jobs.cancel(job_id))
+
+
+@router.get(
+    "/jobs/{job_id}/file",
+    response_class=FileResponse,
+    responses=_body("application/octet-stream", "The finished export file."),
+)
+def job_file(s: ServicesDep, _: Curator, job_id: str) -> FileResponse:
+    """A finished export (JSONL, Label Studio JSON or DPO JSONL); a Hugging Face dataset is a folder: 404."""
+    path = s.annotate_jobs.output(job_id)
+    if path.is_dir():
+        raise NotFoundError("a Hugging Face dataset export is a folder on the server; read it there")
+    return FileResponse(path, filename=path.name)
 
 
 @router.get(

@@ -1,0 +1,258 @@
+"""Pre-labelling and exports as background jobs: in-process by default, on Dask when configured.
+
+The same pattern as adapter training (`personalize.jobs`, whose status files, file lock and worker
+thread this reuses): a picklable `run_job(request)` reports to a JSON status file under
+`DATA_DIR/annotate/jobs/`, so the status reads the same whichever engine ran it (Dask workers must
+share the data folder and reach the database). A job is queued → running (done, total, eta_s) →
+done, or failed, or cancelled; cancelling marks the status file and the job stops at its next batch.
+
+Resuming: pre-labelling commits a batch of units at a time and only ever picks units that have no
+machine pre-label yet, so a job killed half-way (its process gone) is simply submitted again and
+carries on where it stopped. A status left "running" by a dead process does not block the new run
+(only a run this process still holds does); the new run takes a new run id, so a stale run, should
+it still be alive somewhere, loses its licence and stops. An export writes `<file>.partial` and
+renames it when complete, so a half-written export is never mistaken for a finished one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from valueprint.errors import ConflictError, NotFoundError
+from valueprint.personalize.jobs import DaemonWorker, JobCancelled, StatusFile, _now, jobs_lock, public_error
+
+ACTIVE = ("queued", "running")
+EXPORT_FORMATS = ("jsonl", "labelstudio", "dpo", "hf")
+SUFFIXES = {"jsonl": ".jsonl", "labelstudio": ".labelstudio.json", "dpo": ".dpo.jsonl", "hf": ".hf"}
+PUBLIC_FIELDS = ("job_id", "kind", "project_id", "format", "state", "engine", "done", "total", "eta_s", "error")
+PUBLIC_FIELDS += ("submitted_at", "started_at", "finished_at", "updated_at", "written")
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything a worker needs, as plain data (it may run in another process)."""
+
+    job_id: str
+    kind: Literal["prelabel", "export"]
+    project_id: str
+    database_url: str
+    status_path: str
+    out: str | None = None  # exports: the file (or, for `hf`, the folder) written
+    format: str = "jsonl"
+    evaluator_dir: str | None = None
+    precision: str = "auto"
+    batch: int = 64
+    run_id: str = ""
+
+
+class Licence:
+    """A running job's right to report: its status file says it is active and names this run."""
+
+    def __init__(self, request: JobRequest) -> None:
+        self.status = StatusFile(Path(request.status_path))
+        self.run_id, self.lock = request.run_id, jobs_lock(self.status.path.parent)
+        self.started = time.monotonic()
+
+    def report(self, **fields: Any) -> None:
+        with self.lock:
+            current = self.status.read()
+            if current is None or current.get("state") not in ACTIVE or current.get("run_id") != self.run_id:
+                raise JobCancelled(self.run_id)
+            self.status.write(**fields)
+
+    def progress(self, done: int, total: int, first: int = 0) -> None:
+        """Running: `done` of `total`, with an ETA from the pace since this run began at `first`."""
+        elapsed, gained = time.monotonic() - self.started, done - first
+        eta = round(elapsed / gained * (total - done), 1) if gained > 0 else None
+        self.report(state="running", done=done, total=total, eta_s=eta)
+
+
+def _prelabeller(request: JobRequest) -> Any:
+    from valueprint.annotate.prelabel import evaluator_prelabeller
+
+    return evaluator_prelabeller(request.evaluator_dir, request.precision)
+
+
+def run_job(request: JobRequest, prelabeller_factory: Callable[[JobRequest], Any] = _prelabeller) -> dict[str, Any]:
+    """Runs one job to its end, reporting to its status file (see the module doc)."""
+    from valueprint.annotate import export_file, prelabel_run
+    from valueprint.store.db import Database
+
+    licence = Licence(request)
+    try:
+        licence.report(state="running", started_at=_now(), error=None)
+        db = Database(request.database_url)
+        try:
+            if request.kind == "prelabel":
+                result = prelabel_run.prelabel_project(
+                    db, request.project_id, prelabeller_factory(request), licence.progress, request.batch
+                )
+            else:
+                result = export_file.export_to(
+                    db, request.project_id, request.format, Path(str(request.out)), licence.progress
+                )
+        finally:
+            db.engine.dispose()
+        licence.report(state="done", finished_at=_now(), eta_s=0, **result)
+        return result
+    except JobCancelled:
+        return {"cancelled": True}
+    except BaseException as error:
+        with contextlib.suppress(JobCancelled):
+            licence.report(state="failed", error=public_error(error), finished_at=_now())
+        raise
+
+
+class AnnotateJobs:
+    """Submit pre-label and export jobs, read their status, cancel them; in-process or on Dask."""
+
+    def __init__(
+        self,
+        jobs_dir: Path,
+        database_url: str,
+        scheduler: str | None = None,
+        evaluator_dir: Path | None = None,
+        precision: str = "auto",
+        prelabeller_factory: Callable[[JobRequest], Any] = _prelabeller,
+    ) -> None:
+        self.jobs_dir, self.database_url, self.scheduler = jobs_dir, database_url, scheduler
+        self.evaluator_dir, self.precision = (str(evaluator_dir) if evaluator_dir else None), precision
+        self.prelabeller_factory = prelabeller_factory
+        self.engine = "dask" if scheduler else "in-process"
+        self._lock = threading.Lock()
+        self._futures: dict[str, Any] = {}
+        self._executor: DaemonWorker | None = None
+        self._client: Any = None
+
+    def status_file(self, job_id: str) -> StatusFile:
+        return StatusFile(self.jobs_dir / f"{job_id}.json")
+
+    def prelabel(self, project_id: str, batch: int = 64) -> dict[str, Any]:
+        """Start (or resume) pre-labelling every visible unit of the project that has no machine pre-label."""
+        return self._start(JobRequest(f"prelabel-{project_id}", "prelabel", project_id, "", "", batch=batch))
+
+    def export(self, project_id: str, fmt: str) -> dict[str, Any]:
+        """Start streaming an export of the project to a file under the jobs folder."""
+        if fmt not in EXPORT_FORMATS:
+            raise NotFoundError(f"no export format {fmt!r}; choose one of {EXPORT_FORMATS}")
+        job_id = f"export-{project_id}-{fmt}-{uuid.uuid4().hex[:8]}"
+        out = self.jobs_dir.parent / "exports" / f"{job_id}{SUFFIXES[fmt]}"
+        return self._start(JobRequest(job_id, "export", project_id, "", "", out=str(out), format=fmt))
+
+    def _start(self, request: JobRequest) -> dict[str, Any]:
+        with self._lock:
+            held = self._futures.get(request.job_id)
+            if held is not None and not held.done():
+                raise ConflictError(f"job {request.job_id} is already running; wait for it or cancel it")
+            request = replace(
+                request,
+                database_url=self.database_url,
+                status_path=str(self.status_file(request.job_id).path),
+                evaluator_dir=self.evaluator_dir,
+                precision=self.precision,
+                run_id=uuid.uuid4().hex,
+            )
+            with jobs_lock(self.jobs_dir):
+                status = self.status_file(request.job_id).write(
+                    job_id=request.job_id,
+                    run_id=request.run_id,
+                    kind=request.kind,
+                    project_id=request.project_id,
+                    format=request.format if request.kind == "export" else None,
+                    out=request.out,
+                    state="queued",
+                    engine=self.engine,
+                    submitted_at=_now(),
+                    finished_at=None,
+                    error=None,
+                )
+            self._futures[request.job_id] = self._submit(request)
+            return public(status)
+
+    def _submit(self, request: JobRequest) -> Any:
+        if self.scheduler is None:
+            if self._executor is None:
+                self._executor = DaemonWorker()
+            return self._executor.submit(run_job, request, self.prelabeller_factory)
+        if self._client is None:
+            from valueprint.evaluate.backbone import require
+
+            self._client = require("distributed").Client(self.scheduler, timeout=10)
+        key = f"annotate-{request.job_id}-{time.time_ns()}"
+        return self._client.submit(run_job, request, self.prelabeller_factory, key=key, pure=False)
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        """The job's public status (no server paths); NotFoundError for an unknown job."""
+        return public(self._status(job_id))
+
+    def _status(self, job_id: str) -> dict[str, Any]:
+        if not job_id.replace("-", "").isalnum():
+            raise NotFoundError(f"no annotation job {job_id!r}")
+        status = self.status_file(job_id).read()
+        if status is None:
+            raise NotFoundError(f"no annotation job {job_id!r}")
+        future = self._futures.get(job_id)
+        if status["state"] in ACTIVE and future is not None and _failed(future):
+            with jobs_lock(self.jobs_dir):
+                status = self.status_file(job_id).write(state="failed", error=_error(future), finished_at=_now())
+        return status
+
+    def output(self, job_id: str) -> Path:
+        """A finished export's file; NotFoundError while it is not finished (or for a pre-label job)."""
+        status = self._status(job_id)
+        if status.get("kind") != "export" or status.get("state") != "done" or not status.get("out"):
+            raise NotFoundError(f"job {job_id!r} has no finished export (state {status.get('state')!r})")
+        return Path(status["out"])
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        with self._lock, jobs_lock(self.jobs_dir):
+            status = self._status(job_id)
+            if status["state"] in ACTIVE:
+                status = self.status_file(job_id).write(state="cancelled", finished_at=_now())
+            future = self._futures.pop(job_id, None)
+        if future is not None:
+            future.cancel()
+        if status.get("kind") == "export" and status.get("out"):
+            for path in (Path(status["out"]), Path(status["out"] + ".partial")):
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        return public(status)
+
+    def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any]:
+        """Block until the job ends (tests, the CLI, the benchmark)."""
+        future = self._futures.get(job_id)
+        if future is not None:
+            with contextlib.suppress(Exception):  # the status file carries the error
+                future.result(timeout=timeout)
+        return self.status(job_id)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown()
+        if self._client is not None:
+            self._client.close()
+
+
+def public(status: dict[str, Any]) -> dict[str, Any]:
+    return {name: status.get(name) for name in PUBLIC_FIELDS if name in status}
+
+
+def _failed(future: Any) -> bool:
+    if hasattr(future, "exception") and not hasattr(future, "key"):
+        return future.done() and future.exception() is not None
+    return future.status in ("error", "cancelled", "lost")
+
+
+def _error(future: Any) -> str:
+    try:
+        error = future.exception()
+    except Exception as lookup:
+        error = lookup
+    return public_error(error)

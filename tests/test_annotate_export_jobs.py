@@ -1,0 +1,78 @@
+"""Exports as background jobs streaming to a file: JSONL, Label Studio, DPO pairs from units judged under the
+same context (the same document), and a Hugging Face dataset."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.annotate_factories import Clock, annotate_for, annotator, posts, project
+from valueprint.annotate.jobs import AnnotateJobs
+from valueprint.annotate.readers import Fields
+
+STORY = "Lying is wrong. Sam found a wallet. Sam kept the money. Sam returned the wallet."
+
+
+@pytest.fixture
+def annotate(services):
+    return annotate_for(services, Clock())
+
+
+@pytest.fixture
+def jobs(services, tmp_path):
+    jobs = AnnotateJobs(tmp_path / "jobs", services.settings.resolved_database_url)
+    yield jobs
+    jobs.close()
+
+
+def judged_story(services, annotate) -> str:
+    """A story in sentence units; the two actions judged: keeping the money clearly wrong, returning it good."""
+    pid = project(annotate, segmentation="sentences")
+    annotate.import_items(pid, posts([STORY]), Fields(), "t")
+    person = annotator(services)
+    scores = {"Sam kept the money.": 0, "Sam returned the wallet.": 4}
+    while (task := annotate.next_unit(pid, person)) is not None:
+        given = {"values": {}, "acceptability": scores[task.text]} if task.text in scores else None
+        services.annotate_unit(pid, task.unit_id, person, given)
+    return pid
+
+
+def test_dpo_pairs_prefer_the_more_acceptable_unit_given_the_story_so_far(services, annotate, jobs) -> None:
+    pid = judged_story(services, annotate)
+    final = jobs.wait(jobs.export(pid, "dpo")["job_id"], timeout=30)
+    assert final["state"] == "done" and final["written"] == 1 and final["done"] == final["total"] == 4
+    [pair] = [json.loads(line) for line in jobs.output(final["job_id"]).read_text().splitlines()]
+    assert pair["prompt"] == "Lying is wrong. Sam found a wallet."
+    assert (pair["chosen"], pair["rejected"], pair["margin"]) == ("Sam returned the wallet.", "Sam kept the money.", 4)
+
+
+def test_jsonl_and_labelstudio_exports_are_written_whole(services, annotate, jobs) -> None:
+    pid = judged_story(services, annotate)
+    lines = jobs.output(jobs.wait(jobs.export(pid, "jsonl")["job_id"], timeout=30)["job_id"]).read_text()
+    assert lines == "".join(annotate.export_jsonl(pid))
+    tasks = json.loads(
+        jobs.output(jobs.wait(jobs.export(pid, "labelstudio")["job_id"], timeout=30)["job_id"]).read_text()
+    )
+    assert len(tasks) == 4 and not list(jobs.jobs_dir.parent.glob("exports/*.partial"))
+
+
+def test_a_hugging_face_dataset_export_loads_with_datasets(services, annotate, jobs) -> None:
+    datasets = pytest.importorskip("datasets")
+    pid = judged_story(services, annotate)
+    final = jobs.wait(jobs.export(pid, "hf")["job_id"], timeout=60)
+    assert final["state"] == "done", final
+    dataset = datasets.load_from_disk(str(jobs.output(final["job_id"])))
+    assert len(dataset) == 4 and sorted(a for a in dataset["acceptability"] if a is not None) == [0, 4]
+    [row] = [r for r in dataset if r["acceptability"] == 4]
+    assert row["annotations"][0]["acceptability"] == 4 and json.loads(row["annotations"][0]["profile"])
+
+
+def test_unknown_formats_and_unfinished_jobs_have_no_file(services, annotate, jobs) -> None:
+    from valueprint.errors import NotFoundError
+
+    pid = project(annotate)
+    with pytest.raises(NotFoundError):
+        jobs.export(pid, "xml")
+    with pytest.raises(NotFoundError):
+        jobs.output("export-unknown")
