@@ -1,0 +1,1 @@
+"""Annotation: from raw text to labelled, exportable value data (issue 15)."""
