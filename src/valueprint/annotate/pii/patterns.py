@@ -117,6 +117,13 @@ ADDRESS_LINE = (
 NINO_LIKE = r"\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-Z]\b"
 # Any URL with a scheme or "www.", whatever its top-level domain (Presidio's list is closed).
 URL_ANY = r"(?i)\b(?:https?://|www\d{0,3}\.)[^\s<>\"'()\[\]]+[^\s<>\"'()\[\].,;:!?]"
+# E-mail addresses with any RFC 5322 "atext" local part ("/@example.com" is valid; Presidio's
+# pattern wants a word character first) and any top-level domain, punycode included.
+_ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~\-"
+EMAIL_ANY = (
+    r"(?<![" + _ATEXT + r".])[" + _ATEXT + r"]+(?:\.[" + _ATEXT + r"]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9\-]{1,59})\b"
+)
 # Payment cards of any issuer: 12 to 19 digits, grouped by spaces or dashes, Luhn-checked
 # (Presidio's card pattern knows only some issuers' prefixes).
 CARD_ANY = r"\b\d(?:[ \-]?\d){11,18}\b"
@@ -212,6 +219,7 @@ def analyzer() -> Any:
             patterns=[Pattern("one-line address ending in a postcode", ADDRESS_LINE, 0.6)],
             global_regex_flags=exact,
         ),
+        PatternRecognizer("EMAIL_ADDRESS", name="AnyEmailRecognizer", patterns=[Pattern("atext", EMAIL_ANY, 0.6)]),
         PatternRecognizer("URL", name="AnyUrlRecognizer", patterns=[Pattern("scheme or www", URL_ANY, 0.6)]),
         PatternRecognizer(
             "PASSPORT_LIKE",
