@@ -1,0 +1,250 @@
+"""Person names, found offline: a small classifier over frozen MiniLM token states and casing.
+
+No named-entity model ships on the package registries this project can reach (official spaCy
+models are not there, and Presidio's own person recogniser needs one). So person names are
+found by a head trained here: every word of a text gets the mean of its sub-word states from
+the last layer of all-MiniLM-L6-v2 (the sentence encoder the evaluator already carries in its
+wheel, frozen), plus casing and shape features that the uncased encoder cannot see; a small
+MLP scores each word, and consecutive name words become one span. The head (a few hundred
+kB of safetensors under `artefact/`) was trained by `valueprint.annotate.pii.train_names` on
+CC BY 4.0 NER corpora (WNUT-17 train, the Broad Twitter Corpus, WikiGold) with its threshold
+chosen on the WNUT-17 dev split; `artefact/SOURCE.md` names repository, commit and licence.
+
+Loading the encoder costs about a second and 90 MB; it happens once, on first use.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from valueprint.errors import EvaluatorError
+
+ARTEFACT = Path(__file__).parent / "artefact" / "person_head.safetensors"
+HIDDEN = 384
+# A word: letters or digits, with inner apostrophes, hyphens or periods kept ("O'Neill",
+# "Mary-Jane", "J.R"). Names never contain other characters, so the rest is never scored.
+WORD = re.compile(r"[^\W_]+(?:['’\-.][^\W_]+)*")
+WINDOW_WORDS = 48  # words per encoder pass: well inside MiniLM's 512 positions for ordinary text
+MAX_TOKENS = 512
+LONGEST_NAME_WORD = 30  # longer "words" (hashes, base64, garbage) are never names
+N_SHAPE = 17  # columns of `shape_features`
+SENTENCE_END = re.compile(r"[.!?\n\"“”:;(\[]\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    start: int
+    end: int
+    text: str
+
+
+def words_of(text: str) -> list[Word]:
+    """The words of `text` with their character offsets."""
+    return [Word(m.start(), m.end(), m.group()) for m in WORD.finditer(text)]
+
+
+def shape_features(text: str, words: Sequence[Word]) -> np.ndarray:
+    """Casing and shape of each word and its neighbours (the encoder is uncased)."""
+
+    def own(word: Word) -> list[float]:
+        w = word.text
+        letters = [c for c in w if c.isalpha()]
+        title = bool(letters) and w[0].isupper() and not any(c.isupper() for c in w[1:] if c.isalpha())
+        upper = len(letters) > 1 and all(c.isupper() for c in letters)
+        inner_upper = w[0].isupper() and any(c.isupper() for c in w[1:]) and not upper  # McDonald, DeShawn
+        lower = bool(letters) and all(c.islower() for c in letters)
+        return [
+            float(title),
+            float(upper),
+            float(inner_upper),
+            float(lower),
+            float(any(c.isdigit() for c in w)),
+            float(not letters or not w.isascii()),
+            min(len(w), 15) / 15.0,
+        ]
+
+    rows = []
+    blank = [0.0] * 7
+    for i, word in enumerate(words):
+        before = text[max(0, word.start - 3) : word.start]
+        starts_sentence = i == 0 or bool(SENTENCE_END.search(before)) or before.endswith("\n")
+        previous = own(words[i - 1]) if i > 0 else blank
+        following = own(words[i + 1]) if i + 1 < len(words) else blank
+        mention = word.start > 0 and text[word.start - 1] in "@#"
+        rows.append([*own(word), float(starts_sentence), float(mention), *previous[:4], *following[:4]])
+    return np.asarray(rows, dtype=np.float32).reshape(len(words), N_SHAPE)
+
+
+class WordEncoder:
+    """Frozen MiniLM: each word's mean sub-word state from the last layer (torch, lazily)."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        from valueprint.evaluate.backbone import load_tokenizer_and_model, require
+
+        self.torch = require("torch")
+        if threads:
+            self.torch.set_num_threads(threads)
+        self.tokenizer, model = load_tokenizer_and_model()
+        self.model = model.eval()
+        self.lock = threading.Lock()
+
+    def states(self, text: str, words: Sequence[Word]) -> np.ndarray:
+        """One row of `HIDDEN` floats per word; zeros for a word the encoder did not reach."""
+        return self.states_batch([(text, words)])[0]
+
+    def states_batch(self, items: Sequence[tuple[str, Sequence[Word]]], batch_size: int = 32) -> list[np.ndarray]:
+        """`states` for many texts, encoded in batches of windows."""
+        outs = [np.zeros((len(words), HIDDEN), dtype=np.float32) for _, words in items]
+        windows = [
+            (item, range(i, min(i + WINDOW_WORDS, len(words))))
+            for item, (_, words) in enumerate(items)
+            for i in range(0, len(words), WINDOW_WORDS)
+        ]
+        windows.sort(key=lambda w: items[w[0]][1][w[1][-1]].end - items[w[0]][1][w[1][0]].start)  # less padding
+        torch = self.torch
+        for at in range(0, len(windows), batch_size):
+            part = windows[at : at + batch_size]
+            chunks = [items[i][0][items[i][1][w[0]].start : items[i][1][w[-1]].end] for i, w in part]
+            with self.lock, torch.inference_mode():
+                batch = self.tokenizer(
+                    chunks,
+                    padding=True,
+                    truncation=True,
+                    max_length=MAX_TOKENS,
+                    return_offsets_mapping=True,
+                    return_tensors="pt",
+                )
+                offsets = batch.pop("offset_mapping").numpy()
+                hidden = self.model(**batch).last_hidden_state.float().numpy()
+            for row, (item, window) in enumerate(part):
+                words = items[item][1]
+                base = words[window[0]].start
+                spans = offsets[row]
+                live = spans[:, 1] > spans[:, 0]  # special and padding tokens have empty spans
+                for index in window:
+                    lo, hi = words[index].start - base, words[index].end - base
+                    mask = live & (spans[:, 0] >= lo) & (spans[:, 1] <= hi)
+                    if mask.any():
+                        outs[item][index] = hidden[row][mask].mean(axis=0)
+        return outs
+
+
+def features(encoder: WordEncoder, text: str, words: Sequence[Word]) -> np.ndarray:
+    """The head's input for each word: encoder state then shape features."""
+    return np.hstack([encoder.states(text, words), shape_features(text, words)])
+
+
+@dataclass(frozen=True)
+class Head:
+    """A one-hidden-layer MLP (ReLU, sigmoid out) with input standardisation and a threshold."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    threshold: float
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        z = (x - self.mean) / self.scale
+        h = np.maximum(z @ self.w1 + self.b1, 0.0)
+        logits = (h @ self.w2 + self.b2).reshape(-1)
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
+
+    def save(self, path: Path, metadata: dict[str, str]) -> None:
+        from safetensors.numpy import save_file
+
+        tensors = {k: np.ascontiguousarray(getattr(self, k), dtype=np.float32) for k in _TENSORS}
+        tensors["threshold"] = np.asarray([self.threshold], dtype=np.float32)
+        save_file(tensors, str(path), metadata=metadata)
+
+    @classmethod
+    def load(cls, path: Path = ARTEFACT) -> Head:
+        try:
+            from safetensors.numpy import load_file
+
+            tensors = load_file(str(path))
+        except (OSError, ImportError) as error:  # SafetensorError is not an OSError
+            raise EvaluatorError(
+                f"the person-name head {path} cannot be read ({error}); reinstall valueprint"
+            ) from error
+        except Exception as error:
+            raise EvaluatorError(
+                f"the person-name head {path} is corrupt ({error}); re-create it with "
+                "python -m valueprint.annotate.pii.train_names"
+            ) from error
+        return cls(**{k: tensors[k] for k in _TENSORS}, threshold=float(tensors["threshold"][0]))
+
+
+_TENSORS = ("mean", "scale", "w1", "b1", "w2", "b2")
+
+
+@dataclass(frozen=True, slots=True)
+class NameSpan:
+    start: int
+    end: int
+    score: float
+
+
+class PersonNameFinder:
+    """Finds the spans of person names in a text (loads MiniLM on first use)."""
+
+    def __init__(self, head: Head | None = None, encoder: WordEncoder | None = None) -> None:
+        self.head = head or Head.load()
+        self._encoder = encoder
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> WordEncoder:
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = WordEncoder()
+            return self._encoder
+
+    def word_scores(self, text: str) -> tuple[list[Word], np.ndarray]:
+        words = words_of(text)
+        if not words:
+            return words, np.zeros(0, dtype=np.float32)
+        scores = self.head.scores(features(self.encoder, text, words))
+        scores[[len(w.text) > LONGEST_NAME_WORD or not any(c.isalpha() for c in w.text) for w in words]] = 0.0
+        return words, scores
+
+    def find(self, text: str) -> list[NameSpan]:
+        """Name spans: runs of words scoring above the threshold, joined across spaces,
+        hyphens, apostrophes and initials' periods (never across other punctuation)."""
+        words, scores = self.word_scores(text)
+        spans: list[NameSpan] = []
+        run: list[int] = []
+
+        def close() -> None:
+            if run:
+                first, last = words[run[0]], words[run[-1]]
+                spans.append(NameSpan(first.start, last.end, float(scores[run].max())))
+                run.clear()
+
+        for i, word in enumerate(words):
+            if scores[i] < self.head.threshold:
+                close()
+                continue
+            if run and not _joinable(text[words[run[-1]].end : word.start]):
+                close()
+            run.append(i)
+        close()
+        return spans
+
+
+def _joinable(gap: str) -> bool:
+    return len(gap) <= 3 and gap.strip(" .-'’") == "" and "\n" not in gap
+
+
+@cache
+def default_finder() -> PersonNameFinder:
+    return PersonNameFinder()
