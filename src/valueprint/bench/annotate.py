@@ -64,11 +64,16 @@ def require_sanitiser() -> Callable[[], Any]:
 
 
 def documents(root: Path, units: int) -> list[str]:
-    """About `units` sentences of real text, five Social Chemistry train actions to a document."""
-    actions = sc_actions(root, units, buckets=TRAIN_BUCKETS).texts
-    if len(actions) < units:
-        raise MissingDependencyError(f"only {len(actions)} distinct Social Chemistry train actions; ask for fewer")
-    sentences = [a[0].upper() + a[1:].rstrip(".") + "." for a in actions[:units]]
+    """About `units` sentences of real text, five to a document: Social Chemistry train actions, then its
+    train rules of thumb (both outside every held-out split)."""
+    from valueprint.evaluate.datasets import social_chemistry
+
+    texts = sc_actions(root, units, buckets=TRAIN_BUCKETS).texts
+    if len(texts) < units:
+        texts += social_chemistry(root, "train").texts[: units - len(texts)]
+    if len(texts) < units:
+        raise MissingDependencyError(f"only {len(texts)} distinct Social Chemistry train texts; ask for fewer units")
+    sentences = [a[0].upper() + a[1:].rstrip(".") + "." for a in texts[:units]]
     return [" ".join(sentences[i : i + ACTIONS_PER_DOCUMENT]) for i in range(0, len(sentences), ACTIONS_PER_DOCUMENT)]
 
 
