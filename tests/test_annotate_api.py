@@ -154,3 +154,24 @@ def test_the_cli_creates_imports_and_exports(tmp_path, monkeypatch) -> None:
     exported = runner.invoke(app, ["annotate", "export", "cli project", "--out", str(out)])
     assert exported.exit_code == 0, exported.output
     assert [json.loads(line)["text"] for line in out.read_text().splitlines()] == ["One thing.", "Another thing!"]
+
+
+def test_the_cli_prelabels_with_a_progress_bar_and_prints_the_final_status(tmp_path, monkeypatch) -> None:
+    from tests.test_annotate_prelabel import KeywordPrelabeller
+    from valueprint.cli import app
+
+    monkeypatch.setenv("VALUEPRINT_ENVIRONMENT", "test")
+    monkeypatch.setattr("valueprint.annotate.service.load_sanitiser", EmailOnlySanitiser)
+    monkeypatch.setattr("valueprint.annotate.prelabel.evaluator_prelabeller", lambda *_: KeywordPrelabeller())
+    runner = CliRunner()
+    assert runner.invoke(app, ["annotate", "create", "bar project", "--segmentation", "sentences"]).exit_code == 0
+    (tmp_path / "a.txt").write_text("He hit me. She helped. They waved.\n", encoding="utf-8")
+    assert (
+        runner.invoke(app, ["annotate", "import", "bar project", str(tmp_path / "a.txt"), "--licence", "MIT"]).exit_code
+        == 0
+    )
+    result = runner.invoke(app, ["annotate", "prelabel", "bar project", "--batch", "1"])
+    assert result.exit_code == 0, result.output
+    final = json.loads(result.stdout.strip().splitlines()[-1])  # the bar goes to standard error
+    assert final["state"] == "done" and final["done"] == final["total"] == 3
+    assert "3/3" in result.stderr

@@ -10,7 +10,7 @@ import valueprint
 PACKAGE = Path(valueprint.__file__).parent
 ROUTERS = {"valueprint.web.api", "valueprint.web.ui", "valueprint.web.personal", "valueprint.web.admin"}
 ROUTERS |= {"valueprint.web.chat", "valueprint.web.picks", "valueprint.web.rank", "valueprint.web.annotate_api"}
-ROUTERS |= {"valueprint.web.annotate_pages"}
+ROUTERS |= {"valueprint.web.annotate_pages", "valueprint.web.labelstudio"}
 
 
 def module_name(path: Path) -> str:

@@ -30,6 +30,7 @@ caller. Make it a `ClientError` (or one of its subclasses) when the caller can f
         ├── AnswerError          422 invalid_answer       an answer out of range, of the wrong type, unknown item
         ├── AdapterError         422 adapter_unavailable  a personal adapter cannot be trained or used
         ├── LabelError           422 invalid_labels       labels or pre-labels that do not fit a project's label schema
+        │   └── LabelConfigError 422 invalid_label_config  a Label Studio config or task the ML backend cannot serve
         ├── StrategyError        400 bad_request          an unknown strategy, or one this model cannot run
         ├── HandleError          400 bad_request          a four-word handle has a word outside the BIP-39 list
         ├── SessionFileError     400 bad_request          a saved questionnaire session is corrupt
@@ -37,6 +38,7 @@ caller. Make it a `ClientError` (or one of its subclasses) when the caller can f
         ├── AlignmentError       400 bad_request          a target or response cannot be compared (NaN, range)
         ├── FitError             400 bad_request          persona-fit harness: wrong prompt count, persona, condition
         ├── AuthError            401 unauthenticated      not signed in, wrong resume code, unknown API key
+        │   └── BasicAuthError   401 unauthenticated      Label Studio backend call without its key (WWW-Authenticate)
         ├── ForbiddenError       403 forbidden            signed in but not allowed: admin only, no consent
         ├── NotFoundError        404 not_found            no such handle, app or token
         │   └── ModelNotFoundError  404 model_not_found   a chat request names a model this server does not serve
@@ -192,6 +194,13 @@ class AuthError(ClientError):
     http_status, error_code = 401, "unauthenticated"
 
 
+class BasicAuthError(AuthError):
+    """A call to the Label Studio ML backend without the configured password; asks for HTTP basic auth."""
+
+    def http_headers(self) -> dict[str, str] | None:
+        return {"WWW-Authenticate": 'Basic realm="valueprint Label Studio backend"'}
+
+
 class ForbiddenError(ClientError):
     """The caller is known but may not do this."""
 
@@ -291,3 +300,9 @@ class LabelError(ClientError):
     """Labels (an annotation, an imported prediction) do not fit the project's label schema; the message says how."""
 
     http_status, error_code = 422, "invalid_labels"
+
+
+class LabelConfigError(LabelError):
+    """A Label Studio labelling config (or task) that valueprint's ML backend cannot serve; the message says why."""
+
+    http_status, error_code = 422, "invalid_label_config"

@@ -44,6 +44,7 @@ class Services:
     annotate: Annotate
     annotate_jobs: AnnotateJobs
     annotate_embedder: Any = None  # embeds texts for prompt-driven selection; None: the evaluator's MiniLM
+    annotate_prelabeller: Any = None  # suggests labels for the Label Studio backend; None: the evaluator's
 
     def delete_participant(self, participant_id: str) -> None:
         """The account and everything derived from it, in every domain (see `valueprint.store.duties`):
@@ -109,6 +110,16 @@ class Services:
         own += self.picks.preference_pairs(participant_id)
         request = self.personalizer.training_request("person", participant_id, profile, own)
         return self.personalizer.jobs.submit(request)
+
+    def prelabeller(self) -> Any:
+        """The pre-labeller serving Label Studio (the shared evaluator through the shipped calibration, loaded
+        on first use), or the one installed in `annotate_prelabeller`."""
+        if self.annotate_prelabeller is None:
+            from valueprint.annotate.prelabel import EvaluatorPrelabeller
+            from valueprint.evaluate.evaluator import shared_evaluator
+
+            self.annotate_prelabeller = EvaluatorPrelabeller(shared_evaluator(self.settings))
+        return self.annotate_prelabeller
 
     def annotator_profile(self, participant_id: str) -> str:
         """The person's current value profile (JSON), stored with every label they give; ForbiddenError until

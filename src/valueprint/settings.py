@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     annotate_reservation_s: int = Field(
         default=600, ge=10, le=86400, description="How long a unit stays reserved for one annotator before it returns."
     )
+    labelstudio_backend_key: SecretStr | None = Field(
+        default=None,
+        description="Password Label Studio must send (HTTP basic auth, any user name) to the ML backend under "
+        "/labelstudio; unset: no password, so only the Label Studio server should reach it.",
+    )
     dask_scheduler: str | None = Field(
         default=None, description="Run training jobs on this Dask scheduler (tcp://host:8786); default in-process."
     )

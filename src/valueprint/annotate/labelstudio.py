@@ -18,22 +18,24 @@ TO_NAME = "text"
 DIRECTIONS = {"+": 1, "-": -1}
 
 
-def _choices(name: str, choices: list[str], kind: str = "choices") -> dict[str, Any]:
+def _choices(name: str, choices: list[str], kind: str = "choices", to_name: str = TO_NAME) -> dict[str, Any]:
     value = {"text": choices} if kind == "textarea" else {"choices": choices}
-    return {"from_name": name, "to_name": TO_NAME, "type": kind, "value": value}
+    return {"from_name": name, "to_name": to_name, "type": kind, "value": value}
 
 
-def to_results(labels: dict[str, Any], schema: LabelSchema) -> list[dict[str, Any]]:
+def to_results(labels: dict[str, Any], schema: LabelSchema, to_name: str = TO_NAME) -> list[dict[str, Any]]:
+    """Label Studio results for our labels, on the controls pointing at the Text tag `to_name`."""
     results = []
     if labels.get("values"):
         signs = {1: "+", -1: "-"}
-        results.append(_choices("values", [f"{dim}:{signs[d]}" for dim, d in sorted(labels["values"].items())]))
+        chosen = [f"{dim}:{signs[d]}" for dim, d in sorted(labels["values"].items())]
+        results.append(_choices("values", chosen, to_name=to_name))
     if labels.get("acceptability") is not None:
-        results.append(_choices("acceptability", [schema.scale[labels["acceptability"]]]))
+        results.append(_choices("acceptability", [schema.scale[labels["acceptability"]]], to_name=to_name))
     if labels.get("custom"):
-        results.append(_choices("custom", list(labels["custom"])))
+        results.append(_choices("custom", list(labels["custom"]), to_name=to_name))
     if labels.get("why"):
-        results.append(_choices("why", [labels["why"]], "textarea"))
+        results.append(_choices("why", [labels["why"]], "textarea", to_name))
     return results
 
 

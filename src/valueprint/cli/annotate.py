@@ -145,18 +145,25 @@ def label_config(project: ProjectRef) -> None:
 
 
 def _follow(jobs: Any, status: dict[str, Any]) -> dict[str, Any]:
-    """Wait for a job, printing its progress; the final status."""
+    """Wait for a job, showing its progress as a rich bar (done of total, with the job's own ETA); the final
+    status."""
     import time
 
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     job_id = status["job_id"]
-    while (status := jobs.status(job_id))["state"] in ("queued", "running"):
-        if status.get("total"):
-            console.print(
-                f"{job_id}: {status.get('done', 0)}/{status['total']} eta {status.get('eta_s')}s", markup=False
-            )
-        time.sleep(1.0)
-    jobs.wait(job_id)
-    return jobs.status(job_id)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[eta]}"))
+    with Progress(*columns, console=Console(stderr=True)) as progress:  # stdout: the final JSON
+        bar = progress.add_task(f"{job_id} ({status.get('engine')})", total=None, eta="")
+        while (status := jobs.status(job_id))["state"] in ("queued", "running"):
+            eta = f"eta {status['eta_s']:.0f} s" if status.get("eta_s") is not None else status["state"]
+            progress.update(bar, completed=status.get("done") or 0, total=status.get("total"), eta=eta)
+            time.sleep(0.5)
+        jobs.wait(job_id)
+        status = jobs.status(job_id)
+        progress.update(bar, completed=status.get("done") or 0, total=status.get("total"), eta=status["state"])
+    return status
 
 
 @annotate_app.command("prelabel")

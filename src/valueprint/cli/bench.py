@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -239,6 +239,51 @@ def bench_evaluator(out: ResultsDir = Path("benchmarks/results")) -> None:
     with console.status("evaluator benchmark") as status:
         figures = evaluator.run(current_settings().datasets_dir, out, lambda name: status.update(f"evaluator: {name}"))
     print_figures(figures, "evaluator", out)
+
+
+@bench_app.command("annotate")
+def bench_annotate(
+    out: ResultsDir = Path("benchmarks/results"),
+    size: Annotated[
+        int, typer.Option(min=10, max=1_000_000, help="Units in the end-to-end run (the issue: 100000).")
+    ] = 2000,
+    throughput_units: Annotated[
+        int, typer.Option(min=10, max=100_000, help="Units timed in-process and on Dask.")
+    ] = 1000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Dask LocalCluster workers (one thread each).")] = 2,
+    quality_limit: Annotated[
+        int, typer.Option(min=100, help="Validation rows read per data set (half are held out).")
+    ] = 2000,
+) -> None:
+    """Pre-label quality on held-out validation halves, segment + sanitise + pre-label units per second
+    in-process and on Dask, and an end-to-end import/pre-label/export run with its memory peak."""
+    from rich.progress import Progress
+
+    from valueprint.bench import annotate
+
+    with Progress(console=console) as progress:
+        figures = annotate.run(
+            current_settings().datasets_dir,
+            size,
+            throughput_units,
+            workers,
+            quality_limit,
+            progress=stage_bars(progress),
+        )
+    plot = annotate.plot(figures, out / "annotate.png")
+    print_figures({**figures, "plot": str(plot)}, "annotate", out)
+
+
+def stage_bars(progress: Any) -> Any:
+    """`(stage, done, total)` callbacks shown as one rich bar per stage (total None: a spinner)."""
+    tasks: dict[str, Any] = {}
+
+    def show(stage: str, done: int, total: int | None) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    return show
 
 
 blind_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True, help="Blind reading of personalised replies.")

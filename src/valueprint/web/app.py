@@ -23,6 +23,7 @@ from valueprint.web import (
     consent,
     docs,
     errors,
+    labelstudio,
     personal,
     picks,
     rank,
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.environment == "production",
     )
     app.add_middleware(SecureCookiesOverHttps)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(BodySizeLimit, wider={labelstudio.PREFIX: labelstudio.MAX_BODY_BYTES})
     app.add_middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(annotate_api.router)
     app.include_router(annotate_pages.router)
+    app.include_router(labelstudio.router)
     app.include_router(chat.router)
     app.include_router(rank.router)
     app.include_router(ui.router)

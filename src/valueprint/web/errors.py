@@ -35,7 +35,9 @@ def classify(error: ValueprintError) -> tuple[int, str]:
 
 def wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith(("/v1", "/.well-known")) or request.headers.get("accept", "").startswith("application/json")
+    return path.startswith(("/v1", "/.well-known", "/labelstudio")) or request.headers.get("accept", "").startswith(
+        "application/json"
+    )
 
 
 def error_response(request: Request, status: int, code: str, message: str, headers: dict | None = None) -> Response:

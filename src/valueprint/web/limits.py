@@ -30,16 +30,23 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    """413 for a body over `max_bytes`, or over `wider[prefix]` for a path under one of its prefixes."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, wider: dict[str, int] | None = None) -> None:
+        self.app, self.max_bytes, self.wider = app, max_bytes, dict(wider or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = next((n for prefix, n in self.wider.items() if path.startswith(prefix)), self.max_bytes)
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await refuse(send, 413, "payload_too_large", f"request bodies are limited to {self.max_bytes} bytes")
+        if length is not None and length.isdigit() and int(length) > max_bytes:
+            await refuse(send, 413, "payload_too_large", f"request bodies are limited to {max_bytes} bytes")
             return
         # Read the (small, bounded) body first, so that a chunked upload over the limit gets
         # the same 413 as one that declares its length, before the app sees any of it.
@@ -51,8 +58,8 @@ class BodySizeLimit:
                 return
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.max_bytes:
-                await refuse(send, 413, "payload_too_large", f"request bodies are limited to {self.max_bytes} bytes")
+            if size > max_bytes:
+                await refuse(send, 413, "payload_too_large", f"request bodies are limited to {max_bytes} bytes")
                 return
             if not message.get("more_body", False):
                 break
