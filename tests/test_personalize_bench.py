@@ -98,3 +98,20 @@ def test_the_benchmark_writes_every_figure_the_issue_asks_for(tmp_path, smollm2_
     assert 0 <= figures["refusal_rate_base"] <= 1 and isinstance(figures["safety_floor_held"], bool)
     assert figures["personas"] == [p.id for p in load_personas()[:2]] and figures["prompts"] == 3
     assert (out / "personalize.png").stat().st_size > 10_000
+
+
+def test_a_subset_of_strategies_reports_only_those(tmp_path, smollm2_dir, monkeypatch) -> None:
+    """For a slower model: `--strategies` runs only those (no steering, so no steering vectors are needed)."""
+    monkeypatch.setenv("VALUEPRINT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VALUEPRINT_MODEL_DIR", str(smollm2_dir))
+    load_settings.cache_clear()
+    out = tmp_path / "results"
+    options = ["--personas", "1", "--prompts", "2", "--max-tokens", "6", "--harmful", "2", "--out", str(out)]
+    result = CliRunner().invoke(app, ["bench", "personalize", "--strategies", "precis,precis+rerank", *options])
+    assert result.exit_code == 0, result.output
+    figures = json.loads((out / "personalize.json").read_text())
+    assert set(figures["referee_win_rate"]) == {"precis", "precis+rerank"}
+    assert set(figures["latency_overhead"]) == {"precis", "precis+rerank"} and "perplexity_base" not in figures
+    assert (out / "personalize.png").stat().st_size > 10_000
+    unknown = CliRunner().invoke(app, ["bench", "personalize", "--strategies", "precis,telepathy", *options])
+    assert unknown.exit_code != 0 and "telepathy" in unknown.output

@@ -290,8 +290,7 @@ class Bench:
             "latency_overhead": {s: round(latency[s] / latency["base"] - 1, 4) for s in strategies if s != "base"},
             "tokens_per_s": {s: round(v, 2) for s, v in speed.items()},
             "tokens_per_s_change": {s: round(speed[s] / speed["base"] - 1, 4) for s in strategies if s != "base"},
-            "steer_tokens_per_s_cost": round(1 - speed["steer"] / speed["base"], 4),
-        }
+        } | ({"steer_tokens_per_s_cost": round(1 - speed["steer"] / speed["base"], 4)} if "steer" in speed else {})
 
     # -- capability and safety ----------------------------------------------------------
 
@@ -368,7 +367,7 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = ["base", *SINGLE, *COMBINATIONS]
+    names = ["base", *(figures["config"]["only"] or (*SINGLE, *COMBINATIONS))]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True)
     y = np.arange(len(names))
     for ax, prefix, title in zip(
