@@ -14,9 +14,11 @@ from typer.testing import CliRunner
 from tests.test_api import answer_until_done
 from valueprint.cli import app as cli
 from valueprint.errors import AdapterError, ConflictError
+from valueprint.jobs import SERVER_FAILURE as ANY_JOB_FAILURE
+from valueprint.jobs import public_error
 from valueprint.personalize.adapters import AdapterCache
 from valueprint.personalize.finetune import FinetuneConfig, read_meta, train_adapter
-from valueprint.personalize.jobs import SERVER_FAILURE, Jobs, TrainingRequest, public_error
+from valueprint.personalize.jobs import SERVER_FAILURE, Jobs, TrainingRequest
 from valueprint.personalize.preferences import Pair, PreferenceData
 from valueprint.personalize.runtime import LocalModel, Sampling
 from valueprint.settings import Settings, load_settings
@@ -140,7 +142,7 @@ def test_a_failing_job_says_it_failed_without_naming_the_servers_folders(
 
 def test_a_job_error_the_person_can_act_on_is_shown_in_its_own_words() -> None:
     assert public_error(AdapterError("answer a few more questions first")) == "answer a few more questions first"
-    assert public_error(OSError(2, "No such file", "/srv/valueprint/data/adapters/p_x")) == SERVER_FAILURE
+    assert public_error(OSError(2, "No such file", "/srv/valueprint/data/adapters/p_x")) == ANY_JOB_FAILURE
 
 
 # -- serving through the token -----------------------------------------------------------------

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from valueprint.errors import ConflictError, NotFoundError
-from valueprint.personalize.jobs import DaemonWorker, JobCancelled, StatusFile, _now, jobs_lock, public_error
+from valueprint.jobs import DaemonWorker, JobCancelled, StatusFile, jobs_lock, now, public_error
 
 ACTIVE = ("queued", "running")
 EXPORT_FORMATS = ("jsonl", "labelstudio", "dpo", "hf")
@@ -88,7 +88,7 @@ def run_job(request: JobRequest, prelabeller_factory: Callable[[JobRequest], Any
 
     licence = Licence(request)
     try:
-        licence.report(state="running", started_at=_now(), error=None)
+        licence.report(state="running", started_at=now(), error=None)
         db = Database(request.database_url)
         try:
             if request.kind == "prelabel":
@@ -101,13 +101,13 @@ def run_job(request: JobRequest, prelabeller_factory: Callable[[JobRequest], Any
                 )
         finally:
             db.engine.dispose()
-        licence.report(state="done", finished_at=_now(), eta_s=0, **result)
+        licence.report(state="done", finished_at=now(), eta_s=0, **result)
         return result
     except JobCancelled:
         return {"cancelled": True}
     except BaseException as error:
         with contextlib.suppress(JobCancelled):
-            licence.report(state="failed", error=public_error(error), finished_at=_now())
+            licence.report(state="failed", error=public_error(error), finished_at=now())
         raise
 
 
@@ -170,7 +170,7 @@ class AnnotateJobs:
                     out=request.out,
                     state="queued",
                     engine=self.engine,
-                    submitted_at=_now(),
+                    submitted_at=now(),
                     finished_at=None,
                     error=None,
                 )
@@ -180,7 +180,7 @@ class AnnotateJobs:
     def _submit(self, request: JobRequest) -> Any:
         if self.scheduler is None:
             if self._executor is None:
-                self._executor = DaemonWorker()
+                self._executor = DaemonWorker("annotation-jobs")
             return self._executor.submit(run_job, request, self.prelabeller_factory)
         if self._client is None:
             from valueprint.evaluate.backbone import require
@@ -202,7 +202,7 @@ class AnnotateJobs:
         future = self._futures.get(job_id)
         if status["state"] in ACTIVE and future is not None and _failed(future):
             with jobs_lock(self.jobs_dir):
-                status = self.status_file(job_id).write(state="failed", error=_error(future), finished_at=_now())
+                status = self.status_file(job_id).write(state="failed", error=_error(future), finished_at=now())
         return status
 
     def output(self, job_id: str) -> Path:
@@ -216,7 +216,7 @@ class AnnotateJobs:
         with self._lock, jobs_lock(self.jobs_dir):
             status = self._status(job_id)
             if status["state"] in ACTIVE:
-                status = self.status_file(job_id).write(state="cancelled", finished_at=_now())
+                status = self.status_file(job_id).write(state="cancelled", finished_at=now())
             future = self._futures.pop(job_id, None)
         if future is not None:
             future.cancel()

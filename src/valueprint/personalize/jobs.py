@@ -21,53 +21,27 @@ or it sees its licence gone when it does.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
-import queue
 import shutil
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
-from valueprint.errors import ConflictError, ValueprintError
+from valueprint.errors import ConflictError
 from valueprint.evaluate.backbone import require
+from valueprint.jobs import DaemonWorker, JobCancelled, StatusFile, jobs_lock, now, public_error
 
 ACTIVE = ("queued", "preparing", "training")
-LOCK_NAME = ".lock"
 SERVER_FAILURE = "the training failed on the server (its log says why); try again later"
 log = logging.getLogger("valueprint.jobs")
 
 Progress = Callable[[int, int], None]
 Trainer = Callable[[Any, Progress], dict[str, Any]]  # (TrainingRequest, progress) -> the adapter's metadata
-
-
-class JobCancelled(Exception):
-    """The job was cancelled or its subject deleted: stop, and leave nothing behind."""
-
-
-def jobs_lock(jobs_dir: Path) -> FileLock:
-    """The lock under which status files are checked and changed; a file lock (the `filelock` library,
-    portable and maintained) because Dask workers in other processes write status files too."""
-    jobs_dir.mkdir(parents=True, exist_ok=True)
-    return FileLock(jobs_dir / LOCK_NAME)
-
-
-def public_error(error: BaseException | None) -> str:
-    """What a failed job's status may say: the message of an error the person can act on, else a generic line."""
-    if isinstance(error, ValueprintError) and error.exposed:
-        return str(error)
-    log.error("training job failed: %s: %s", type(error).__name__, error)
-    return SERVER_FAILURE
 
 
 @dataclass(frozen=True)
@@ -91,30 +65,6 @@ class TrainingRequest:
     reply_prompts: int = 256
     own: list[tuple[str, str, str]] = field(default_factory=list)
     run_id: str = ""  # set by `Jobs.submit`: a run's status file is its own, not a later run's of the same job
-
-
-class StatusFile:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def read(self) -> dict[str, Any] | None:
-        try:
-            return json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return None
-
-    def write(self, **fields: Any) -> dict[str, Any]:
-        status = {**(self.read() or {}), **fields, "updated_at": _now()}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=f".{self.path.name}-", dir=self.path.parent)
-        with os.fdopen(handle, "w") as out:
-            json.dump(status, out)
-        os.replace(staging, self.path)
-        return status
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Licence:
@@ -161,52 +111,20 @@ def run_training(request: TrainingRequest, train: Trainer = train_subject) -> di
             raise JobCancelled(request.job_id)
 
     try:
-        if not licence.report(state="preparing", started_at=_now(), step=0, total=request.steps, error=None):
+        if not licence.report(state="preparing", started_at=now(), step=0, total=request.steps, error=None):
             raise JobCancelled(request.job_id)
         meta = train(request, progress)
         # "done", and the adapter kept, only if the job is still wanted when it has written everything
-        if not licence.report(state="done", finished_at=_now(), train_seconds=meta["train_seconds"], eta_s=0):
+        if not licence.report(state="done", finished_at=now(), train_seconds=meta["train_seconds"], eta_s=0):
             raise JobCancelled(request.job_id)
     except JobCancelled:
         discard_output(out)
         return {"cancelled": True}
     except BaseException as error:
-        if not licence.report(state="failed", error=public_error(error), finished_at=_now()):
+        if not licence.report(state="failed", error=public_error(error, SERVER_FAILURE), finished_at=now()):
             discard_output(out)
         raise
     return meta
-
-
-class DaemonWorker:
-    """Runs submitted calls one at a time (a training run already uses every core) on a daemon thread.
-
-    Not a ThreadPoolExecutor: its threads are joined at interpreter exit, so stopping the server
-    would wait for a training run to finish. Here the run is abandoned and resumes from its last
-    checkpoint when submitted again.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._work, name="adapter-training", daemon=True)
-        self._thread.start()
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        self._queue.put((future, fn, args))
-        return future
-
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            future, fn, args = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args))
-            except BaseException as error:  # kept on the future; the status file says why
-                future.set_exception(error)
-
-    def shutdown(self) -> None:
-        self._queue.put(None)
 
 
 class Jobs:
@@ -234,7 +152,7 @@ class Jobs:
                 run_id=request.run_id,
                 state="queued",
                 engine=self.engine,
-                submitted_at=_now(),
+                submitted_at=now(),
                 error=None,
             )
             self._futures[request.job_id] = self._submit(request)
@@ -243,7 +161,7 @@ class Jobs:
     def _submit(self, request: TrainingRequest) -> Any:
         if self.scheduler is None:
             if self._executor is None:
-                self._executor = DaemonWorker()
+                self._executor = DaemonWorker("adapter-training")
             return self._executor.submit(run_training, request, self.train)
         if self._client is None:
             distributed = require("distributed")
@@ -257,7 +175,7 @@ class Jobs:
         with self._lock, jobs_lock(self.jobs_dir):
             status = self.status_file(job_id)
             if (status.read() or {}).get("state") in ACTIVE:
-                status.write(state="cancelled", finished_at=_now())
+                status.write(state="cancelled", finished_at=now())
             future = self._futures.pop(job_id, None)
         if future is not None:
             future.cancel()  # a queued job is dropped; a running one sees its status and stops
@@ -266,7 +184,7 @@ class Jobs:
         status = self.status_file(job_id).read()
         future = self._futures.get(job_id)
         if status and status["state"] in ACTIVE and future is not None and _failed(future):
-            status = self.status_file(job_id).write(state="failed", error=_error_text(future), finished_at=_now())
+            status = self.status_file(job_id).write(state="failed", error=_error_text(future), finished_at=now())
         return status
 
     def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any] | None:
@@ -295,4 +213,4 @@ def _error_text(future: Any) -> str:
         error = future.exception()
     except Exception as lookup:  # a cancelled or lost Dask future
         error = lookup
-    return public_error(error)
+    return public_error(error, SERVER_FAILURE)
