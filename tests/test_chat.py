@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import live_server
 from tests.test_api import answer_until_done
 from valueprint.settings import Settings
 from valueprint.web.app import create_app
@@ -185,3 +186,38 @@ def test_an_app_without_consent_cannot_personalise(chat_app, person) -> None:
         headers={"Authorization": f"Bearer {stranger.api_key}"},
     )
     assert response.status_code == 404  # as for a handle nobody has: the app learns nothing
+
+
+def test_an_upstream_answers_when_configured_and_this_server_loads_no_model(chat_app, person, tmp_path) -> None:
+    """VALUEPRINT_UPSTREAM_URL: any OpenAI-compatible server answers (here another valueprint, serving its local
+    model); the précis and rerank still personalise, steering needs the local model and says so."""
+    upstream_app, _ = chat_app
+    upstream_key = upstream_app.state.services.registry.register_app("Front server", ["schwartz"]).api_key
+    with live_server(upstream_app) as upstream_url:
+        settings = Settings(
+            data_dir=tmp_path / "front",
+            environment="test",
+            upstream_url=f"{upstream_url}/v1",
+            upstream_model="smollm2-135m-instruct",
+            upstream_api_key=upstream_key,
+        )
+        front = create_app(settings)
+        with TestClient(front) as client:
+            front_app = front.state.services.registry.register_app("Chat app", ["schwartz"])
+            with TestClient(front) as own:
+                started = own.post("/v1/participants", json={"consent": True}).json()
+                own.headers["X-CSRF-Token"] = started["csrf_token"]
+                answer_until_done(own)
+                handle = own.post("/v1/me/token").json()["handle"]
+                own.put(f"/v1/me/consents/{front_app.id}", json={"scopes": ["schwartz"]})
+            headers = {"Authorization": f"Bearer {front_app.api_key}"}
+            body = {"messages": QUESTION, "max_tokens": 24, "value_token": handle, "strategies": ["precis", "rerank"]}
+            body["rerank_n"] = 2
+            reply = client.post("/v1/chat/completions", json=body, headers=headers)
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["choices"][0]["message"]["content"].strip()
+            assert reply.json()["model"] == "smollm2-135m-instruct"
+            steered = client.post("/v1/chat/completions", json={**body, "strategies": ["steer"]}, headers=headers)
+            assert steered.status_code == 400 and "local model" in steered.json()["error"]["message"]
+            assert client.get("/v1/models", headers=headers).json()["data"][0]["id"] == "smollm2-135m-instruct"
+            assert front.state.services.personalizer.engine().model is None  # no language model in this worker

