@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -207,6 +208,20 @@ def children_of(pid: int) -> list[int]:
     return children
 
 
+def raw_get(port: int, header: str) -> bytes:
+    """GET /v1/health with one extra header line; the raw answer (empty when the server hung up)."""
+    answer = b""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            request = f"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{header}\r\n\r\n"
+            connection.sendall(request.encode())
+            while chunk := connection.recv(65536):
+                answer += chunk
+    except ConnectionResetError:
+        pass
+    return answer
+
+
 def sign_up(base: str) -> tuple[dict, str]:
     """A new participant: the API's answer and their session cookie."""
     status, body, cookie = call(base + "/v1/participants", {"consent": True})
@@ -265,6 +280,7 @@ def test_serve_with_workers_on_postgresql_answers_from_every_worker_and_stops_cl
         for _ in range(6):  # the session is in the database: whichever worker takes the request knows them
             status, question, _ = call(base + "/v1/questionnaire/next", cookie=cookie)
             assert status == 200 and question["item"], question
+        assert not raw_get(port, "X-Huge: " + "a" * 300_000).startswith(b"HTTP/1.1 200"), "headers stay bounded"
     finally:
         code = stop(server)
     text = log.read_text()
