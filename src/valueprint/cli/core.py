@@ -14,10 +14,14 @@ from valueprint.cli.common import (
     app,
     console,
     current_settings,
+    db_app,
     keys_app,
     read_json,
     token_app,
 )
+from valueprint.errors import ConfigError
+
+MAX_WORKERS = 64
 
 
 def _show_result(profile: Any, issued: Any = None) -> None:
@@ -79,16 +83,52 @@ def serve(
     port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="Port, 1-65535 (default VALUEPRINT_PORT or 8000).")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_WORKERS,
+            help=f"Web worker processes, 1-{MAX_WORKERS}; more than 1 needs PostgreSQL (VALUEPRINT_DATABASE_URL).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web app and API (SQLite in the data directory unless VALUEPRINT_DATABASE_URL is set)."""
     import uvicorn
 
-    from valueprint.web.app import create_app
-
     settings = current_settings()
-    application = create_app(settings)
-    console.print(f"valueprint on [bold]http://{host or settings.host}:{port or settings.port}[/] (Ctrl-C stops)")
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, **server_options(settings))
+    if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
+        raise ConfigError(
+            f"--workers {workers} needs PostgreSQL: the database is SQLite, which has one writer at a time, so "
+            "several worker processes would only queue on its lock (and wait out each other's retries). "
+            "Set VALUEPRINT_DATABASE_URL=postgresql+psycopg://user:password@host/database, or serve with one worker."
+        )
+    address = f"http://{host or settings.host}:{port or settings.port}"
+    listen = {"host": host or settings.host, "port": port or settings.port, **server_options(settings)}
+    if workers == 1:
+        from valueprint.web.app import create_app
+
+        application = create_app(settings)
+        console.print(f"valueprint on [bold]{address}[/] (Ctrl-C stops)")
+        uvicorn.run(application, **listen)
+        return
+    prepare_database(settings)  # once, here, before the workers start (each would wait on the same lock)
+    console.print(f"valueprint on [bold]{address}[/] with {workers} worker processes (Ctrl-C stops)")
+    # each worker builds its own app from the same VALUEPRINT_* environment (`load_settings`)
+    uvicorn.run("valueprint.web.app:create_app", factory=True, workers=workers, **listen)
+
+
+def prepare_database(settings: Any) -> None:
+    """Upgrade the schema to this version's newest revision and make sure a signing key exists."""
+    from valueprint.store.db import make_engine, migrate
+    from valueprint.tokens.keys import KeyStore
+
+    settings.check_safe()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    KeyStore(settings.keys_dir).ensure_signing_key()
 
 
 def server_options(settings: Any) -> dict[str, Any]:
@@ -101,6 +141,52 @@ def server_options(settings: Any) -> dict[str, Any]:
         "http": "h11",
         "h11_max_incomplete_event_size": settings.max_header_bytes,
     }
+
+
+def _revisions_text(revisions: tuple[str, ...]) -> str:
+    return ", ".join(revisions) or "none (an empty database)"
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the database schema to this version's newest revision (once; concurrent starters wait)."""
+    from valueprint.store.db import make_engine, migrate, schema_revisions
+
+    settings = current_settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        before, _ = schema_revisions(engine)
+        migrate(engine)
+        after, _ = schema_revisions(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        console.print(f"the schema is current: {_revisions_text(after)}")
+    else:
+        console.print(f"upgraded the schema from {_revisions_text(before)} to {_revisions_text(after)}")
+
+
+@db_app.command("current")
+def db_current(
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 unless the schema is at the newest revision.")] = False,
+) -> None:
+    """Print the schema revision the database is at and the newest this version ships."""
+    from valueprint.store.db import make_engine, schema_revisions
+
+    settings = current_settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        current, heads = schema_revisions(engine)
+    finally:
+        engine.dispose()
+    state = "current" if set(current) == set(heads) else "behind: run `valueprint db upgrade`"
+    console.print(
+        f"database at {_revisions_text(current)}; newest {_revisions_text(heads)} ({state})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if check and set(current) != set(heads):
+        raise typer.Exit(1)
 
 
 @admin_app.command("create")

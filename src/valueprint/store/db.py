@@ -1,4 +1,9 @@
-"""Engine and sessions for SQLite (default, WAL) or PostgreSQL, migrated by Alembic on start."""
+"""Engine and sessions for SQLite (default, WAL) or PostgreSQL, migrated by Alembic on start.
+
+Every web worker migrates on start, so the upgrade is serialised: on PostgreSQL by a
+session-level advisory lock, on SQLite by a lock file beside the database. The first
+starter upgrades; the others wait for it, then find the schema current and do nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from filelock import FileLock
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from valueprint.errors import ConfigError
@@ -48,16 +55,79 @@ def make_engine(url: str) -> Engine:
     raise ConfigError(f"unsupported database URL {url.split(':', 1)[0]!r}; use sqlite:/// or postgresql+psycopg://")
 
 
-def migrate(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest Alembic revision."""
-    from alembic import command
+# pg_advisory_lock's key for schema upgrades: a fixed 64-bit number ("vp-migra" in ASCII), the same in
+# every process and version, so two starters on one database always contend for the same lock.
+MIGRATION_LOCK_KEY = int.from_bytes(b"vp-migra", "big")
+
+
+def _alembic_config() -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(resources.files("valueprint.store") / "migrations"))
-    with engine.begin() as connection:
+    return config
+
+
+def _sqlite_path(engine: Engine) -> Path | None:
+    database = engine.url.database
+    return Path(database) if database and database != ":memory:" else None
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection held under the database's migration lock: one holder at a time, across processes
+    (and machines, on PostgreSQL); the others wait until it is released."""
+    if engine.dialect.name == "postgresql":
+        connection = engine.connect()
+        try:
+            taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY}).scalar()
+            if not taken:
+                log.info("another process is upgrading the database schema; waiting for it")
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()  # a session-level lock outlives the transaction that took it
+        except BaseException:
+            connection.close()
+            raise
+        try:
+            yield connection
+        finally:
+            # the pool keeps the server session open, and with it a session-level lock: release it,
+            # or, if that fails, throw the connection away (the server then drops the lock)
+            try:
+                if connection.in_transaction():
+                    connection.rollback()
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                connection.commit()
+            except Exception:
+                connection.invalidate()
+            connection.close()
+        return
+    path = _sqlite_path(engine) if engine.dialect.name == "sqlite" else None
+    lock = FileLock(f"{path}.migrate.lock", mode=0o600) if path is not None else nullcontext()
+    with lock, engine.connect() as connection:
+        yield connection
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest Alembic revision, once however many processes call it
+    at the same moment (see `migration_lock`)."""
+    from alembic import command
+
+    config = _alembic_config()
+    with migration_lock(engine) as connection, connection.begin():
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def schema_revisions(engine: Engine) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the revisions the database is at, the newest revisions this version ships); () when never migrated."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = tuple(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    with engine.connect() as connection:
+        current = tuple(MigrationContext.configure(connection).get_current_heads())
+    return current, heads
 
 
 class Database:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from filelock import FileLock
 from joserfc.jwk import ECKey, OKPKey
 
 from valueprint.errors import KeyStoreError
@@ -122,9 +123,13 @@ class KeyStore:
         return active[-1]
 
     def ensure_signing_key(self) -> SigningKey:
-        """The signing key, creating one if there is none (or only legacy Ed25519 keys)."""
+        """The signing key, creating one if there is none (or only legacy Ed25519 keys); workers starting
+        together on a new key directory create one key between them, not one each."""
         if not any(k.signs for k in self.keys()):
-            return self.create()
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with FileLock(self.directory / ".create.lock", mode=0o600):
+                if not any(k.signs for k in self.keys()):
+                    return self.create()
         return self.signing_key()
 
     def retire(self, kid: str) -> SigningKey:
