@@ -4,34 +4,25 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from valueprint.annotate.sanitize import Entity, Sanitised
 from valueprint.annotate.service import Annotate
-from valueprint.annotate.units import Sanitised
 from valueprint.values.bank import LikertItem
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 
-@dataclass(frozen=True)
-class Entity:
-    type: str
-    start: int
-    end: int
-    text: str  # a real sanitiser may carry the text; it must never be stored
-
-
 class EmailOnlySanitiser:
-    """A test double: replaces e-mail addresses with [EMAIL] (the real one lives on another branch)."""
+    """A test double: replaces e-mail addresses with [EMAIL] (fast; the real sanitiser has its own tests)."""
 
     calls = 0
 
     def sanitise(self, text: str) -> Sanitised:
         type(self).calls += 1
-        entities = [Entity("EMAIL", m.start(), m.end(), m.group()) for m in EMAIL.finditer(text)]
+        entities = tuple(Entity("EMAIL", m.start(), m.end(), "[EMAIL]") for m in EMAIL.finditer(text))
         return Sanitised(EMAIL.sub("[EMAIL]", text), entities)
 
 

@@ -13,7 +13,6 @@ from tests.annotate_factories import EmailOnlySanitiser
 from tests.conftest import SHARED_DATA
 from valueprint.annotate.prelabel import Prelabel
 from valueprint.bench import annotate as bench
-from valueprint.errors import MissingDependencyError
 
 
 class LengthPrelabeller:
@@ -73,16 +72,6 @@ def test_the_run_measures_quality_throughput_on_dask_and_end_to_end(tmp_path) ->
     assert {"throughput", "end to end", "pre-label quality (held-out validation halves)"} <= stages
     png = bench.plot(figures, tmp_path / "annotate.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
-
-
-def test_without_the_real_sanitiser_the_benchmark_says_what_is_missing(monkeypatch) -> None:
-    monkeypatch.setattr(bench.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(MissingDependencyError, match=r"valueprint\.annotate\.sanitize is not part of this build"):
-        bench.require_sanitiser()
-    from valueprint.cli import app
-
-    result = CliRunner().invoke(app, ["bench", "annotate", "--size", "10"])
-    assert result.exit_code == 1 and "valueprint.annotate.sanitize" in result.output
 
 
 def test_the_cli_writes_annotate_json_and_a_plot(tmp_path, monkeypatch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 
 import pytest
 from sqlalchemy import select
@@ -226,22 +227,18 @@ def test_predictions_that_do_not_fit_the_schema_are_refused_clearly(annotate, se
 # -- the sanitiser hook -----------------------------------------------------------------------------
 
 
-def test_without_the_sanitiser_nothing_is_imported(services, tmp_path, monkeypatch) -> None:
-    import importlib
+def test_without_the_sanitisers_libraries_nothing_is_imported(services, monkeypatch) -> None:
+    """No fallback: if Presidio is missing, the import fails naming the install, and nothing is stored."""
+    from valueprint.annotate.pii import patterns
 
-    real = importlib.import_module
-
-    def no_sanitiser(name: str, *args):
-        if name == "valueprint.annotate.sanitize":
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return real(name, *args)
-
-    monkeypatch.setattr(importlib, "import_module", no_sanitiser)
-    annotate = services.annotate  # the product's: loads valueprint.annotate.sanitize
+    monkeypatch.setitem(sys.modules, "presidio_analyzer", None)  # `import presidio_analyzer` now fails
+    patterns.analyzer.cache_clear()
+    annotate = services.annotate  # the product's sanitiser
     pid = project(annotate)
-    with pytest.raises(MissingDependencyError, match="PII sanitiser"):
+    with pytest.raises(MissingDependencyError, match="presidio_analyzer"):
         annotate.import_items(pid, posts(["Mail me at a@b.org"]), Fields(), "api")
     assert_nothing_stored(services, pid)
+    patterns.analyzer.cache_clear()  # rebuilt with Presidio by the next test that needs it
 
 
 def test_every_unit_passes_the_sanitiser(annotate) -> None:

@@ -55,7 +55,7 @@ class Annotate:
         self._sanitiser: Sanitiser | None = None
 
     def sanitiser(self) -> Sanitiser:
-        """The sanitiser, built on first use (MissingDependencyError when it is not part of this build)."""
+        """The sanitiser, built on first use (it says what to install if its libraries are missing)."""
         if self._sanitiser is None:
             self._sanitiser = (self._sanitiser_factory or load_sanitiser)()
         return self._sanitiser

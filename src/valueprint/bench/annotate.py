@@ -22,7 +22,6 @@ and scale texts are real sentences that the quality figures never see.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import resource
 import tempfile
@@ -36,7 +35,7 @@ import numpy as np
 from valueprint.annotate.calibrate import _halves, sc_actions, schwartz_presence
 from valueprint.annotate.prelabel import expected_calibration_error
 from valueprint.annotate.schema import LabelSchema
-from valueprint.annotate.units import SANITISER_MODULE, load_sanitiser, sanitise
+from valueprint.annotate.units import load_sanitiser, sanitise
 from valueprint.errors import MissingDependencyError
 
 Progress = Callable[[str, int, int | None], None]  # (stage, done, total)
@@ -48,16 +47,6 @@ WARM_UNITS = 320  # units through each process before the clock starts
 
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def require_sanitiser() -> Callable[[], Any]:
-    """The real sanitiser's factory; MissingDependencyError naming what is missing otherwise."""
-    if importlib.util.find_spec(SANITISER_MODULE) is None:
-        raise MissingDependencyError(
-            f"bench annotate measures the real PII sanitiser, and {SANITISER_MODULE} is not part of this build "
-            "(it is built on another branch); merge it, then run the benchmark again"
-        )
-    return load_sanitiser
 
 
 # -- documents --------------------------------------------------------------------------------------
@@ -338,7 +327,7 @@ def run(
     from valueprint.annotate.prelabel import evaluator_prelabeller
     from valueprint.values.model import default_model
 
-    sanitiser_factory = sanitiser_factory or require_sanitiser()
+    sanitiser_factory = sanitiser_factory or load_sanitiser
     prelabeller_factory = prelabeller_factory or evaluator_prelabeller
     space = default_model().space
     progress("loading the pre-labeller", 0, None)
