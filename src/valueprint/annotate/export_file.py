@@ -13,7 +13,9 @@ two unit ids and the `margin` (difference in scale points).
 The Hugging Face dataset (`datasets.Dataset.save_to_disk`) has one row per visible unit with
 explicit features: text, document source and licence, the aggregate (`values` as "dim:+"/"dim:-",
 `acceptability`), every annotation (annotator, values, acceptability, why, custom, profile as JSON
-text) and the pre-labels (origin, model version, confidence, values, acceptability).
+text) and the pre-labels (origin, model version, `confidence`: the chance that the whole suggestion is
+right, `value_confidence`: P(present) per dimension, `acceptability_confidence`: the suggested point's
+probability, values, acceptability; imported pre-labels may have no confidences).
 """
 
 from __future__ import annotations
@@ -182,6 +184,11 @@ def hf_rows(line: dict[str, Any]) -> dict[str, Any]:
                 "origin": p["origin"],
                 "model_version": p["model_version"],
                 "confidence": p["confidence"],
+                "value_confidence": [
+                    {"dimension": dim, "confidence": value}
+                    for dim, value in sorted(((p.get("component_confidence") or {}).get("values") or {}).items())
+                ],
+                "acceptability_confidence": (p.get("component_confidence") or {}).get("acceptability"),
                 "values": _signed(p.get("values") or {}),
                 "acceptability": p.get("acceptability"),
             }
@@ -205,6 +212,8 @@ def hf_features() -> Any:
         "origin": v("string"),
         "model_version": v("string"),
         "confidence": v("float64"),
+        "value_confidence": datasets.List({"dimension": v("string"), "confidence": v("float64")}),
+        "acceptability_confidence": v("float64"),
         "values": seq(v("string")),
         "acceptability": v("int32"),
     }
