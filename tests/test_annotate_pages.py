@@ -258,3 +258,10 @@ def test_hostile_text_is_escaped_in_every_field_it_appears_in(services, annotate
     for shown in ("Project ", "Read ", "Unit ", "label ", "why "):
         assert shown + escaped in pages[1], shown
     assert "reason " + escaped in pages[2]
+
+
+def test_the_account_deletion_page_says_what_happens_to_annotations(person) -> None:
+    told = " ".join(unescape(re.sub(r"<[^>]+>", " ", person.get("/me").text)).split())
+    assert "your labels and whys with the snapshots of your values" in told
+    assert "the export files of those projects that hold them" in told
+    assert "a unit you flagged stays hidden until a curator removes the personal data" in told

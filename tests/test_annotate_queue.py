@@ -187,3 +187,13 @@ def test_deleting_an_annotator_removes_their_labels_and_frees_the_units(services
     with services.db.session() as session:
         assert session.scalars(select(Annotation)).all() == []
     assert annotate.next_unit(pid, stayer).unit_id == unit
+
+
+def test_deleting_an_annotator_removes_their_flag_but_the_flagged_unit_stays_hidden(services, annotate) -> None:
+    pid = corpus(annotate, count=1)
+    leaver = annotator(services)
+    unit = annotate.next_unit(pid, leaver).unit_id
+    annotate.flag(pid, unit, leaver, "names my neighbour")
+    services.delete_participant(leaver)
+    assert [(f.unit_id, f.reasons) for f in annotate.flagged(pid)] == [(unit, [])]  # hidden, the reason gone
+    assert annotate.next_unit(pid, annotator(services)) is None
