@@ -78,7 +78,8 @@ def test_an_annotator_labels_skips_undoes_and_flags_over_http(web_app, services,
         )
         assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "invalid_labels"
         assert browser.post(f"/v1/annotate/projects/{pid}/units/{second['unit_id']}/skip").json()["skipped"]
-        assert browser.post(f"/v1/annotate/projects/{pid}/undo").json() == {"unit_id": second["unit_id"]}
+        undone = {"unit_id": second["unit_id"], "skipped": True, "labels": None}
+        assert browser.post(f"/v1/annotate/projects/{pid}/undo").json() == undone
         flagged = browser.post(f"/v1/annotate/projects/{pid}/units/{second['unit_id']}/flag", json={"reason": "a name"})
         assert flagged.status_code == 204
         assert browser.get(f"/v1/annotate/projects/{pid}/flagged").status_code == 403

@@ -23,7 +23,16 @@ from valueprint.annotate import export, importer, labels, queue
 from valueprint.annotate.dedup import NearDuplicates
 from valueprint.annotate.readers import Fields, Record, labelstudio_records, read_records, records_from_items
 from valueprint.annotate.schema import LabelSchema, parse_spec
-from valueprint.annotate.schemas import FlaggedUnit, ImportView, ProjectView, RawUnit, Suggestion, UnitTask
+from valueprint.annotate.schemas import (
+    FlaggedUnit,
+    GivenLabels,
+    ImportView,
+    ProjectView,
+    RawUnit,
+    Suggestion,
+    Undone,
+    UnitTask,
+)
 from valueprint.annotate.units import Sanitiser, load_sanitiser, sanitise
 from valueprint.errors import BadRequestError, NotFoundError
 from valueprint.store.crypto import Sealer
@@ -167,11 +176,14 @@ class Annotate:
             project = self._project(session, project_id)
             labels.record(session, project, unit_id, participant_id, self.clock(), profile_json, given)
 
-    def undo(self, project_id: str, participant_id: str) -> int:
-        """Deletes the annotator's latest label or skip in the project; its unit is theirs again."""
+    def undo(self, project_id: str, participant_id: str) -> Undone:
+        """Deletes the annotator's latest label or skip in the project; its unit is theirs again, and what
+        they had given comes back (to fill the form in again: their own label, not the suggestion)."""
         with self.db.session() as session:
             project = self._project(session, project_id)
-            return labels.undo_last(session, project, participant_id, self.clock(), self.reservation)
+            last = labels.undo_last(session, project, participant_id, self.clock(), self.reservation)
+            given = None if last.skipped else GivenLabels(**export.labels_of(last))
+            return Undone(unit_id=last.unit_id, skipped=last.skipped, labels=given)
 
     def flag(self, project_id: str, unit_id: int, participant_id: str, reason: str = "") -> None:
         """Hides the unit at once, for everyone, until a curator fixes it."""

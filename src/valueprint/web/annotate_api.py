@@ -159,8 +159,9 @@ def skip_unit(s: ServicesDep, participant_id: Participant, project_id: str, unit
 
 @router.post("/projects/{project_id}/undo")
 def undo(s: ServicesDep, participant_id: Participant, project_id: str) -> Undone:
-    """Undo my latest label or skip in the project; the unit is mine again."""
-    return Undone(unit_id=s.annotate.undo(project_id, participant_id))
+    """Undo my latest label or skip in the project; the unit is mine again, and the labels I had given come
+    back (to correct and send again)."""
+    return s.annotate.undo(project_id, participant_id)
 
 
 @router.post("/projects/{project_id}/units/{unit_id}/flag", status_code=204)
