@@ -308,3 +308,10 @@ def test_a_machine_suggestion_names_the_value_evaluator_and_the_values_by_their_
     assert f'title="{CalibratedDouble.model_version}"' in page  # the full version, on demand
     care = services.model.space.dimension("care").label
     assert care != "care" and re.search(rf"<li>{re.escape(care)} − violates</li>", unescape(page))
+
+
+def test_a_visitor_opening_annotate_is_told_to_sign_up_or_sign_in(client, annotate) -> None:
+    pid = corpus(annotate, ["He shared his lunch."])
+    for path in ("/annotate", f"/annotate/{pid}"):
+        landed = client.get(path)
+        assert landed.url.path == "/" and "Sign up or sign in to annotate" in landed.text

@@ -28,6 +28,12 @@ router = APIRouter(include_in_schema=False)
 STATUS = "annotate_status"  # the session's key for the status line after a plain (non-HTMX) post
 
 
+def _visitor(request: Request) -> Response:
+    """Someone not signed in: to the start page, told why."""
+    flash(request, "Sign up or sign in to annotate: your labels are kept with your pseudonymous account.")
+    return redirect("/")
+
+
 def _without_profile(request: Request, s: Services, participant_id: str) -> Response | None:
     """A redirect to the questionnaire, with the reason, for a person who cannot annotate yet."""
     try:
@@ -109,7 +115,7 @@ def labels_from(form: FormData, project: ProjectView) -> dict[str, Any]:
 @router.get("/annotate", response_class=HTMLResponse)
 def projects(request: Request, s: ServicesDep, participant_id: CurrentParticipant) -> Response:
     if participant_id is None:
-        return redirect("/")
+        return _visitor(request)
     curator = s.accounts.role(participant_id) in (Role.CURATOR, Role.ADMIN)  # may curate without a profile
     if not curator and (to_questionnaire := _without_profile(request, s, participant_id)) is not None:
         return to_questionnaire
@@ -119,7 +125,7 @@ def projects(request: Request, s: ServicesDep, participant_id: CurrentParticipan
 @router.get("/annotate/{project_id}", response_class=HTMLResponse)
 def annotate_page(request: Request, s: ServicesDep, participant_id: CurrentParticipant, project_id: str) -> Response:
     if participant_id is None:
-        return redirect("/")
+        return _visitor(request)
     if (to_questionnaire := _without_profile(request, s, participant_id)) is not None:
         return to_questionnaire
     project = s.annotate.project(project_id)
