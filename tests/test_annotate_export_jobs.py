@@ -121,3 +121,17 @@ def test_a_hugging_face_export_of_machine_pre_labels_keeps_every_confidence(serv
         {"dimension": "fairness", "confidence": pytest.approx(0.2)},
     ]
     assert prelabel["values"] == ["care:-"] and prelabel["acceptability"] == 0
+
+
+def test_a_dpo_export_with_no_pairs_says_why_in_its_status(services, annotate, jobs) -> None:
+    pid = project(annotate, segmentation="posts")  # one unit per document: no two units share a context
+    annotate.import_items(pid, posts(["He kept the money.", "She returned the wallet."]), Fields(), "t")
+    person = annotator(services)
+    for score in (0, 4):
+        services.annotate_unit(pid, annotate.next_unit(pid, person).unit_id, person, {"acceptability": score})
+    final = jobs.wait(jobs.export(pid, "dpo")["job_id"], timeout=30)
+    assert final["state"] == "done" and final["written"] == 0
+    assert "at least two judged units with different acceptability" in final["note"]
+    assert "the text before the earlier one" in final["note"]
+    judged = jobs.wait(jobs.export(judged_story(services, annotate), "dpo")["job_id"], timeout=30)
+    assert judged["written"] == 1 and judged.get("note") is None

@@ -38,6 +38,12 @@ from valueprint.store.db import Database
 from valueprint.store.models import AnnotationDocument, AnnotationProject, AnnotationUnit
 
 Progress = Callable[..., None]
+NO_PAIRS = (
+    "no DPO pairs: a pair needs a document with at least two judged units with different acceptability "
+    "(an aggregate from the annotations), and the prompt is the text before the earlier one, so the earlier "
+    "cannot be the document's first unit; import documents that make several units (segmentation sentences "
+    "or turns) and label more of them"
+)
 DOCUMENTS_PER_PAGE = 200
 
 
@@ -72,6 +78,8 @@ def export_to(db: Database, project_id: str, fmt: str, out: Path, progress: Prog
     if out.exists():
         shutil.rmtree(out) if out.is_dir() else out.unlink()
     os.replace(partial, out)
+    if fmt == "dpo" and not written:
+        return {"written": 0, "note": NO_PAIRS}
     return {"written": written}
 
 

@@ -33,7 +33,7 @@ ACTIVE = ("queued", "running")
 EXPORT_FORMATS = ("jsonl", "labelstudio", "dpo", "hf")
 SUFFIXES = {"jsonl": ".jsonl", "labelstudio": ".labelstudio.json", "dpo": ".dpo.jsonl", "hf": ".hf"}
 PUBLIC_FIELDS = ("job_id", "kind", "project_id", "format", "state", "engine", "done", "total", "eta_s", "error")
-PUBLIC_FIELDS += ("submitted_at", "started_at", "finished_at", "updated_at", "written")
+PUBLIC_FIELDS += ("submitted_at", "started_at", "finished_at", "updated_at", "written", "note")
 
 
 @dataclass(frozen=True)
@@ -195,6 +195,8 @@ class AnnotateJobs:
                     submitted_at=now(),
                     finished_at=None,
                     error=None,
+                    written=None,
+                    note=None,
                 )
             self._futures[request.job_id] = self._submit(request)
             return public(status)

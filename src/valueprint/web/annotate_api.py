@@ -97,6 +97,7 @@ class JobStatus(BaseModel):
     eta_s: float | None = None
     error: str | None = None
     written: int | None = Field(None, description="Rows (or DPO pairs) written, once done.")
+    note: str | None = Field(None, description="Why an export wrote nothing (a DPO export without pairs).")
     submitted_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
