@@ -71,7 +71,9 @@ class ExportRequest(Body):
 class SearchRequest(Body):
     query: str = Field(min_length=1, max_length=500, description='e.g. "posts where someone is bullied".')
     top: int = Field(20, ge=1, le=500)
-    into: str | None = Field(None, description="Copy the matches into this project (curators only).")
+    into: str | None = Field(
+        None, description="Copy the matches, with their pre-labels where they fit, into this project (curators only)."
+    )
 
 
 class SearchMatch(BaseModel):
