@@ -78,7 +78,8 @@ def test_an_annotator_labels_skips_undoes_and_flags_over_http(web_app, services,
         )
         assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "invalid_labels"
         assert browser.post(f"/v1/annotate/projects/{pid}/units/{second['unit_id']}/skip").json()["skipped"]
-        assert browser.post(f"/v1/annotate/projects/{pid}/undo").json() == {"unit_id": second["unit_id"]}
+        undone = {"unit_id": second["unit_id"], "skipped": True, "labels": None}
+        assert browser.post(f"/v1/annotate/projects/{pid}/undo").json() == undone
         flagged = browser.post(f"/v1/annotate/projects/{pid}/units/{second['unit_id']}/flag", json={"reason": "a name"})
         assert flagged.status_code == 204
         assert browser.get(f"/v1/annotate/projects/{pid}/flagged").status_code == 403
@@ -175,3 +176,32 @@ def test_the_cli_prelabels_with_a_progress_bar_and_prints_the_final_status(tmp_p
     final = json.loads(result.stdout.strip().splitlines()[-1])  # the bar goes to standard error
     assert final["state"] == "done" and final["done"] == final["total"] == 3
     assert "3/3" in result.stderr
+
+
+def test_deleting_an_annotator_deletes_the_export_files_that_hold_their_labels(
+    web_app, services, annotate, curator
+) -> None:
+    pid = make_project(curator, overlap=1)
+    untouched = make_project(curator, name="Nobody from the leaver labelled here", overlap=1)
+    for project_id in (pid, untouched):
+        annotate.import_items(project_id, posts(["He shared his lunch."]), Fields(), "t")
+    leaver = annotator_account(services)
+    unit = annotate.next_unit(pid, leaver.id)
+    services.annotate_unit(pid, unit.unit_id, leaver.id, LABELS | {"why": "my own reasons"})
+    jobs = services.annotate_jobs
+    finished = {}
+    for project_id, fmt in ((pid, "jsonl"), (pid, "dpo"), (pid, "hf"), (untouched, "jsonl")):
+        started = curator.post(f"/v1/annotate/projects/{project_id}/exports", json={"format": fmt}).json()
+        finished[project_id, fmt] = jobs.wait(started["job_id"], timeout=60)["job_id"]
+    download = f"/v1/annotate/jobs/{finished[pid, 'jsonl']}/file"
+    assert leaver.id in curator.get(download).text
+    files = {key: jobs.output(job_id) for key, job_id in finished.items()}
+
+    services.delete_participant(leaver.id)
+
+    assert curator.get(download).status_code == 404
+    for (project_id, _), job_id in finished.items():
+        gone = project_id == pid
+        assert files[project_id, _].exists() is not gone
+        assert (curator.get(f"/v1/annotate/jobs/{job_id}").status_code == 404) is gone
+    assert not any(leaver.id in path.read_text() for path in files[untouched, "jsonl"].parent.glob("*.jsonl"))

@@ -76,3 +76,62 @@ def test_unknown_formats_and_unfinished_jobs_have_no_file(services, annotate, jo
         jobs.export(pid, "xml")
     with pytest.raises(NotFoundError):
         jobs.output("export-unknown")
+
+
+class CalibratedDouble:
+    """A pre-labeller with the real one's output shape (`prelabel.suggest`: per-component confidences in the
+    labels, the whole suggestion's confidence on the row), without loading the evaluator."""
+
+    model_version = "valueprint-evaluator/1@2026-11-23T16:45:10+00:00+calibration/20261203-1896+1060"
+
+    def predict(self, texts, schema):
+        import numpy as np
+
+        from valueprint.annotate.prelabel import suggest
+
+        n = len(texts)
+        scores = {"care": np.full(n, -0.8), "fairness": np.full(n, 0.3)}
+        presence = {"care": np.full(n, 0.9), "fairness": np.full(n, 0.2)}
+        points = np.tile([0.6, 0.1, 0.1, 0.1, 0.1], (n, 1))
+        return suggest(schema, ["care", "fairness"], scores, presence, points, self.model_version)
+
+
+def test_a_hugging_face_export_of_machine_pre_labels_keeps_every_confidence(services, annotate, jobs) -> None:
+    datasets = pytest.importorskip("datasets")
+    from valueprint.annotate.prelabel_run import prelabel_project
+
+    pid = project(annotate, label_schema={"dimensions": ["care", "fairness"]})
+    annotate.import_items(pid, posts(["He hit the dog.", "She fed the cat."]), Fields(), "t")
+    prelabel_project(services.db, pid, CalibratedDouble())
+
+    [line, _] = [json.loads(x) for x in annotate.export_jsonl(pid)]
+    [stored] = line["prelabels"]
+    assert stored["confidence"] == pytest.approx(0.9 * 0.8 * 0.6, abs=1e-4)  # the whole suggestion right
+    assert stored["component_confidence"] == {"values": {"care": 0.9, "fairness": 0.2}, "acceptability": 0.6}
+
+    final = jobs.wait(jobs.export(pid, "hf")["job_id"], timeout=60)
+    assert final["state"] == "done", final
+    dataset = datasets.load_from_disk(str(jobs.output(final["job_id"])))
+    [prelabel] = dataset[0]["prelabels"]
+    assert prelabel["model_version"] == CalibratedDouble.model_version
+    assert prelabel["confidence"] == pytest.approx(stored["confidence"])
+    assert prelabel["acceptability_confidence"] == pytest.approx(0.6)
+    assert prelabel["value_confidence"] == [
+        {"dimension": "care", "confidence": pytest.approx(0.9)},
+        {"dimension": "fairness", "confidence": pytest.approx(0.2)},
+    ]
+    assert prelabel["values"] == ["care:-"] and prelabel["acceptability"] == 0
+
+
+def test_a_dpo_export_with_no_pairs_says_why_in_its_status(services, annotate, jobs) -> None:
+    pid = project(annotate, segmentation="posts")  # one unit per document: no two units share a context
+    annotate.import_items(pid, posts(["He kept the money.", "She returned the wallet."]), Fields(), "t")
+    person = annotator(services)
+    for score in (0, 4):
+        services.annotate_unit(pid, annotate.next_unit(pid, person).unit_id, person, {"acceptability": score})
+    final = jobs.wait(jobs.export(pid, "dpo")["job_id"], timeout=30)
+    assert final["state"] == "done" and final["written"] == 0
+    assert "at least two judged units with different acceptability" in final["note"]
+    assert "the text before the earlier one" in final["note"]
+    judged = jobs.wait(jobs.export(judged_story(services, annotate), "dpo")["job_id"], timeout=30)
+    assert judged["written"] == 1 and judged.get("note") is None

@@ -177,7 +177,7 @@ def test_skip_then_undo_brings_the_skipped_unit_back(annotate, person) -> None:
     skipped = person.post(f"/annotate/{pid}/units/{first}/skip", headers=HTMX)
     assert unit_id(skipped.text) != first and "Skipped." in skipped.text
     back = person.post(f"/annotate/{pid}/undo", headers=HTMX)
-    assert unit_id(back.text) == first and "your last label was undone" in back.text
+    assert unit_id(back.text) == first and status_line(back.text) == "Back: your skip was undone; label this unit."
     person.post(f"/annotate/{pid}/undo", headers=HTMX)
     nothing = person.post(f"/annotate/{pid}/undo", headers=HTMX)
     assert "Nothing undone: nothing to undo" in unescape(nothing.text)
@@ -258,3 +258,60 @@ def test_hostile_text_is_escaped_in_every_field_it_appears_in(services, annotate
     for shown in ("Project ", "Read ", "Unit ", "label ", "why "):
         assert shown + escaped in pages[1], shown
     assert "reason " + escaped in pages[2]
+
+
+def test_the_account_deletion_page_says_what_happens_to_annotations(person) -> None:
+    told = " ".join(unescape(re.sub(r"<[^>]+>", " ", person.get("/me").text)).split())
+    assert "your labels and whys with the snapshots of your values" in told
+    assert "the export files of those projects that hold them" in told
+    assert "a unit you flagged stays hidden until a curator removes the personal data" in told
+
+
+def test_undo_fills_in_the_annotators_own_label_and_why_not_the_suggestion(annotate, person) -> None:
+    pid = annotate.create_project(
+        None,
+        {"name": "Undo", "segmentation": "posts", "label_schema": {"dimensions": ["care"], "custom_labels": ["irony"]}},
+    ).id
+    suggested = [
+        {"from_name": "acceptability", "to_name": "text", "type": "choices", "value": {"choices": ["clearly wrong"]}}
+    ]
+    tasks = [
+        {"data": {"text": text, "licence": "MIT"}, "predictions": [{"model_version": "m", "result": suggested}]}
+        for text in ("One.", "Two.")
+    ]
+    annotate.import_labelstudio(pid, tasks, Fields(), "t")
+    first = unit_id(person.get(f"/annotate/{pid}").text)
+    own = {"acceptability": "3", "value-care": "1", "why": "my own reason", "custom": "irony"}
+    person.post(f"/annotate/{pid}/units/{first}", data=own, headers=HTMX)
+    for headers in (HTMX, {}):  # with HTMX and without (a plain form post)
+        back = person.post(f"/annotate/{pid}/undo", headers=headers)
+        assert unit_id(back.text) == first
+        assert status_line(back.text) == "Back: your last label was undone; your label is filled in to correct."
+        assert re.search(r'value="3" id="acceptability-3"\s+checked', back.text)
+        assert re.search(r'id="value-care-plus"\s+checked', back.text)
+        assert re.search(r'id="custom-1"\s+checked', back.text) and ">my own reason</textarea>" in back.text
+        assert not re.search(r'id="acceptability-0"\s+checked', back.text)  # not the suggestion
+        person.post(f"/annotate/{pid}/units/{first}", data=own, headers=HTMX)
+
+
+def test_a_machine_suggestion_names_the_value_evaluator_and_the_values_by_their_labels(
+    services, annotate, person
+) -> None:
+    from tests.test_annotate_export_jobs import CalibratedDouble
+    from valueprint.annotate.prelabel_run import prelabel_project
+
+    pid = corpus(annotate, ["He hit the dog."], label_schema={"dimensions": ["care", "fairness"]})
+    prelabel_project(services.db, pid, CalibratedDouble())
+    page = person.get(f"/annotate/{pid}").text
+    told = " ".join(unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    assert "Suggested by the value evaluator (43% sure)" in told
+    assert f'title="{CalibratedDouble.model_version}"' in page  # the full version, on demand
+    care = services.model.space.dimension("care").label
+    assert care != "care" and re.search(rf"<li>{re.escape(care)} − violates</li>", unescape(page))
+
+
+def test_a_visitor_opening_annotate_is_told_to_sign_up_or_sign_in(client, annotate) -> None:
+    pid = corpus(annotate, ["He shared his lunch."])
+    for path in ("/annotate", f"/annotate/{pid}"):
+        landed = client.get(path)
+        assert landed.url.path == "/" and "Sign up or sign in to annotate" in landed.text

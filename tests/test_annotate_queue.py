@@ -128,11 +128,11 @@ def test_skip_and_undo(services, annotate) -> None:
     services.annotate_unit(pid, skipped, person, None)
     labelled = label(services, pid, person)
     assert labelled != skipped and annotate.next_unit(pid, person) is None
-    assert annotate.undo(pid, person) == labelled
+    assert annotate.undo(pid, person).unit_id == labelled
     assert annotate.next_unit(pid, person).unit_id == labelled  # reserved for them again
     services.annotate_unit(pid, labelled, person, {"values": {}, "acceptability": 0})
-    assert annotate.undo(pid, person) == labelled
-    assert annotate.undo(pid, person) == skipped
+    assert annotate.undo(pid, person).unit_id == labelled
+    assert annotate.undo(pid, person).unit_id == skipped
     with pytest.raises(NotFoundError, match="nothing to undo"):
         annotate.undo(pid, person)
     with services.db.session() as session:
@@ -144,7 +144,7 @@ def test_undo_goes_back_even_while_the_annotator_holds_the_next_unit(services, a
     person = annotator(services)
     first = label(services, pid, person)
     holding = annotate.next_unit(pid, person).unit_id
-    assert annotate.undo(pid, person) == first
+    assert annotate.undo(pid, person).unit_id == first
     assert annotate.next_unit(pid, person).unit_id == first  # back to the undone unit, not the one held
     other = annotator(services)
     assert annotate.next_unit(pid, other).unit_id == holding  # the unit given back is free for others
@@ -187,3 +187,27 @@ def test_deleting_an_annotator_removes_their_labels_and_frees_the_units(services
     with services.db.session() as session:
         assert session.scalars(select(Annotation)).all() == []
     assert annotate.next_unit(pid, stayer).unit_id == unit
+
+
+def test_deleting_an_annotator_removes_their_flag_but_the_flagged_unit_stays_hidden(services, annotate) -> None:
+    pid = corpus(annotate, count=1)
+    leaver = annotator(services)
+    unit = annotate.next_unit(pid, leaver).unit_id
+    annotate.flag(pid, unit, leaver, "names my neighbour")
+    services.delete_participant(leaver)
+    assert [(f.unit_id, f.reasons) for f in annotate.flagged(pid)] == [(unit, [])]  # hidden, the reason gone
+    assert annotate.next_unit(pid, annotator(services)) is None
+
+
+def test_undo_gives_back_the_annotators_own_label_to_correct(services, annotate) -> None:
+    pid = corpus(annotate, count=2, label_schema={"dimensions": ["care", "fairness"], "custom_labels": ["sarcasm"]})
+    person = annotator(services)
+    own = {"values": {"care": 1, "fairness": -1}, "acceptability": 3, "why": "kind but unfair", "custom": ["sarcasm"]}
+    labelled = label(services, pid, person, own)
+    undone = annotate.undo(pid, person)
+    assert (undone.unit_id, undone.skipped, undone.labels.model_dump()) == (labelled, False, own)
+    services.annotate_unit(pid, labelled, person, own)
+    skipped = annotate.next_unit(pid, person).unit_id
+    services.annotate_unit(pid, skipped, person, None)
+    undone = annotate.undo(pid, person)
+    assert (undone.unit_id, undone.skipped, undone.labels) == (skipped, True, None)

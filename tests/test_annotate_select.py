@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.annotate_factories import Clock, annotate_for, posts, project
+from tests.annotate_factories import Clock, annotate_for, annotator, posts, project
 from valueprint.annotate.readers import Fields
 from valueprint.annotate.select import rank
 from valueprint.errors import BadRequestError
@@ -60,3 +60,21 @@ def test_annotators_search_and_only_curators_copy(services, annotate, participan
     assert [m["text"] for m in found.json()["matches"]] == ["They mock him."]
     refused = participant_client.post(f"/v1/annotate/projects/{source}/search", json={"query": "mock", "into": target})
     assert refused.status_code == 403
+
+
+def test_matches_copied_into_a_project_keep_their_pre_labels_where_they_fit(services, annotate) -> None:
+    from tests.test_annotate_export_jobs import CalibratedDouble
+    from valueprint.annotate.prelabel_run import prelabel_project
+
+    dims = {"dimensions": ["care", "fairness"]}
+    source = project(annotate, label_schema=dims)
+    annotate.import_items(source, posts(["They taunt him at school.", "Fresh bread today."]), Fields(), "t")
+    prelabel_project(services.db, source, CalibratedDouble())
+    [match] = annotate.search(source, "someone is bullied", bag_of_words, top=1)
+    same, narrower = project(annotate, label_schema=dims), project(annotate, label_schema={"dimensions": ["fairness"]})
+    assert annotate.select_into(source, [match], same, "search:bullied").prelabels == 1
+    given = annotate.next_unit(same, annotator(services))
+    [copied] = given.suggestions
+    assert (copied.model_version, copied.confidence) == (CalibratedDouble.model_version, pytest.approx(0.432))
+    assert copied.labels["values"] == {"care": -1} and copied.labels["confidence"]["acceptability"] == 0.6
+    assert annotate.select_into(source, [match], narrower, "search:bullied").prelabels == 0  # care is not there

@@ -147,7 +147,7 @@ def test_an_annotator_labels_several_units_with_the_keyboard_only(open_page, ser
     expect(page.locator("#annotate-status")).to_contain_text("Skipped")
     page.keyboard.press("u")  # back: the skipped unit again
     assert next_unit(page, third) == second
-    expect(page.locator("#annotate-status")).to_contain_text("your last label was undone")
+    expect(page.locator("#annotate-status")).to_have_text("Back: your skip was undone; label this unit.")
 
     page.keyboard.press("1")  # clearly wrong
     page.keyboard.press("Tab")
@@ -166,6 +166,50 @@ def test_an_annotator_labels_several_units_with_the_keyboard_only(open_page, ser
     assert got[int(first)] == [(4, {"care": 1}, "kind to a friend")]
     assert got[int(second)] == [(0, {"fairness": -1}, None)]
     assert sorted(len(given) for given in got.values()) == [1, 1, 1, 1]
+
+
+def test_v_goes_to_the_values_and_the_arrows_stop_at_either_end(open_page, served: Served) -> None:
+    pid = served.project(["He shared his lunch."], label_schema={"dimensions": DIMS})
+    page = open_page()
+    page.goto(f"/annotate/{pid}")
+    expect(page.locator("#key-help")).to_be_visible()
+    expect(page.locator("#key-help")).to_contain_text("V values: ← → set one, Tab the next")
+    focused = "() => document.activeElement.id"
+    page.keyboard.press("v")
+    assert page.evaluate(focused) == "value-care-none"
+    for _ in range(2):  # the second press stays on "− violates": it does not wrap round to "+ upholds"
+        page.keyboard.press("ArrowLeft")
+        assert page.evaluate(focused) == "value-care-minus"
+    expect(page.locator("#value-care-minus")).to_be_checked()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    expect(page.locator("#value-care-plus")).to_be_checked()
+    assert page.evaluate(focused) == "value-care-plus"
+    page.keyboard.press("Tab")  # the next value
+    assert page.evaluate(focused) == "value-fairness-none"
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    next_unit(page, "")
+    assert [a["values"] for a in next(iter(labels_in_export(served, pid).values()))] == [{"care": 1, "fairness": 1}]
+
+
+def test_undo_brings_back_the_annotators_own_label_and_enter_keeps_it(open_page, served: Served) -> None:
+    pid = served.project(["He shared his lunch.", "She lied."], label_schema={"dimensions": DIMS})
+    page = open_page()
+    page.goto(f"/annotate/{pid}")
+    first = unit_of(page)
+    page.keyboard.press("4")
+    page.keyboard.press("w")
+    page.keyboard.type("generous")
+    page.keyboard.press("Enter")
+    second = next_unit(page, first)
+    page.keyboard.press("u")
+    assert next_unit(page, second) == first
+    expect(page.locator("#acceptability-3")).to_be_checked()
+    expect(page.locator("#why")).to_have_value("generous")
+    page.keyboard.press("Enter")
+    next_unit(page, first)
+    assert [(a["acceptability"], a["why"]) for a in labels_in_export(served, pid)[int(first)]] == [(3, "generous")]
 
 
 # -- reservations --------------------------------------------------------------------------------------
@@ -300,6 +344,8 @@ def test_the_page_fits_a_375px_phone_with_44px_tap_targets(open_page, served: Se
                .map(([name, box]) => `${name}: ${Math.round(box.width)}x${Math.round(box.height)}`)"""
         )
         assert small == [], f"{path}: tap targets under 44 px: {small}"
+    hints = "#key-help, #save kbd, #skip kbd, .seg .key, .key-hint"
+    assert page.evaluate(f"[...document.querySelectorAll('{hints}')].every((el) => el.offsetParent === null)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "annotate_375.png", full_page=True)
     page.click("label:has(#acceptability-4)")
@@ -307,6 +353,21 @@ def test_the_page_fits_a_375px_phone_with_44px_tap_targets(open_page, served: Se
     page.click("#save")
     expect(page.locator("#annotate-status")).to_have_text("Saved. Here is the next unit.")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_key_badges_stay_whole_and_apart_from_their_words_where_hints_show(open_page, served: Served) -> None:
+    pid = served.project(["He shared his lunch."], label_schema={"dimensions": DIMS})
+    page = open_page(width=520)  # narrow, but a keyboard and mouse: hints show
+    page.goto(f"/annotate/{pid}")
+    expect(page.locator("#key-help")).to_be_visible()
+    enter, s_key = page.locator("#save kbd").bounding_box(), page.locator("#skip kbd").bounding_box()
+    assert enter["height"] <= s_key["height"] + 1  # "Enter" on one line, as tall as "S"
+    gap = page.evaluate(
+        """() => { const skip = document.getElementById("skip"); const range = document.createRange();
+             range.selectNodeContents(skip.firstChild);
+             return skip.querySelector("kbd").getBoundingClientRect().left - range.getBoundingClientRect().right; }"""
+    )
+    assert gap >= 4, f"the S badge is glued to 'Skip' ({gap:.1f} px)"
 
 
 # -- the benchmark: actions per unit ----------------------------------------------------------------------

@@ -3,8 +3,11 @@
 Export: every annotation (unit, project, labels, skip, time, the profile snapshot), reservation and flag.
 Deletion REMOVES them (it does not anonymise): a deleted person's labels and the value-profile snapshot
 taken with each are gone, and each unit they had labelled counts one label fewer, so it returns to the
-queue for someone else. A unit they flagged stays hidden until a curator fixes it (the flag's author goes,
-the hiding does not). Documents and units belong to the project, not to the person, and stay.
+queue for someone else. Their flags are removed (who flagged and the reason they wrote), but a unit they
+flagged stays hidden until a curator fixes it: the safer side, as it may show someone's personal data.
+Export files already written (`DATA_DIR/annotate/exports/`) hold annotators' ids, profile snapshots and
+whys, so every export of every project the person annotated in is deleted with its job's status (a curator
+exports again). Documents and units belong to the project, not to the person, and stay.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from valueprint.annotate.jobs import remove_exports
 from valueprint.store.duties import DataDuty, DutyContext, register
 from valueprint.store.models import Annotation, AnnotationFlag, AnnotationReservation, AnnotationUnit
 
@@ -48,8 +52,12 @@ def _export(context: DutyContext) -> dict[str, Any]:
 
 
 def _delete(context: DutyContext) -> None:
-    """Removes the person's annotations (each labelled unit counts one fewer), reservations and flags."""
+    """Removes the person's annotations (each labelled unit counts one fewer), reservations and flags (the
+    flagged unit stays hidden), and every export file of every project they annotated in (found before the
+    rows go; those files hold their pseudonymous id, profile snapshots and whys)."""
     session, mine = context.session, context.participant_id
+    projects = set(session.scalars(select(Annotation.project_id).where(Annotation.participant_id == mine)))
+    remove_exports(context.data_dir / "annotate" / "jobs", projects)
     labelled = session.scalars(
         select(Annotation.unit_id).where(Annotation.participant_id == mine, Annotation.skipped.is_(False))
     ).all()

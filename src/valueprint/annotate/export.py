@@ -78,6 +78,20 @@ def _labelled(session: Session, unit_id: int) -> tuple[list[Annotation], list[An
     return list(annotations), list(prelabels)
 
 
+def prelabel_line(prelabel: AnnotationPrelabel) -> dict[str, Any]:
+    """A pre-label in the JSONL export: its labels, `confidence` (the chance that the whole suggestion is
+    right; imported ones may have none) and, for machine pre-labels, `component_confidence`
+    ({"values": {dimension: P(present)}, "acceptability": the suggested point's probability})."""
+    labels = {k: v for k, v in prelabel.labels.items() if k != "confidence"}
+    return {
+        "origin": prelabel.origin,
+        "model_version": prelabel.model_version,
+        "confidence": prelabel.confidence,
+        **labels,
+        "component_confidence": prelabel.labels.get("confidence"),
+    }
+
+
 def jsonl_lines(session: Session, project: AnnotationProject, after: int) -> tuple[list[str], int | None]:
     """The next page of the JSONL export and the last unit id in it (None at the end): one JSON line per
     visible unit with its text and place, every annotation (the annotator's pseudonymous id and profile
@@ -107,10 +121,7 @@ def jsonl_lines(session: Session, project: AnnotationProject, after: int) -> tup
                 }
                 for a in annotations
             ],
-            "prelabels": [
-                {"origin": p.origin, "model_version": p.model_version, "confidence": p.confidence, **p.labels}
-                for p in prelabels
-            ],
+            "prelabels": [prelabel_line(p) for p in prelabels],
             "aggregate": aggregate(annotations),
         }
         lines.append(json.dumps(line, ensure_ascii=False) + "\n")

@@ -13,7 +13,9 @@ two unit ids and the `margin` (difference in scale points).
 The Hugging Face dataset (`datasets.Dataset.save_to_disk`) has one row per visible unit with
 explicit features: text, document source and licence, the aggregate (`values` as "dim:+"/"dim:-",
 `acceptability`), every annotation (annotator, values, acceptability, why, custom, profile as JSON
-text) and the pre-labels (origin, model version, confidence, values, acceptability).
+text) and the pre-labels (origin, model version, `confidence`: the chance that the whole suggestion is
+right, `value_confidence`: P(present) per dimension, `acceptability_confidence`: the suggested point's
+probability, values, acceptability; imported pre-labels may have no confidences).
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ from valueprint.store.db import Database
 from valueprint.store.models import AnnotationDocument, AnnotationProject, AnnotationUnit
 
 Progress = Callable[..., None]
+NO_PAIRS = (
+    "no DPO pairs: a pair needs a document with at least two judged units with different acceptability "
+    "(an aggregate from the annotations), and the prompt is the text before the earlier one, so the earlier "
+    "cannot be the document's first unit; import documents that make several units (segmentation sentences "
+    "or turns) and label more of them"
+)
 DOCUMENTS_PER_PAGE = 200
 
 
@@ -70,6 +78,8 @@ def export_to(db: Database, project_id: str, fmt: str, out: Path, progress: Prog
     if out.exists():
         shutil.rmtree(out) if out.is_dir() else out.unlink()
     os.replace(partial, out)
+    if fmt == "dpo" and not written:
+        return {"written": 0, "note": NO_PAIRS}
     return {"written": written}
 
 
@@ -182,6 +192,11 @@ def hf_rows(line: dict[str, Any]) -> dict[str, Any]:
                 "origin": p["origin"],
                 "model_version": p["model_version"],
                 "confidence": p["confidence"],
+                "value_confidence": [
+                    {"dimension": dim, "confidence": value}
+                    for dim, value in sorted(((p.get("component_confidence") or {}).get("values") or {}).items())
+                ],
+                "acceptability_confidence": (p.get("component_confidence") or {}).get("acceptability"),
                 "values": _signed(p.get("values") or {}),
                 "acceptability": p.get("acceptability"),
             }
@@ -205,6 +220,8 @@ def hf_features() -> Any:
         "origin": v("string"),
         "model_version": v("string"),
         "confidence": v("float64"),
+        "value_confidence": datasets.List({"dimension": v("string"), "confidence": v("float64")}),
+        "acceptability_confidence": v("float64"),
         "values": seq(v("string")),
         "acceptability": v("int32"),
     }

@@ -64,6 +64,9 @@ def checked_prelabels(record: Record, schema: LabelSchema) -> list[dict[str, Any
     """The record's imported pre-labels as our labels; LabelError naming the row and entry when one does not fit."""
     checked = []
     for entry in record.prelabels:
+        if "labels" in entry:  # copied from a unit of another project (see `Annotate.select_into`): checked there
+            checked.append(entry)
+            continue
         try:
             labels = labelstudio.from_results(entry["result"], schema)
         except LabelError as error:

@@ -33,7 +33,7 @@ ACTIVE = ("queued", "running")
 EXPORT_FORMATS = ("jsonl", "labelstudio", "dpo", "hf")
 SUFFIXES = {"jsonl": ".jsonl", "labelstudio": ".labelstudio.json", "dpo": ".dpo.jsonl", "hf": ".hf"}
 PUBLIC_FIELDS = ("job_id", "kind", "project_id", "format", "state", "engine", "done", "total", "eta_s", "error")
-PUBLIC_FIELDS += ("submitted_at", "started_at", "finished_at", "updated_at", "written")
+PUBLIC_FIELDS += ("submitted_at", "started_at", "finished_at", "updated_at", "written", "note")
 
 
 @dataclass(frozen=True)
@@ -104,11 +104,33 @@ def run_job(request: JobRequest, prelabeller_factory: Callable[[JobRequest], Any
         licence.report(state="done", finished_at=now(), eta_s=0, **result)
         return result
     except JobCancelled:
+        if request.kind == "export" and request.out:  # cancelled, or its project's exports were deleted
+            for path in (Path(request.out), Path(request.out + ".partial")):
+                _remove(path)
         return {"cancelled": True}
     except BaseException as error:
         with contextlib.suppress(JobCancelled):
             licence.report(state="failed", error=public_error(error), finished_at=now())
         raise
+
+
+def remove_exports(jobs_dir: Path, project_ids: list[str] | set[str]) -> None:
+    """Delete every export of these projects: the files (finished or half-written) under the exports folder
+    beside `jobs_dir` and their jobs' status files (so they are no longer known: their download is a 404). An
+    export still running finds its status gone at its next report, stops and removes what it wrote."""
+    exports = jobs_dir.parent / "exports"
+    with jobs_lock(jobs_dir):
+        for project_id in sorted(project_ids):
+            if not project_id.isalnum():  # project ids are hex; never a pattern
+                continue
+            for status in jobs_dir.glob(f"export-{project_id}-*.json"):
+                status.unlink(missing_ok=True)
+            for path in exports.glob(f"export-{project_id}-*"):
+                _remove(path)
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 class AnnotateJobs:
@@ -173,6 +195,8 @@ class AnnotateJobs:
                     submitted_at=now(),
                     finished_at=None,
                     error=None,
+                    written=None,
+                    note=None,
                 )
             self._futures[request.job_id] = self._submit(request)
             return public(status)
@@ -222,7 +246,7 @@ class AnnotateJobs:
             future.cancel()
         if status.get("kind") == "export" and status.get("out"):
             for path in (Path(status["out"]), Path(status["out"] + ".partial")):
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+                _remove(path)
         return public(status)
 
     def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any]:

@@ -74,10 +74,12 @@ def record(
     return annotation
 
 
-def undo_last(session: Session, project: AnnotationProject, participant_id: str, now: datetime, hold: timedelta) -> int:
+def undo_last(
+    session: Session, project: AnnotationProject, participant_id: str, now: datetime, hold: timedelta
+) -> Annotation:
     """Delete the annotator's latest annotation (or skip) in the project and reserve its unit for them
     again, giving back any other unit they hold there (so their next unit is the one undone: "back");
-    the unit's id. NotFoundError when there is nothing to undo."""
+    the deleted annotation (its labels fill the form again). NotFoundError when there is nothing to undo."""
     last = session.scalars(
         select(Annotation)
         .where(Annotation.project_id == project.id, Annotation.participant_id == participant_id)
@@ -97,7 +99,7 @@ def undo_last(session: Session, project: AnnotationProject, participant_id: str,
         )
     )
     session.merge(AnnotationReservation(unit_id=unit.id, participant_id=participant_id, expires_at=now + hold))
-    return unit.id
+    return last
 
 
 def flag(session: Session, project_id: str, unit_id: int, participant_id: str, reason: str) -> None:

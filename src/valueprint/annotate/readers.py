@@ -34,7 +34,9 @@ class Record:
     source: str
     licence: str
     external_id: str | None = None
-    prelabels: list[dict[str, Any]] = field(default_factory=list)  # Label Studio results, checked later
+    prelabels: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # Label Studio results (checked later) or copied labels
 
 
 @dataclass(frozen=True)

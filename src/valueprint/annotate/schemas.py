@@ -72,8 +72,19 @@ class Recorded(BaseModel):
     skipped: bool
 
 
+class GivenLabels(BaseModel):
+    """An annotator's own labels of a unit."""
+
+    values: dict[str, int] = Field(description="{dimension id: 1 upholds | -1 violates}")
+    acceptability: int | None
+    why: str | None
+    custom: list[str]
+
+
 class Undone(BaseModel):
     unit_id: int = Field(description="The unit whose label was undone; it is reserved for you again.")
+    skipped: bool = Field(description="What was undone was a skip.")
+    labels: GivenLabels | None = Field(description="The labels undone (null for a skip), to correct and send again.")
 
 
 class FlaggedUnit(BaseModel):

@@ -22,10 +22,19 @@ from valueprint.annotate import data as _data  # noqa: F401  (registers the anno
 from valueprint.annotate import export, importer, labels, queue
 from valueprint.annotate.dedup import NearDuplicates
 from valueprint.annotate.readers import Fields, Record, labelstudio_records, read_records, records_from_items
-from valueprint.annotate.schema import LabelSchema, parse_spec
-from valueprint.annotate.schemas import FlaggedUnit, ImportView, ProjectView, RawUnit, Suggestion, UnitTask
+from valueprint.annotate.schema import LabelSchema, check_labels, parse_spec
+from valueprint.annotate.schemas import (
+    FlaggedUnit,
+    GivenLabels,
+    ImportView,
+    ProjectView,
+    RawUnit,
+    Suggestion,
+    Undone,
+    UnitTask,
+)
 from valueprint.annotate.units import Sanitiser, load_sanitiser, sanitise
-from valueprint.errors import BadRequestError, NotFoundError
+from valueprint.errors import BadRequestError, LabelError, NotFoundError
 from valueprint.store.crypto import Sealer
 from valueprint.store.db import Database
 from valueprint.store.models import (
@@ -167,11 +176,14 @@ class Annotate:
             project = self._project(session, project_id)
             labels.record(session, project, unit_id, participant_id, self.clock(), profile_json, given)
 
-    def undo(self, project_id: str, participant_id: str) -> int:
-        """Deletes the annotator's latest label or skip in the project; its unit is theirs again."""
+    def undo(self, project_id: str, participant_id: str) -> Undone:
+        """Deletes the annotator's latest label or skip in the project; its unit is theirs again, and what
+        they had given comes back (to fill the form in again: their own label, not the suggestion)."""
         with self.db.session() as session:
             project = self._project(session, project_id)
-            return labels.undo_last(session, project, participant_id, self.clock(), self.reservation)
+            last = labels.undo_last(session, project, participant_id, self.clock(), self.reservation)
+            given = None if last.skipped else GivenLabels(**export.labels_of(last))
+            return Undone(unit_id=last.unit_id, skipped=last.skipped, labels=given)
 
     def flag(self, project_id: str, unit_id: int, participant_id: str, reason: str = "") -> None:
         """Hides the unit at once, for everyone, until a curator fixes it."""
@@ -233,17 +245,38 @@ class Annotate:
 
     def select_into(self, project_id: str, matches: list[Any], target_id: str, source: str) -> ImportView:
         """Builds a project (or a queue) from matches: each matched unit becomes a document of the target
-        project (sanitised again on import), its source naming the search."""
-        records = [
-            Record(row=f"unit {m.unit_id}", text=m.text, source=source, licence=self._licence(m.unit_id))
-            for m in matches
-        ]
+        project (sanitised again on import), its source naming the search, with the unit's pre-labels
+        (machine and imported, with their confidences) where they fit the target: the same scale, only its
+        dimensions and custom labels, and the unit stays one unit under the target's segmentation."""
+        from valueprint.annotate.segment import segment
+
+        with self.db.session() as session:
+            source_schema = LabelSchema.model_validate(self._project(session, project_id).label_schema)
+            target = self._project(session, target_id)
+            schema, segmentation = LabelSchema.model_validate(target.label_schema), target.segmentation
+            records = []
+            for m in matches:
+                unit = session.get(AnnotationUnit, m.unit_id)
+                row = f"unit {m.unit_id}"
+                whole = len(segment(m.text, segmentation, row)) == 1
+                fits = whole and source_schema.scale == schema.scale
+                prelabels = self._copied_prelabels(session, unit.id, schema) if fits else []
+                licence = session.get(AnnotationDocument, unit.document_id).licence
+                records.append(Record(row=row, text=m.text, source=source, licence=licence, prelabels=prelabels))
         return self.import_records(target_id, records)
 
-    def _licence(self, unit_id: int) -> str:
-        with self.db.session() as session:
-            unit = session.get(AnnotationUnit, unit_id)
-            return session.get(AnnotationDocument, unit.document_id).licence
+    @staticmethod
+    def _copied_prelabels(session: Any, unit_id: int, schema: LabelSchema) -> list[dict[str, Any]]:
+        copied = []
+        for p in session.scalars(select(AnnotationPrelabel).where(AnnotationPrelabel.unit_id == unit_id)):
+            given = p.labels
+            try:
+                check_labels(schema, given.get("values", {}), given.get("acceptability"), given.get("custom", []))
+            except LabelError:
+                continue
+            entry = {"origin": p.origin, "model_version": p.model_version, "labels": given}
+            copied.append(entry | {"confidence": p.confidence})
+        return copied
 
     # -- export ---------------------------------------------------------------------------
 

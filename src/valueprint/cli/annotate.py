@@ -219,7 +219,9 @@ def search(
     project: ProjectRef,
     query: Annotated[str, typer.Argument(help='What to find, e.g. "posts where someone is bullied".')],
     top: Annotated[int, typer.Option(help="How many units.")] = 20,
-    into: Annotated[str | None, typer.Option(help="Copy the matches into this project (id or name).")] = None,
+    into: Annotated[
+        str | None, typer.Option(help="Copy the matches (with their pre-labels where they fit) into this project.")
+    ] = None,
 ) -> None:
     """Units matching a description, by embedding search with the evaluator's MiniLM backbone."""
     from valueprint.annotate.select import evaluator_embedder

@@ -71,7 +71,9 @@ class ExportRequest(Body):
 class SearchRequest(Body):
     query: str = Field(min_length=1, max_length=500, description='e.g. "posts where someone is bullied".')
     top: int = Field(20, ge=1, le=500)
-    into: str | None = Field(None, description="Copy the matches into this project (curators only).")
+    into: str | None = Field(
+        None, description="Copy the matches, with their pre-labels where they fit, into this project (curators only)."
+    )
 
 
 class SearchMatch(BaseModel):
@@ -97,6 +99,7 @@ class JobStatus(BaseModel):
     eta_s: float | None = None
     error: str | None = None
     written: int | None = Field(None, description="Rows (or DPO pairs) written, once done.")
+    note: str | None = Field(None, description="Why an export wrote nothing (a DPO export without pairs).")
     submitted_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
@@ -159,8 +162,9 @@ def skip_unit(s: ServicesDep, participant_id: Participant, project_id: str, unit
 
 @router.post("/projects/{project_id}/undo")
 def undo(s: ServicesDep, participant_id: Participant, project_id: str) -> Undone:
-    """Undo my latest label or skip in the project; the unit is mine again."""
-    return Undone(unit_id=s.annotate.undo(project_id, participant_id))
+    """Undo my latest label or skip in the project; the unit is mine again, and the labels I had given come
+    back (to correct and send again)."""
+    return s.annotate.undo(project_id, participant_id)
 
 
 @router.post("/projects/{project_id}/units/{unit_id}/flag", status_code=204)

@@ -28,6 +28,12 @@ router = APIRouter(include_in_schema=False)
 STATUS = "annotate_status"  # the session's key for the status line after a plain (non-HTMX) post
 
 
+def _visitor(request: Request) -> Response:
+    """Someone not signed in: to the start page, told why."""
+    flash(request, "Sign up or sign in to annotate: your labels are kept with your pseudonymous account.")
+    return redirect("/")
+
+
 def _without_profile(request: Request, s: Services, participant_id: str) -> Response | None:
     """A redirect to the questionnaire, with the reason, for a person who cannot annotate yet."""
     try:
@@ -45,17 +51,28 @@ def _suggestion(unit: UnitTask | None) -> Suggestion | None:
     return max(unit.suggestions, key=lambda found: -1.0 if found.confidence is None else found.confidence)
 
 
+EVALUATOR_VERSION = "valueprint-evaluator/"  # how the product pre-labeller's model versions begin
+
+
+def suggested_by(model_version: str) -> str:
+    """A short name for who suggested: the value evaluator, or an imported prediction's model as named."""
+    return "the value evaluator" if model_version.startswith(EVALUATOR_VERSION) else model_version
+
+
 def _unit_context(
     s: Services, project: ProjectView, unit: UnitTask | None, given: dict[str, Any] | None = None, **more: Any
 ) -> dict[str, Any]:
     schema = project.label_schema
     suggestion = _suggestion(unit)
+    dimensions = [s.model.space.dimension(d) for d in schema.dimensions]
     return {
         "project": project,
         "unit": unit,
         "suggestion": suggestion,
+        "suggestion_by": suggested_by(suggestion.model_version) if suggestion else "",
         "chosen": given if given is not None else (suggestion.labels if suggestion else {}),
-        "dimensions": [s.model.space.dimension(d) for d in schema.dimensions],
+        "dimensions": dimensions,
+        "dimension_labels": {d.id: d.label for d in dimensions},
         "scale": schema.scale,
         **more,
     }
@@ -98,7 +115,7 @@ def labels_from(form: FormData, project: ProjectView) -> dict[str, Any]:
 @router.get("/annotate", response_class=HTMLResponse)
 def projects(request: Request, s: ServicesDep, participant_id: CurrentParticipant) -> Response:
     if participant_id is None:
-        return redirect("/")
+        return _visitor(request)
     curator = s.accounts.role(participant_id) in (Role.CURATOR, Role.ADMIN)  # may curate without a profile
     if not curator and (to_questionnaire := _without_profile(request, s, participant_id)) is not None:
         return to_questionnaire
@@ -108,7 +125,7 @@ def projects(request: Request, s: ServicesDep, participant_id: CurrentParticipan
 @router.get("/annotate/{project_id}", response_class=HTMLResponse)
 def annotate_page(request: Request, s: ServicesDep, participant_id: CurrentParticipant, project_id: str) -> Response:
     if participant_id is None:
-        return redirect("/")
+        return _visitor(request)
     if (to_questionnaire := _without_profile(request, s, participant_id)) is not None:
         return to_questionnaire
     project = s.annotate.project(project_id)
@@ -147,10 +164,20 @@ def skip(request: Request, s: ServicesDep, participant_id: Participant, project_
 @router.post("/annotate/{project_id}/undo")
 def undo(request: Request, s: ServicesDep, participant_id: Participant, project_id: str) -> Response:
     try:
-        s.annotate.undo(project_id, participant_id)
+        undone = s.annotate.undo(project_id, participant_id)
     except NotFoundError as error:
         return _unit_response(request, s, project_id, participant_id, f"Nothing undone: {error}.")
-    return _unit_response(request, s, project_id, participant_id, "Back: your last label was undone; label it again.")
+    if undone.labels is None:
+        return _unit_response(request, s, project_id, participant_id, "Back: your skip was undone; label this unit.")
+    # the unit with the person's own label filled in (not the suggestion), rendered at once: the label is not
+    # kept anywhere else (the session cookie holds no labels), so a plain post gets the page, not a redirect
+    project = s.annotate.project(project_id)
+    unit = s.annotate.next_unit(project_id, participant_id)
+    status = "Back: your last label was undone; your label is filled in to correct."
+    context = _unit_context(s, project, unit, undone.labels.model_dump(), status=status, yours=True)
+    if is_htmx(request):
+        return render(request, "partials/annotate_unit.html", context | {"oob": True})
+    return render(request, "annotate.html", context)
 
 
 @router.post("/annotate/{project_id}/units/{unit_id}/flag")

@@ -1,6 +1,7 @@
 /* The annotate page, keyboard first: 1-9 (0 = 10) pick the acceptability, Enter saves, S skips, U goes back
-   (undoes the last label or skip), W writes the "why"; Escape leaves a text field. "This shows personal
-   data" hides the unit at once, before the server answers. No external resources (CSP script-src 'self'). */
+   (undoes the last label or skip), W writes the "why", V goes to the values (arrow keys set one, without
+   wrapping round from "− violates" to "+ upholds"; Tab the next); Escape leaves a text field. "This shows
+   personal data" hides the unit at once, before the server answers. No external resources (CSP script-src 'self'). */
 (function () {
   "use strict";
 
@@ -10,6 +11,18 @@
 
   function busy(unit) {
     return unit.classList.contains("htmx-request") || !!unit.querySelector(".htmx-request");
+  }
+
+  var ARROWS = { ArrowLeft: -1, ArrowUp: -1, ArrowRight: 1, ArrowDown: 1 };
+
+  function step(form, radio, by) {
+    var group = Array.prototype.slice.call(form.querySelectorAll("input[type=radio]"))
+      .filter(function (other) { return other.name === radio.name; });
+    var next = group[group.indexOf(radio) + by];
+    if (!next) return; // at the end: stay
+    next.checked = true;
+    next.focus();
+    next.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
   function onKey(event) {
@@ -31,6 +44,11 @@
       if (event.key === "Escape") target.blur();
       return;
     }
+    if (ARROWS[event.key] && target.matches && target.matches("#label-form input[type=radio]")) {
+      event.preventDefault(); // the browser's own arrows wrap round: the last option after the first
+      step(form, target, ARROWS[event.key]);
+      return;
+    }
     if (event.repeat || event.shiftKey) return;
     var key = String(event.key).toLowerCase();
     if (/^[0-9]$/.test(key)) {
@@ -41,6 +59,14 @@
       event.preventDefault();
       radio.checked = true;
       radio.focus();
+      return;
+    }
+    if (key === "v") {
+      var row = form && form.querySelector(".value-row");
+      if (row) {
+        event.preventDefault();
+        (row.querySelector("input:checked") || row.querySelector("input")).focus();
+      }
       return;
     }
     if (key === "w") {
