@@ -7,7 +7,7 @@ the app's request size limit; large corpora are imported with `valueprint annota
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, StreamingResponse
@@ -18,7 +18,7 @@ from valueprint.annotate.readers import Fields
 from valueprint.annotate.schema import MAX_WHY_CHARS, LabelSchema, Segmentation
 from valueprint.annotate.schemas import FlaggedUnit, ImportView, NextUnit, ProjectView, RawUnit, Recorded, Undone
 from valueprint.errors import ForbiddenError, NotFoundError
-from valueprint.web.deps import Curator, Participant, ServicesDep
+from valueprint.web.deps import Curator, Participant, ServicesDep, UnitId
 
 router = APIRouter(prefix="/v1/annotate", tags=["annotate"])
 
@@ -47,8 +47,10 @@ class ImportRequest(Body):
 
 
 class LabelsRequest(Body):
-    values: dict[str, int] = Field(default_factory=dict, description="{dimension id: 1 upholds | -1 violates}")
-    acceptability: int | None = Field(None, description="Index on the project's scale; 0 = clearly wrong.")
+    values: dict[str, Annotated[int, Field(ge=-1, le=1)]] = Field(
+        default_factory=dict, max_length=100, description="{dimension id: 1 upholds | -1 violates}"
+    )
+    acceptability: int | None = Field(None, ge=0, le=10, description="Index on the project's scale; 0 = clearly wrong.")
     why: str | None = Field(None, max_length=MAX_WHY_CHARS)
     custom: list[str] = Field(default_factory=list, max_length=50)
 
@@ -77,7 +79,7 @@ class SearchRequest(Body):
 
 
 class SearchMatch(BaseModel):
-    unit_id: int
+    unit_id: UnitId
     text: str
     score: float = Field(description="Cosine similarity with the query in MiniLM space.")
 
@@ -147,7 +149,7 @@ def next_unit(s: ServicesDep, participant_id: Participant, project_id: str) -> N
 
 @router.post("/projects/{project_id}/units/{unit_id}/labels")
 def label_unit(
-    s: ServicesDep, participant_id: Participant, project_id: str, unit_id: int, body: LabelsRequest
+    s: ServicesDep, participant_id: Participant, project_id: str, unit_id: UnitId, body: LabelsRequest
 ) -> Recorded:
     """Label a unit I hold; a snapshot of my value profile is stored with it."""
     s.annotate_unit(project_id, unit_id, participant_id, body.model_dump())
@@ -155,7 +157,7 @@ def label_unit(
 
 
 @router.post("/projects/{project_id}/units/{unit_id}/skip")
-def skip_unit(s: ServicesDep, participant_id: Participant, project_id: str, unit_id: int) -> Recorded:
+def skip_unit(s: ServicesDep, participant_id: Participant, project_id: str, unit_id: UnitId) -> Recorded:
     s.annotate_unit(project_id, unit_id, participant_id, None)
     return Recorded(unit_id=unit_id, skipped=True)
 
@@ -169,7 +171,7 @@ def undo(s: ServicesDep, participant_id: Participant, project_id: str) -> Undone
 
 @router.post("/projects/{project_id}/units/{unit_id}/flag", status_code=204)
 def flag_unit(
-    s: ServicesDep, participant_id: Participant, project_id: str, unit_id: int, body: FlagRequest
+    s: ServicesDep, participant_id: Participant, project_id: str, unit_id: UnitId, body: FlagRequest
 ) -> Response:
     """Report personal data in a unit: it is hidden from everyone at once, until a curator fixes it."""
     s.annotate.flag(project_id, unit_id, participant_id, body.reason)
@@ -182,13 +184,13 @@ def flagged_units(s: ServicesDep, _: Curator, project_id: str) -> list[FlaggedUn
 
 
 @router.get("/projects/{project_id}/units/{unit_id}/raw")
-def raw_unit(s: ServicesDep, _: Curator, project_id: str, unit_id: int) -> RawUnit:
+def raw_unit(s: ServicesDep, _: Curator, project_id: str, unit_id: UnitId) -> RawUnit:
     """The unit's original, unsanitised text (curators)."""
     return s.annotate.raw_unit(project_id, unit_id)
 
 
 @router.put("/projects/{project_id}/units/{unit_id}/text", status_code=204)
-def fix_unit(s: ServicesDep, _: Curator, project_id: str, unit_id: int, body: FixRequest) -> Response:
+def fix_unit(s: ServicesDep, _: Curator, project_id: str, unit_id: UnitId, body: FixRequest) -> Response:
     """Replace a flagged unit's text (sanitised once more) and show it to annotators again."""
     s.annotate.fix_unit(project_id, unit_id, body.text)
     return Response(status_code=204)

@@ -21,7 +21,7 @@ from valueprint.accounts.roles import Role
 from valueprint.annotate.schemas import ProjectView, Suggestion, UnitTask
 from valueprint.errors import ConflictError, ForbiddenError, LabelError, NotFoundError
 from valueprint.services import Services
-from valueprint.web.deps import Curator, CurrentParticipant, Form, Participant, ServicesDep
+from valueprint.web.deps import Curator, CurrentParticipant, Form, Participant, ServicesDep, UnitId
 from valueprint.web.templating import flash, is_htmx, pop_session, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -136,7 +136,7 @@ def annotate_page(request: Request, s: ServicesDep, participant_id: CurrentParti
 
 @router.post("/annotate/{project_id}/units/{unit_id}")
 def save_labels(
-    request: Request, s: ServicesDep, participant_id: Participant, project_id: str, unit_id: int, form: Form
+    request: Request, s: ServicesDep, participant_id: Participant, project_id: str, unit_id: UnitId, form: Form
 ) -> Response:
     project = s.annotate.project(project_id)
     given = labels_from(form, project)
@@ -153,7 +153,7 @@ def save_labels(
 
 
 @router.post("/annotate/{project_id}/units/{unit_id}/skip")
-def skip(request: Request, s: ServicesDep, participant_id: Participant, project_id: str, unit_id: int) -> Response:
+def skip(request: Request, s: ServicesDep, participant_id: Participant, project_id: str, unit_id: UnitId) -> Response:
     try:
         s.annotate_unit(project_id, unit_id, participant_id, None)
     except ConflictError as error:
@@ -182,7 +182,7 @@ def undo(request: Request, s: ServicesDep, participant_id: Participant, project_
 
 @router.post("/annotate/{project_id}/units/{unit_id}/flag")
 def flag(
-    request: Request, s: ServicesDep, participant_id: Participant, project_id: str, unit_id: int, form: Form
+    request: Request, s: ServicesDep, participant_id: Participant, project_id: str, unit_id: UnitId, form: Form
 ) -> Response:
     s.annotate.flag(project_id, unit_id, participant_id, str(form.get("reason") or "").strip())
     status = "Thank you: that unit is hidden from everyone until a curator removes the personal data."
@@ -200,7 +200,7 @@ def flagged(request: Request, s: ServicesDep, _: Curator, project_id: str) -> Re
 
 
 @router.post("/annotate/{project_id}/flagged/{unit_id}")
-def fix(request: Request, s: ServicesDep, _: Curator, project_id: str, unit_id: int, form: Form) -> Response:
+def fix(request: Request, s: ServicesDep, _: Curator, project_id: str, unit_id: UnitId, form: Form) -> Response:
     s.annotate.fix_unit(project_id, unit_id, str(form.get("text") or "")[:5000])
     flash(request, f"Unit {unit_id} fixed: it was sanitised again and annotators get it once more.")
     return redirect(f"/annotate/{project_id}/flagged")

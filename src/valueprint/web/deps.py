@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from starlette.datastructures import FormData
 
 from valueprint.accounts.roles import Role
@@ -30,6 +30,7 @@ __all__ = [
     "Form",
     "Participant",
     "ServicesDep",
+    "UnitId",
     "get_services",
     "require_role",
 ]
@@ -55,6 +56,9 @@ CurrentParticipant = Annotated[str | None, Depends(security.current)]
 Admin = Annotated[str, Depends(require_role(Role.ADMIN))]
 Curator = Annotated[str, Depends(require_role(Role.CURATOR, Role.ADMIN))]
 """A signed-in curator's (or administrator's) id: imports, fixes and exports annotation projects."""
+UnitId = Annotated[int, Path(ge=1, le=2**63 - 1, description="An annotation unit's id.")]
+"""A unit id in a path: bounded like every number a request may carry."""
+
 AppClient = Annotated[App, Depends(security.app_client)]
 """The registered app calling with `Authorization: Bearer vpk_…`."""
 

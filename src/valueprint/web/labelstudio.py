@@ -51,7 +51,9 @@ class Health(BaseModel):
 class SetupRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    project: str | int | None = Field(None, description="`<project id>.<created_at timestamp>`.")
+    project: str | Annotated[int, Field(ge=0, le=2**63 - 1)] | None = Field(
+        None, description="`<project id>.<created_at timestamp>`."
+    )
     label_config: str = Field(alias="schema", description="The Label Studio project's labelling config (XML).")
     extra_params: Any = None
 
@@ -65,7 +67,7 @@ class Setup(BaseModel):
 class PredictRequest(BaseModel):
     tasks: list[dict[str, Any]] = Field(max_length=backend.MAX_TASKS, description="`{id, data: {...}}` each.")
     label_config: str = Field(description="The project's labelling config (XML).")
-    project: str | int | None = None
+    project: str | Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     model_version: str | None = None
     params: dict[str, Any] | None = Field(None, description="`{context: ...}` (interactive labelling; unused).")
 
