@@ -45,6 +45,21 @@ def live_server(app: Any) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL server for the whole test session (tests.pg); each test makes its own database."""
+    from tests.pg import ClusterError, PostgresCluster
+
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+    except ClusterError as error:
+        cluster.stop()
+        pytest.fail(f"could not start the test PostgreSQL cluster: {error}", pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
 def space() -> ValueSpace:
     return load_space()
 

@@ -5,34 +5,21 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.annotate_factories import LABELS, Clock, annotate_for, annotator, posts, project
-from tests.pg import ClusterError, PostgresCluster
+from tests.pg import PostgresCluster
 from valueprint.annotate.readers import Fields
 from valueprint.settings import Settings
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster()
-    try:
-        cluster.start()
-    except ClusterError as error:
-        cluster.stop()
-        pytest.fail(f"could not start the test PostgreSQL cluster: {error}", pytrace=False)
-    yield cluster
-    cluster.stop()
-
-
 @pytest.fixture
-def pg_services(cluster: PostgresCluster, tmp_path):
+def pg_services(pg_cluster: PostgresCluster, tmp_path):
     from valueprint.services import Services
 
-    url = cluster.create_database("vp_" + secrets.token_hex(6))
+    url = pg_cluster.create_database("vp_" + secrets.token_hex(6))
     return Services.build(Settings(data_dir=tmp_path / "pg", environment="test", database_url=url))
 
 

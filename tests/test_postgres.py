@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import sign_up
-from tests.pg import ClusterError, PostgresCluster
+from tests.pg import PostgresCluster
 from valueprint.bench.web_load import answer_for
 from valueprint.settings import Settings
 from valueprint.web.app import create_app
@@ -25,18 +25,6 @@ from valueprint.web.app import create_app
 PARTICIPANT_TABLES = ("answers", "profiles", "personal_data", "tokens", "consents", "audit_log")
 DEMOGRAPHICS = {"country": "Atlantis-Unique-Country", "age_band": "25-34", "religion": None}
 CONTACT = "someone-unique@example.org"
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster()
-    try:
-        cluster.start()
-    except ClusterError as error:
-        cluster.stop()
-        pytest.fail(f"could not start the test PostgreSQL cluster: {error}", pytrace=False)
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -26,7 +25,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner
 
-from tests.pg import ClusterError, PostgresCluster, free_port
+from tests.pg import PostgresCluster, free_port
 from valueprint.cli import app as cli
 from valueprint.store.db import make_engine, schema_revisions
 
@@ -54,22 +53,10 @@ MIGRATE_ON_SIGNAL = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster()
-    try:
-        cluster.start()
-    except ClusterError as error:
-        cluster.stop()
-        pytest.fail(f"could not start the test PostgreSQL cluster: {error}", pytrace=False)
-    yield cluster
-    cluster.stop()
-
-
 @pytest.fixture
-def empty_postgres(cluster: PostgresCluster) -> str:
+def empty_postgres(pg_cluster: PostgresCluster) -> str:
     """The URL of a new, empty PostgreSQL database."""
-    return cluster.create_database("vp_" + secrets.token_hex(6))
+    return pg_cluster.create_database("vp_" + secrets.token_hex(6))
 
 
 def head_revisions() -> tuple[str, ...]:
@@ -111,10 +98,10 @@ def run_at_once(count: int, command: list[str], workdir: Path) -> list[subproces
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_starters_migrating_at_the_same_moment_upgrade_the_schema_once(
-    backend: str, cluster: PostgresCluster, tmp_path: Path
+    backend: str, pg_cluster: PostgresCluster, tmp_path: Path
 ) -> None:
     url = (
-        cluster.create_database("vp_" + secrets.token_hex(6))
+        pg_cluster.create_database("vp_" + secrets.token_hex(6))
         if backend == "postgresql"
         else f"sqlite:///{tmp_path / 'one-file.db'}"
     )
