@@ -8,12 +8,14 @@ own jobs (`personalize.jobs`: adapter training; `annotate.jobs`: pre-labels and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import queue
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -103,3 +105,55 @@ class DaemonWorker:
 
     def shutdown(self) -> None:
         self._queue.put(None)
+
+
+class JobEngine:
+    """Where a domain's jobs run: one at a time on a `DaemonWorker` in this process (default), or on the Dask
+    scheduler at `scheduler`. Both are started on first use; `kind` is what status files record."""
+
+    def __init__(self, name: str, scheduler: str | None = None) -> None:
+        self.name, self.scheduler = name, scheduler
+        self.kind = "dask" if scheduler else "in-process"
+        self._worker: DaemonWorker | None = None
+        self._client: Any = None
+
+    def submit(self, job_id: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """A future for `fn(*args)` (concurrent.futures in-process, distributed on Dask, keyed by `job_id`)."""
+        if self.scheduler is None:
+            if self._worker is None:
+                self._worker = DaemonWorker(self.name)
+            return self._worker.submit(fn, *args)
+        if self._client is None:
+            from valueprint.evaluate.backbone import require
+
+            self._client = require("distributed").Client(self.scheduler, timeout=10)
+        return self._client.submit(fn, *args, key=f"{self.name}-{job_id}-{time.time_ns()}", pure=False)
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown()
+        if self._client is not None:
+            self._client.close()
+
+
+def failed(future: Any) -> bool:
+    """Whether a job's future (either engine's) ended without a result."""
+    if isinstance(future, Future):
+        return future.done() and future.exception() is not None
+    return future.status in ("error", "cancelled", "lost")
+
+
+def failure_text(future: Any, generic: str = SERVER_FAILURE) -> str:
+    """What a failed future's status may say (see `public_error`)."""
+    try:
+        error = future.exception()
+    except Exception as lookup:  # a cancelled or lost Dask future
+        error = lookup
+    return public_error(error, generic)
+
+
+def wait_for(future: Any, timeout: float | None) -> None:
+    """Block until the future ends; its error is not raised (the status file carries it)."""
+    if future is not None:
+        with contextlib.suppress(Exception):
+            future.result(timeout=timeout)

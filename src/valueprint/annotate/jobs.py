@@ -27,7 +27,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from valueprint.errors import ConflictError, NotFoundError
-from valueprint.jobs import DaemonWorker, JobCancelled, StatusFile, jobs_lock, now, public_error
+from valueprint.jobs import (
+    JobCancelled,
+    JobEngine,
+    StatusFile,
+    failed,
+    failure_text,
+    jobs_lock,
+    now,
+    public_error,
+    wait_for,
+)
 
 ACTIVE = ("queued", "running")
 EXPORT_FORMATS = ("jsonl", "labelstudio", "dpo", "hf")
@@ -148,11 +158,10 @@ class AnnotateJobs:
         self.jobs_dir, self.database_url, self.scheduler = jobs_dir, database_url, scheduler
         self.evaluator_dir, self.precision = (str(evaluator_dir) if evaluator_dir else None), precision
         self.prelabeller_factory = prelabeller_factory
-        self.engine = "dask" if scheduler else "in-process"
+        self._engine = JobEngine("annotation-jobs", scheduler)
+        self.engine = self._engine.kind
         self._lock = threading.Lock()
         self._futures: dict[str, Any] = {}
-        self._executor: DaemonWorker | None = None
-        self._client: Any = None
 
     def status_file(self, job_id: str) -> StatusFile:
         return StatusFile(self.jobs_dir / f"{job_id}.json")
@@ -202,16 +211,7 @@ class AnnotateJobs:
             return public(status)
 
     def _submit(self, request: JobRequest) -> Any:
-        if self.scheduler is None:
-            if self._executor is None:
-                self._executor = DaemonWorker("annotation-jobs")
-            return self._executor.submit(run_job, request, self.prelabeller_factory)
-        if self._client is None:
-            from valueprint.evaluate.backbone import require
-
-            self._client = require("distributed").Client(self.scheduler, timeout=10)
-        key = f"annotate-{request.job_id}-{time.time_ns()}"
-        return self._client.submit(run_job, request, self.prelabeller_factory, key=key, pure=False)
+        return self._engine.submit(request.job_id, run_job, request, self.prelabeller_factory)
 
     def status(self, job_id: str) -> dict[str, Any]:
         """The job's public status (no server paths); NotFoundError for an unknown job."""
@@ -224,9 +224,9 @@ class AnnotateJobs:
         if status is None:
             raise NotFoundError(f"no annotation job {job_id!r}")
         future = self._futures.get(job_id)
-        if status["state"] in ACTIVE and future is not None and _failed(future):
+        if status["state"] in ACTIVE and future is not None and failed(future):
             with jobs_lock(self.jobs_dir):
-                status = self.status_file(job_id).write(state="failed", error=_error(future), finished_at=now())
+                status = self.status_file(job_id).write(state="failed", error=failure_text(future), finished_at=now())
         return status
 
     def output(self, job_id: str) -> Path:
@@ -251,32 +251,12 @@ class AnnotateJobs:
 
     def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any]:
         """Block until the job ends (tests, the CLI, the benchmark)."""
-        future = self._futures.get(job_id)
-        if future is not None:
-            with contextlib.suppress(Exception):  # the status file carries the error
-                future.result(timeout=timeout)
+        wait_for(self._futures.get(job_id), timeout)
         return self.status(job_id)
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown()
-        if self._client is not None:
-            self._client.close()
+        self._engine.close()
 
 
 def public(status: dict[str, Any]) -> dict[str, Any]:
     return {name: status.get(name) for name in PUBLIC_FIELDS if name in status}
-
-
-def _failed(future: Any) -> bool:
-    if hasattr(future, "exception") and not hasattr(future, "key"):
-        return future.done() and future.exception() is not None
-    return future.status in ("error", "cancelled", "lost")
-
-
-def _error(future: Any) -> str:
-    try:
-        error = future.exception()
-    except Exception as lookup:
-        error = lookup
-    return public_error(error)

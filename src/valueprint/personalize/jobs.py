@@ -20,21 +20,28 @@ or it sees its licence gone when it does.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from valueprint.errors import ConflictError
-from valueprint.evaluate.backbone import require
-from valueprint.jobs import DaemonWorker, JobCancelled, StatusFile, jobs_lock, now, public_error
+from valueprint.jobs import (
+    JobCancelled,
+    JobEngine,
+    StatusFile,
+    failed,
+    failure_text,
+    jobs_lock,
+    now,
+    public_error,
+    wait_for,
+)
 
 ACTIVE = ("queued", "preparing", "training")
 SERVER_FAILURE = "the training failed on the server (its log says why); try again later"
@@ -132,11 +139,10 @@ class Jobs:
 
     def __init__(self, jobs_dir: Path, scheduler: str | None = None, train: Trainer = train_subject) -> None:
         self.jobs_dir, self.scheduler, self.train = jobs_dir, scheduler, train
-        self.engine = "dask" if scheduler else "in-process"
+        self._engine = JobEngine("adapter-training", scheduler)
+        self.engine = self._engine.kind
         self._lock = threading.Lock()
         self._futures: dict[str, Any] = {}  # Dask forgets a task whose future is dropped
-        self._executor: DaemonWorker | None = None
-        self._client: Any = None
 
     def status_file(self, job_id: str) -> StatusFile:
         return StatusFile(self.jobs_dir / f"{job_id}.json")
@@ -159,16 +165,7 @@ class Jobs:
             return status
 
     def _submit(self, request: TrainingRequest) -> Any:
-        if self.scheduler is None:
-            if self._executor is None:
-                self._executor = DaemonWorker("adapter-training")
-            return self._executor.submit(run_training, request, self.train)
-        if self._client is None:
-            distributed = require("distributed")
-            self._client = distributed.Client(self.scheduler, timeout=10)
-        return self._client.submit(
-            run_training, request, self.train, key=f"adapter-{request.job_id}-{time.time_ns()}", pure=False
-        )
+        return self._engine.submit(request.job_id, run_training, request, self.train)
 
     def cancel(self, job_id: str) -> None:
         """Stop a queued or running job: it never starts, or stops at its next step, and removes its output."""
@@ -183,34 +180,16 @@ class Jobs:
     def status(self, job_id: str) -> dict[str, Any] | None:
         status = self.status_file(job_id).read()
         future = self._futures.get(job_id)
-        if status and status["state"] in ACTIVE and future is not None and _failed(future):
-            status = self.status_file(job_id).write(state="failed", error=_error_text(future), finished_at=now())
+        if status and status["state"] in ACTIVE and future is not None and failed(future):
+            status = self.status_file(job_id).write(
+                state="failed", error=failure_text(future, SERVER_FAILURE), finished_at=now()
+            )
         return status
 
     def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any] | None:
         """Block until the job ends (tests and the CLI)."""
-        future = self._futures.get(job_id)
-        if future is not None:
-            with contextlib.suppress(Exception):  # the status file carries the error
-                future.result(timeout=timeout)
+        wait_for(self._futures.get(job_id), timeout)
         return self.status(job_id)
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown()
-        if self._client is not None:
-            self._client.close()
-
-
-def _failed(future: Any) -> bool:
-    if isinstance(future, Future):
-        return future.done() and future.exception() is not None
-    return future.status in ("error", "cancelled", "lost")
-
-
-def _error_text(future: Any) -> str:
-    try:
-        error = future.exception()
-    except Exception as lookup:  # a cancelled or lost Dask future
-        error = lookup
-    return public_error(error, SERVER_FAILURE)
+        self._engine.close()
