@@ -213,6 +213,21 @@ def test_an_app_reads_only_the_consented_scopes_and_every_read_is_shown(particip
     assert participant_client.get(f"/v1/tokens/{token['handle']}", headers=app_headers(app_key)).status_code == 404
 
 
+def test_a_read_after_the_profile_changes_shows_the_change_and_a_callers_edit_shows_nowhere(
+    participant_client, app_key, services
+):
+    token = issue(participant_client)
+    participant_client.put(f"/v1/me/consents/{app_key.id}", json={"scopes": ["schwartz", "politics"]})
+    first = services.registry.read_by_handle(app_key, token["handle"])
+    first["dimensions"]["economic"]["mean"] = 99.0  # a caller changing its copy of the view
+    first["boundaries"].append("no-religion")
+    again = participant_client.get(f"/v1/tokens/{token['handle']}", headers=app_headers(app_key)).json()
+    assert again["dimensions"]["economic"]["mean"] != 99.0 and again["boundaries"] == []
+    answer_until_done(participant_client, limit=6)  # more answers: a new profile
+    changed = participant_client.get(f"/v1/tokens/{token['handle']}", headers=app_headers(app_key)).json()
+    assert changed["dimensions"] != again["dimensions"]
+
+
 def test_the_precis_alone_is_offered_for_any_model_and_holds_only_consented_scopes(participant_client, app_key):
     token = issue(participant_client)
     url = f"/v1/tokens/{token['handle']}/precis"

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from sqlalchemy import bindparam, insert, select, update
 
 from valueprint.errors import (
@@ -57,6 +57,9 @@ from valueprint.values.space import ValueSpace
 API_KEY_PREFIX = "vpk_"
 APP_CACHE_S = 10.0
 APP_CACHE_SIZE = 4096
+VIEW_CACHE_SIZE = 2048
+# a scoped view's dimensions, boundaries and précis: what it computes from the profile
+ViewParts = tuple[dict[str, dict[str, Any]], list[str], str]
 NO_SUCH_HANDLE = "no such handle, or its owner has not consented to share their values with your app"
 
 
@@ -125,6 +128,11 @@ class Registry:
         # (apps cannot be disabled, and their scopes never change), consent is read fresh on every call.
         self._known_apps: TTLCache[str, App] = TTLCache(maxsize=APP_CACHE_SIZE, ttl=APP_CACHE_S)
         self._known_apps_lock = threading.Lock()
+        # Scoped views by what they are computed from (the stored profile's JSON and the scopes), so a
+        # profile read again is not parsed and summarised again. Keyed by content, an entry can never be
+        # stale: a changed or deleted profile has other JSON (or none) and its entry is simply never hit.
+        self._views: LRUCache[tuple[str, tuple[str, ...]], ViewParts] = LRUCache(maxsize=VIEW_CACHE_SIZE)
+        self._views_lock = threading.Lock()
 
     def check_scopes(self, scopes: object) -> list[str]:
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
@@ -547,8 +555,14 @@ class Registry:
             return None
         if reading.profile_json is None:
             raise NotFoundError("this person has no profile yet")
-        profile = ValueProfile.from_json(reading.profile_json)
-        return self.scoped_view(profile, reading.handle, scopes, reading.instructions)
+        key = (reading.profile_json, tuple(scopes))
+        with self._views_lock:
+            parts = self._views.get(key)
+        if parts is None:
+            parts = self._view_parts(ValueProfile.from_json(reading.profile_json), scopes)
+            with self._views_lock:
+                self._views[key] = parts
+        return self._assembled(parts, reading.handle, scopes, reading.instructions)
 
     def reads_every_group(self, scopes: list[str]) -> bool:
         """Whether these scopes cover every value group (what the person's free text may speak to)."""
@@ -559,6 +573,10 @@ class Registry:
     ) -> dict[str, Any]:
         """The profile limited to `scopes`: other dimensions are absent (and out of the précis); the
         person's own `instructions` only for scopes covering every value group, else None."""
+        return self._assembled(self._view_parts(profile, scopes), handle, scopes, instructions)
+
+    def _view_parts(self, profile: ValueProfile, scopes: list[str]) -> ViewParts:
+        """What a scoped view computes from the profile: its visible dimensions, boundaries and précis."""
         groups = set(scopes)
         dimensions = {
             dim.id: profile.scores[dim.id].model_dump() for dim in self.space.dimensions if dim.group in groups
@@ -566,14 +584,20 @@ class Registry:
         sds = np.array(
             [profile.scores[d].sd if self.space.dimension(d).group in groups else 1.0 for d in self.space.ids]
         )
-        boundaries = profile.boundaries if "boundaries" in groups else ()
+        boundaries = list(profile.boundaries) if "boundaries" in groups else []
         visible = ValueProfile.from_arrays(self.space, profile.means(self.space), sds, boundaries=boundaries)
-        return {
+        return dimensions, boundaries, precis(visible, self.space, self.settings.precis_min_confidence_sd)
+
+    def _assembled(
+        self, parts: ViewParts, handle: str | None, scopes: list[str], instructions: str | None
+    ) -> dict[str, Any]:
+        dimensions, boundaries, precis_text = parts
+        return {  # fresh containers: a caller may change its view without touching the (cached) parts
             "handle": handle,
             "space_version": self.space.version,
             "scopes": scopes,
-            "dimensions": dimensions,
+            "dimensions": {dim: dict(score) for dim, score in dimensions.items()},
             "boundaries": list(boundaries),
-            "precis": precis(visible, self.space, self.settings.precis_min_confidence_sd),
+            "precis": precis_text,
             "instructions": instructions if self.reads_every_group(scopes) else None,
         }
