@@ -31,8 +31,11 @@ def test_strategies_parse_by_name_in_a_fixed_order(space) -> None:
     assert [s.name for s in parse_strategies("rerank+precis")] == ["precis", "rerank"]
     assert [s.name for s in parse_strategies(["steer", "precis", "precis"])] == ["precis", "steer"]
     assert [s.name for s in parse_strategies("rerank+adapter+precis")] == ["precis", "adapter", "rerank"]
+    assert [s.name for s in parse_strategies("rerank+guide+precis")] == ["precis", "guide", "rerank"]
     assert parse_strategies(None) == []
-    with pytest.raises(StrategyError, match="choose from precis, steer, adapter, rerank"):
+    with pytest.raises(StrategyError, match="combine it with precis"):
+        parse_strategies("guide")
+    with pytest.raises(StrategyError, match="choose from precis, steer, adapter, guide, rerank"):
         parse_strategies("precis+telepathy")
 
 
@@ -112,3 +115,32 @@ def test_the_engine_reranks_each_conversation_of_a_batch_among_its_own_candidate
     assert len(completions) == 2 and all(c.text for c in completions)
     assert all(len(c.notes["rerank_scores"]) == 3 for c in completions)
     assert seen == [QUESTION[-1]["content"], questions[1][-1]["content"]]  # each ranked against its own prompt
+
+
+def test_guidance_leaves_gamma_one_unchanged_and_guides_a_padded_batch_row_as_if_alone(space, local) -> None:
+    from valueprint.personalize.guidance import Guidance
+
+    greedy = Sampling(max_new_tokens=16)
+    system = {"role": "system", "content": "Answer as a devout traditionalist who respects duty and faith."}
+    short = [system, *QUESTION]
+    long = [system, {"role": "user", "content": "My elderly father wants to move in with us; my wife is against it."}]
+    plain = [QUESTION, long[1:]]
+    prompted = local.generate(short, greedy)[0].text
+    assert local.generate(short, greedy, guidance=Guidance([QUESTION], 1.0))[0].text == prompted
+    guided = local.generate(short, greedy, guidance=Guidance([QUESTION], 2.0))[0].text
+    assert guided != prompted, "γ > 1 moves the reply further from the plain one"
+    batch = local.generate_batch([short, long], greedy, guidance=Guidance(plain, 2.0))
+    assert batch[0][0].text == guided, "left padding changes nothing in the plain branch either"
+
+
+def test_the_engine_guides_from_the_callers_own_messages_and_says_so(space, local) -> None:
+    engine = Engine(space, model=local)
+    context = engine.context(committed_profile(space, tradition=0.9, conformity=0.8), guidance=2.0)
+    strategies = parse_strategies("precis+guide")
+    greedy = Sampling(max_new_tokens=16)
+    guided = engine.complete(QUESTION, greedy, strategies, context)
+    only_precis = engine.complete(QUESTION, greedy, parse_strategies("precis"), engine.context(context.profile))
+    assert guided.notes["guidance"] == 2.0 and guided.strategies == ["precis", "guide"]
+    assert guided.text != only_precis.text
+    streamed = engine.stream(QUESTION, greedy, strategies, context)
+    assert "".join(streamed).strip() == guided.text

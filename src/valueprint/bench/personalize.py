@@ -43,6 +43,7 @@ from valueprint.judge.quality import mean_logprobs
 from valueprint.judge.service import referee, shared_judge
 from valueprint.personalize import heldout
 from valueprint.personalize.engine import Engine
+from valueprint.personalize.guidance import DEFAULT_GUIDANCE
 from valueprint.personalize.runtime import Message, Sampling
 from valueprint.personalize.service import Personalizer
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, Context, parse_strategies
@@ -64,6 +65,7 @@ class PersonalizeConfig:
     max_new_tokens: int = 200
     rerank_n: int = 4
     steer_strength: float = DEFAULT_STEER_STRENGTH
+    guidance: float = DEFAULT_GUIDANCE
     batch: int = 16
     latency_prompts: int = 5
     harmful: int = 20
@@ -145,6 +147,7 @@ class Bench:
             self.profile(persona) if persona else None,
             rerank_n=self.config.rerank_n,
             steer_strength=self.config.steer_strength,
+            guidance=self.config.guidance,
         )
         return generate(self.engine, prompts, strategy, context, sampling, self.config.batch)
 

@@ -15,6 +15,7 @@ from valueprint.cli.common import (
     current_settings,
     print_figures,
 )
+from valueprint.personalize.guidance import DEFAULT_GUIDANCE
 
 
 @bench_app.command("scoring")
@@ -164,6 +165,7 @@ def bench_personalize(
     max_tokens: Annotated[int, typer.Option(min=4, max=512, help="Tokens per reply.")] = 200,
     harmful: Annotated[int, typer.Option(min=1, max=200, help="HarmBench requests for the safety floor.")] = 20,
     steer_strength: Annotated[float, typer.Option(min=0.0, max=4.0)] = 1.0,
+    guidance: Annotated[float, typer.Option(min=1.0, max=4.0, help="γ of the guide strategy.")] = DEFAULT_GUIDANCE,
     strategies: Annotated[
         str, typer.Option(help="Comma-separated subset, e.g. 'precis,precis+rerank' (default: all).")
     ] = "",
@@ -182,6 +184,7 @@ def bench_personalize(
         max_new_tokens=max_tokens,
         harmful=harmful,
         steer_strength=steer_strength,
+        guidance=guidance,
         seed=seed,
         only=personalize.chosen_strategies(strategies),
     )

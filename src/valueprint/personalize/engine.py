@@ -18,6 +18,7 @@ import numpy as np
 
 from valueprint.errors import StrategyError
 from valueprint.evaluate.endpoint import ChatEndpoint
+from valueprint.personalize.guidance import DEFAULT_GUIDANCE, Guidance
 from valueprint.personalize.runtime import FinishReason, Generation, LocalModel, Message, Sampling, TextStream
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, Context, Judge, Strategy
 from valueprint.values.profile import ValueProfile
@@ -84,6 +85,7 @@ class Engine:
         rerank_n: int = 4,
         steer_strength: float = DEFAULT_STEER_STRENGTH,
         adapter: Path | None = None,
+        guidance: float = DEFAULT_GUIDANCE,
     ) -> Context:
         model = self.model
         steering = None
@@ -99,6 +101,7 @@ class Engine:
             precis_max_sd=self.precis_max_sd,
             rerank_n=rerank_n,
             steer_strength=steer_strength,
+            guidance=guidance,
             judge=self.judge,
             steering_hook=steering,
             adapter=adapter,
@@ -129,7 +132,14 @@ class Engine:
         n = planned[0][1] if planned else 1
         if n > 1 and sampling.temperature <= 0:
             sampling = replace(sampling, temperature=RERANK_TEMPERATURE)
-        generations = self._generate([messages for messages, _ in planned], sampling, n, strategies, context)
+        generations = self._generate(
+            [messages for messages, _ in planned],
+            sampling,
+            n,
+            strategies,
+            context,
+            self._guidance(conversations, strategies, context),
+        )
         completions = []
         for messages, candidates in zip(conversations, generations, strict=True):
             chosen = 0
@@ -158,12 +168,20 @@ class Engine:
         n: int,
         strategies: list[Strategy],
         context: Context,
+        guidance: Guidance | None = None,
     ) -> list[list[Generation]]:
         if self.model is None:
             return [[self._upstream_generation(m, sampling) for _ in range(n)] for m in conversations]
         hooks = [h for h in (s.hook(context) for s in strategies) if h is not None]
         # The hooks are entered inside the model's lock: two requests must never steer each other's answers.
-        return self.model.generate_batch(conversations, sampling, n=n, hook=_all(hooks) if hooks else None)
+        hook = _all(hooks) if hooks else None
+        return self.model.generate_batch(conversations, sampling, n=n, hook=hook, guidance=guidance)
+
+    @staticmethod
+    def _guidance(plain: list[list[Message]], strategies: list[Strategy], context: Context) -> Guidance | None:
+        """Guidance away from the caller's own conversations, if a strategy asks for it."""
+        scales = [scale for scale in (s.guidance(context) for s in strategies) if scale is not None]
+        return Guidance(plain, scales[0]) if scales else None
 
     def _upstream_generation(self, messages: list[Message], sampling: Sampling) -> Generation:
         upstream = self.upstream
@@ -180,7 +198,8 @@ class Engine:
         if n > 1 or self.model is None:
             return TextStream(self._replay(messages, sampling, strategies, context))
         hooks = [h for h in (s.hook(context) for s in strategies) if h is not None]
-        return self.model.stream(planned, sampling, hook=_all(hooks) if hooks else None)
+        guidance = self._guidance([list(messages)], strategies, context)
+        return self.model.stream(planned, sampling, hook=_all(hooks) if hooks else None, guidance=guidance)
 
     def _replay(
         self, messages: list[Message], sampling: Sampling, strategies: list[Strategy], context: Context

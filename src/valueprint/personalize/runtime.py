@@ -30,6 +30,7 @@ import numpy as np
 
 from valueprint.errors import ConfigError
 from valueprint.evaluate.backbone import require
+from valueprint.personalize.guidance import Guidance, GuidedLogits
 from valueprint.personalize.models import SMOLLM2, ModelSpec, model_spec, part_paths, verified_gguf
 
 SMOLLM2_PACKAGE = SMOLLM2.parts[0][0]
@@ -191,10 +192,26 @@ class LocalModel:
         )
 
     def generate(
-        self, messages: list[Message], sampling: Sampling, n: int = 1, hook: AbstractContextManager | None = None
+        self,
+        messages: list[Message],
+        sampling: Sampling,
+        n: int = 1,
+        hook: AbstractContextManager | None = None,
+        guidance: Guidance | None = None,
     ) -> list[Generation]:
         """`n` completions of one conversation (n > 1 needs temperature > 0 to differ)."""
-        return self.generate_batch([messages], sampling, n, hook)[0]
+        return self.generate_batch([messages], sampling, n, hook, guidance)[0]
+
+    def _guided(self, guidance: Guidance | None, n: int) -> dict[str, Any]:
+        """generate()'s extra arguments for `guidance` (one plain row per generated row), or none."""
+        if guidance is None or guidance.scale == 1.0:
+            return {}
+        transformers = require("transformers")
+        plain = self.encode(guidance.plain)
+        ids, mask = (plain[k].repeat_interleave(n, dim=0) for k in ("input_ids", "attention_mask"))
+        return {
+            "logits_processor": transformers.LogitsProcessorList([GuidedLogits(self.model, guidance.scale, ids, mask)])
+        }
 
     def generate_batch(
         self,
@@ -202,8 +219,10 @@ class LocalModel:
         sampling: Sampling,
         n: int = 1,
         hook: AbstractContextManager | None = None,
+        guidance: Guidance | None = None,
     ) -> list[list[Generation]]:
-        """`n` completions of each conversation, generated together (several times the throughput of one by one)."""
+        """`n` completions of each conversation, generated together (several times the throughput of one by one);
+        with `guidance`, guided away from its plain conversations (one per conversation, see `guidance`)."""
         torch = self.torch
         encoded = self.encode(conversations)
         with self.lock, torch.inference_mode(), hook or nullcontext():
@@ -215,6 +234,7 @@ class LocalModel:
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=sorted(self.stop_ids),
                 **sampling.generate_kwargs(),
+                **self._guided(guidance, n),
             )
         width = encoded["input_ids"].shape[1]
         prompt_tokens = encoded["attention_mask"].sum(dim=1).tolist()
@@ -245,16 +265,24 @@ class LocalModel:
         return float(np.exp(total_loss / max(total_tokens, 1)))
 
     def stream(
-        self, messages: list[Message], sampling: Sampling, hook: AbstractContextManager | None = None
+        self,
+        messages: list[Message],
+        sampling: Sampling,
+        hook: AbstractContextManager | None = None,
+        guidance: Guidance | None = None,
     ) -> TextStream:
         """Text pieces as they are generated; the model stays locked until the stream is consumed or closed.
 
         Near the end of the budget (the last HOLD_TOKENS tokens) text after the last sentence end is held
         back, so that a reply the budget cuts ends, like a non-streamed one, at a complete sentence."""
-        return TextStream(self._stream(messages, sampling, hook))
+        return TextStream(self._stream(messages, sampling, hook, guidance))
 
     def _stream(
-        self, messages: list[Message], sampling: Sampling, hook: AbstractContextManager | None
+        self,
+        messages: list[Message],
+        sampling: Sampling,
+        hook: AbstractContextManager | None,
+        guidance: Guidance | None,
     ) -> Generator[str, None, FinishReason]:
         transformers, torch = require("transformers"), self.torch
         encoded = self.encode([messages])
@@ -275,6 +303,7 @@ class LocalModel:
                         pad_token_id=self.tokenizer.pad_token_id,
                         eos_token_id=sorted(self.stop_ids),
                         **sampling.generate_kwargs(),
+                        **self._guided(guidance, 1),
                     )
             except BaseException as error:  # surfaced to the consumer below
                 failure.append(error)

@@ -5,11 +5,14 @@ A strategy may do any of three things to one chat completion:
 - `prepare`: change the messages before generation (précis: the profile as a system prompt);
 - `hook`: change the model while it generates (steer: add the person's steering vector;
   adapter: switch on the person's LoRA adapter);
+- `guidance`: weigh each generated token between the prepared and the caller's own messages
+  (guide: amplify what the précis changes, see `personalize.guidance`);
 - `candidates` / `choose`: ask for several completions and pick one (rerank: the one the
   personal judge ranks first for the person; the judge's penalties for incoherent, cut-off
   and recited replies are the coherence floor).
 
-They compose in that order, so `precis+steer+rerank` is a précis-prompted, steered model
+They compose in that order, so `precis+guide+rerank` is a précis-prompted model guided by its
+précis and sampled N times and reranked; `precis+steer+rerank` is a précis-prompted, steered model
 sampled N times and reranked. Strategies that change the model (`hook`) need the local
 model; `precis` and `rerank` also work with a remote OpenAI-compatible upstream.
 """
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from valueprint.errors import StrategyError
+from valueprint.personalize.guidance import DEFAULT_GUIDANCE
 from valueprint.values.precis import precis
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
@@ -44,6 +48,7 @@ class Context:
     instructions: str | None = None  # the person's own edited précis, when they wrote one (and may share it)
     rerank_n: int = 4
     steer_strength: float = DEFAULT_STEER_STRENGTH
+    guidance: float = DEFAULT_GUIDANCE
     judge: Judge | None = None  # ranks candidate replies for the profile (`judge.PersonalJudge.rank`)
     steering_hook: Callable[[ValueProfile, float], AbstractContextManager] | None = None
     adapter: Path | None = None  # the person's trained adapter, when they have one
@@ -60,6 +65,10 @@ class Strategy:
         return messages
 
     def hook(self, context: Context) -> AbstractContextManager | None:
+        return None
+
+    def guidance(self, context: Context) -> float | None:
+        """γ: how strongly to follow the prepared messages over the caller's own (None: not this strategy's)."""
         return None
 
     def candidates(self, context: Context) -> int:
@@ -120,6 +129,18 @@ class Adapter(Strategy):
 
 
 @register
+class Guide(Strategy):
+    """Follow the précis more strongly than the model would by itself (classifier-free guidance)."""
+
+    name = "guide"
+    needs_local_model = True  # it needs the model's scores at every step
+
+    def guidance(self, context: Context) -> float | None:
+        context.notes["guidance"] = context.guidance
+        return context.guidance
+
+
+@register
 class Rerank(Strategy):
     name = "rerank"
 
@@ -144,5 +165,7 @@ def parse_strategies(requested: Sequence[str] | str | None) -> list[Strategy]:
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
         raise StrategyError(f"unknown strategy {unknown[0]!r}; choose from {', '.join(REGISTRY)} (combine with +)")
+    if "guide" in names and "precis" not in names:
+        raise StrategyError("guide amplifies what the précis changes: combine it with precis (precis+guide)")
     order = list(REGISTRY)
     return [REGISTRY[n]() for n in sorted(set(names), key=order.index)]

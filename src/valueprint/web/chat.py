@@ -27,6 +27,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from valueprint.errors import ModelNotFoundError
+from valueprint.personalize.guidance import DEFAULT_GUIDANCE, MAX_GUIDANCE
 from valueprint.personalize.runtime import Sampling, TextStream, served_model_name
 from valueprint.personalize.schemas import ChatCompletion, ModelList
 from valueprint.personalize.service import scoped_profile
@@ -69,10 +70,13 @@ class ChatRequest(BaseModel):
     )
     strategies: list[str] | str | None = Field(
         default=None,
-        description="precis, steer, adapter, rerank, combined with + (default: precis when a token is given).",
+        description="precis, steer, adapter, guide, rerank, combined with + (default: precis when a token is given).",
     )
     rerank_n: int = Field(default=4, ge=2, le=8)
     steer_strength: float = Field(default=DEFAULT_STEER_STRENGTH, ge=0.0, le=4.0)
+    guidance: float = Field(
+        default=DEFAULT_GUIDANCE, ge=1.0, le=MAX_GUIDANCE, description="How strongly `guide` follows the précis."
+    )
 
 
 @dataclass
@@ -140,7 +144,9 @@ def chat_completions(
     names = body.strategies if body.strategies is not None else (DEFAULT_STRATEGIES if profile else ())
     strategies = parse_strategies(names) if profile else []
     engine = s.personalizer.engine()
-    context = engine.context(profile, rerank_n=body.rerank_n, steer_strength=body.steer_strength)
+    context = engine.context(
+        profile, rerank_n=body.rerank_n, steer_strength=body.steer_strength, guidance=body.guidance
+    )
     context.adapter, context.adapter_missing = resolved.adapter, resolved.adapter_missing
     context.instructions = resolved.instructions
     cap = s.settings.chat_max_tokens
@@ -178,7 +184,7 @@ def chat_completions(
 
 
 def _public_notes(notes: dict[str, Any]) -> dict[str, Any]:
-    public = ("precis", "rerank_scores", "rerank_because", "steer_strength", "adapter")
+    public = ("precis", "rerank_scores", "rerank_because", "steer_strength", "guidance", "adapter")
     return {k: v for k, v in notes.items() if k in public}
 
 
