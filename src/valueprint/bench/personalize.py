@@ -53,7 +53,7 @@ from valueprint.values.profile import ValueProfile
 from valueprint.values.space import load_space
 
 SINGLE = ("precis", "rerank", "steer")
-COMBINATIONS = ("precis+rerank", "precis+steer+rerank")
+COMBINATIONS = ("precis+rerank", "precis+guide", "precis+guide+rerank", "precis+steer+rerank")
 EXAMPLES = 4
 Progress = Callable[[str, int, int], None]
 
@@ -234,6 +234,7 @@ class Bench:
         base = replies["base"][0]
         wins: dict[str, dict[str, list[bool]]] = {"referee": {}, "self": {}}
         examples = []
+        shown = next((s for s in self.config.strategies if "+" in s), self.config.strategies[0])  # a combination
         for strategy in self.config.strategies:
             for k, persona in enumerate(personas):
                 self.progress(f"pairwise: {strategy}", k, len(personas))
@@ -242,7 +243,7 @@ class Bench:
                     for name, judge in (("referee", self.referee), ("self", self.picker)):
                         ranking = judge.rank(self.profile(persona), prompt, pair)
                         wins[name].setdefault(strategy, []).append(ranking.order[0] == 1)
-                        if name == "referee" and strategy == COMBINATIONS[0] and i == k and len(examples) < EXAMPLES:
+                        if name == "referee" and strategy == shown and i == k and len(examples) < EXAMPLES:
                             examples.append(
                                 {
                                     "persona": persona.id,
