@@ -263,3 +263,15 @@ def test_specificity_compares_each_personas_own_adapter_with_the_others(space) -
     figures = adapter_specificity([kind, hard], replies)
     assert figures["adapter_distance_own"] < figures["adapter_distance_others"]
     assert len(figures["adapter_cross_distance"]) == 2
+
+
+def test_training_without_the_labelled_data_sets_is_refused_at_once_in_plain_words(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path / "web", environment="test", datasets_dir=tmp_path / "no-data-here")
+    with TestClient(create_app(settings)) as client:
+        started = client.post("/v1/participants", json={"consent": True}).json()
+        client.headers["X-CSRF-Token"] = started["csrf_token"]
+        answer_until_done(client, limit=10)
+        refused = client.post("/v1/me/adapter")
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "adapter_unavailable"
+    message = refused.json()["error"]["message"]
+    assert "data sets" in message and "VALUEPRINT_DATASETS_DIR" in message and str(tmp_path) not in message

@@ -45,6 +45,12 @@ def test_a_slider_number_past_every_float_is_an_answer_error() -> None:
         _slider_value("political-slider", {"x": 10**400, "y": 0})
 
 
+def test_an_error_never_echoes_unbounded_input(participant_client) -> None:
+    refused = participant_client.put(f"/v1/answers/{'x' * 5000}", json={"value": 3})
+    assert refused.status_code == 422
+    assert len(refused.json()["error"]["message"]) < 200 and "…" in refused.json()["error"]["message"]
+
+
 def test_headers_over_the_limit_get_431(client) -> None:
     assert client.get("/v1/health", headers={"X-Padding": "a" * 1000}).status_code == 200
     refused = client.get("/v1/health", headers={"X-Padding": "a" * 20_000})

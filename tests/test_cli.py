@@ -184,6 +184,18 @@ def test_serve_refuses_a_port_outside_1_to_65535(port: str):
     assert "--port" in result.output
 
 
+def test_serve_on_a_port_in_use_says_so_in_one_line():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = invoke("serve", "--port", str(taken.getsockname()[1]))
+    assert result.exit_code == 1
+    assert "already in use" in result.output and "Traceback" not in result.output
+    assert "valueprint on" not in result.output, "nothing claims to serve"
+
+
 def test_version_prints_the_package_version():
     from valueprint import __version__
 

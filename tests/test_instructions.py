@@ -219,3 +219,22 @@ def test_try_it_answers_with_the_persons_own_text(space) -> None:
     answer_twice(Personalizer(), profile, "Should I move abroad?", "precis", 8, instructions=OWN)
     assert seen[0] == [{"role": "user", "content": "Should I move abroad?"}]  # the plain model: no précis
     assert seen[1][0] == {"role": "system", "content": OWN}
+
+
+def test_saving_or_resetting_instructions_names_the_apps_whose_copy_stops_working(person, services) -> None:
+    app = services.registry.register_app("Acme assistant", ALL_SCOPES)
+    person.put(f"/v1/me/consents/{app.id}", json={"scopes": ALL_SCOPES})
+    token = person.post("/v1/me/token").json()["token"]
+    headers = {"Authorization": f"Bearer {app.api_key}"}
+    assert person.post("/v1/tokens/verify", json={"token": token}, headers=headers).status_code == 200
+    saved = person.put("/v1/me/instructions", json={"text": OWN}).json()
+    assert saved["superseded_copies"] == ["Acme assistant"]
+    assert person.delete("/v1/me/instructions").json()["superseded_copies"] == [], "nobody checked the new one"
+    page = person.get("/result").text
+    reset = person.post("/result/instructions/reset", data={"csrf_token": csrf(page)}, follow_redirects=True)
+    assert "Acme assistant" not in reset.text
+    person.post("/v1/tokens/verify", json={"token": saved["token"]}, headers=headers)
+    current = person.post("/v1/me/token").json()["token"]
+    person.post("/v1/tokens/verify", json={"token": current}, headers=headers)
+    edited = person.post("/result/instructions", data={"csrf_token": csrf(page), "text": OWN}, follow_redirects=True)
+    assert "need the new one (or your handle): Acme assistant" in edited.text

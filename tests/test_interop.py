@@ -133,11 +133,25 @@ def test_vp_reads_as_the_documented_json(token, space, profile):
     assert claims["bnd"] == 1 << bits["no-profanity"]
 
 
-def test_the_format_document_is_served_beside_the_jwks(client, space):
+def test_the_format_document_is_served_beside_the_jwks(client, space, web_settings):
     response = client.get("/.well-known/vp-format.json")
     assert response.status_code == 200
-    assert response.json() == json.loads(json.dumps(vp_format(space)))
+    issuer = {"issuer": web_settings.issuer, "audience": web_settings.audience}
+    assert response.json() == json.loads(json.dumps(issuer | vp_format(space)))
     assert client.get("/.well-known/jwks.json").json()["keys"][0]["alg"] == "ES256"
+
+
+def test_the_readmes_pyjwt_example_verifies_a_token_from_a_running_server(web_app, participant_client):
+    from tests.conftest import live_server
+
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("```python\nimport jwt  # PyJWT", 1)[1].split("```", 1)[0]
+    participant_client.get("/v1/questionnaire/next")
+    token = participant_client.post("/v1/me/token").json()["token"]
+    with live_server(web_app) as base_url:
+        scope = {"token": token}
+        exec("import jwt  # PyJWT" + example.replace("http://127.0.0.1:8000", base_url), scope)
+    assert scope["claims"]["vp"] and scope["claims"]["iss"] == scope["fmt"]["issuer"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -112,6 +112,12 @@ class CatalogueError(ValueprintError):
     """Package data (value space, question bank, personas) failed validation."""
 
 
+def quoted(value: object, limit: int = 80) -> str:
+    """`value` quoted for a message, cut to `limit` characters: an error never echoes unbounded input."""
+    text = repr(str(value))
+    return text if len(text) <= limit else text[: limit - 2] + "…'"
+
+
 class AnswerError(ClientError):
     """An answer cannot be used; the message names the item."""
 
@@ -120,7 +126,7 @@ class AnswerError(ClientError):
     def __init__(self, item_id: str, problem: str) -> None:
         self.item_id = item_id
         self.problem = problem
-        super().__init__(f"answer to item {item_id!r}: {problem}")
+        super().__init__(f"answer to item {quoted(item_id)}: {problem}")
 
 
 class ProfileError(ValueprintError):

@@ -134,6 +134,9 @@ class InstructionsSaved(InstructionsView):
 
     token: str
     handle: str
+    superseded_copies: list[str] = Field(
+        default_factory=list, description="Apps that verified the replaced token: their copy no longer works here."
+    )
 
 
 class ParticipantExport(BaseModel):

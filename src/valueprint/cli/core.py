@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -59,7 +60,7 @@ def ask(
     path = session_path or settings.sessions_dir / "terminal.json"
     session = load_session(path, model.bank, model.space)
     if session.answers.seen:
-        console.print(f"[green]Resuming[/] {path}: {len(session.answers.seen)} questions done.")
+        console.print(f"[green]Resuming[/] {path}: {_questions(len(session.answers.seen))} done.")
     else:
         console.print("[bold]valueprint[/]: a few questions about what you value and how you want AI to treat you.")
         console.print("Demographics come first; every one is optional.")
@@ -104,6 +105,7 @@ def serve(
         )
     address = f"http://{host or settings.host}:{port or settings.port}"
     listen = {"host": host or settings.host, "port": port or settings.port, **server_options(settings)}
+    check_can_listen(listen["host"], listen["port"])
     if workers == 1:
         from valueprint.web.app import create_app
 
@@ -115,6 +117,29 @@ def serve(
     console.print(f"valueprint on [bold]{address}[/] with {workers} worker processes (Ctrl-C stops)")
     # each worker builds its own app from the same VALUEPRINT_* environment (`load_settings`)
     uvicorn.run("valueprint.web.app:create_app", factory=True, workers=workers, **listen)
+
+
+def _questions(count: int) -> str:
+    return f"{count} question" + ("" if count == 1 else "s")
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Fail in one line before anything starts when the address is taken or not this machine's
+    (uvicorn would log a traceback-like error after printing that it serves)."""
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+            probe.bind((host, port))
+    except OSError as error:
+        reason = (
+            "is already in use (another server?)"
+            if error.errno == errno.EADDRINUSE
+            else f"cannot be used ({error.strerror})"
+        )
+        raise ConfigError(f"{host}:{port} {reason}; choose another with --port or --host") from None
 
 
 def prepare_database(settings: Any) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from valueprint.errors import EvaluatorError, StrategyError
+from valueprint.errors import AdapterError, EvaluatorError, StrategyError
 from valueprint.personalize import steering
 from valueprint.personalize.adapters import AdapterCache, AdapterStore, adapters_root, cache_for
 from valueprint.personalize.engine import Engine
@@ -130,11 +130,21 @@ class Personalizer:
 
     # -- personal adapters ------------------------------------------------------------------
 
+    def check_training_data(self) -> None:
+        """Refuse at once, rather than fail in the background, when the labelled data sets that adapters learn
+        from (Moral Stories' dev split is the first one read) are not where VALUEPRINT_DATASETS_DIR says."""
+        if not (self.settings.datasets_dir / "moral_stories" / "norm_distance_dev.jsonl").is_file():
+            raise AdapterError(
+                "personal adapters cannot be trained on this server: the labelled data sets they learn from are "
+                "not installed (an administrator sets VALUEPRINT_DATASETS_DIR to the folder that holds them)"
+            )
+
     def training_request(
         self, subject: str, subject_id: str, profile: ValueProfile, own: list[tuple[str, str, str]] | None = None
     ) -> TrainingRequest:
         """A job for a person (starting from their nearest persona's adapter, if any) or a persona."""
         check_trainable(profile, self.space)
+        self.check_training_data()
         person = subject == "person"
         out = self.adapters.person(subject_id) if person else self.adapters.persona(subject_id)
         nearest = self.adapters.nearest_persona_adapter(profile, self.space) if person else None

@@ -30,6 +30,7 @@ from valueprint.errors import (
     InvalidScopeError,
     NotFoundError,
     RevokedTokenError,
+    quoted,
 )
 from valueprint.registry.audit import AuditAction, ReadPurpose
 from valueprint.registry.consent_request import MAX_STATE_CHARS, ConsentRequest, check_redirect_uris
@@ -375,10 +376,11 @@ class Registry:
     def _requested_scopes(self, app: App, scope: object) -> list[str]:
         asked = scope.split() if isinstance(scope, str) else []
         if not asked:
-            raise InvalidScopeError(f"ask for at least one scope of {app.scopes}")
+            raise InvalidScopeError(f"ask for at least one of these scopes: {', '.join(app.scopes)}")
         unknown = sorted(set(asked) - set(app.scopes))
         if unknown:
-            raise InvalidScopeError(f"{app.name} may not ask for {unknown}; it may ask for {app.scopes}")
+            refused = quoted(", ".join(unknown), limit=120)
+            raise InvalidScopeError(f"{app.name} may not ask for {refused}; it may ask for {', '.join(app.scopes)}")
         return sorted(set(asked), key=self.scopes.index)
 
     def scope_in_words(self, scope: str) -> tuple[str, str]:

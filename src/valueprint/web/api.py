@@ -193,21 +193,24 @@ def my_instructions(s: ServicesDep, participant_id: Participant) -> Instructions
     return InstructionsView(**vars(s.accounts.own_instructions(participant_id, s.settings.precis_min_confidence_sd)))
 
 
-def _saved(s: ServicesDep, participant_id: str, issued: IssuedToken) -> InstructionsSaved:
+def _saved(s: ServicesDep, participant_id: str, holders: list[str], issued: IssuedToken) -> InstructionsSaved:
     own = s.accounts.own_instructions(participant_id, s.settings.precis_min_confidence_sd)
-    return InstructionsSaved(**vars(own), token=issued.token, handle=issued.handle)
+    return InstructionsSaved(**vars(own), token=issued.token, handle=issued.handle, superseded_copies=holders)
 
 
 @router.put("/me/instructions", tags=["me"])
 def set_my_instructions(s: ServicesDep, participant_id: Participant, body: InstructionsRequest) -> InstructionsSaved:
-    """Save my own wording (at most 1200 characters); my token is re-issued to carry it (claim `ins`)."""
-    return _saved(s, participant_id, s.set_instructions_and_reissue(participant_id, body.text))
+    """Save my own wording (at most 1200 characters); my token is re-issued to carry it (claim `ins`), and
+    `superseded_copies` names the apps that verified the one replaced."""
+    holders = s.registry.copy_holders(participant_id)
+    return _saved(s, participant_id, holders, s.set_instructions_and_reissue(participant_id, body.text))
 
 
 @router.delete("/me/instructions", tags=["me"])
 def reset_my_instructions(s: ServicesDep, participant_id: Participant) -> InstructionsSaved:
     """Back to the generated précis; my token is re-issued without my text."""
-    return _saved(s, participant_id, s.reset_instructions_and_reissue(participant_id))
+    holders = s.registry.copy_holders(participant_id)
+    return _saved(s, participant_id, holders, s.reset_instructions_and_reissue(participant_id))
 
 
 @router.post("/me/refine", response_model=NextStep, tags=["questionnaire"])

@@ -95,8 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/.well-known/vp-format.json", tags=["reference"])
     def vp_format_document(s: ServicesDep) -> dict[str, Any]:
-        """How to read a token's `vp` (profile) and `bnd` (boundaries) claims: dimension order and scales."""
-        return vp_format(s.registry.space)
+        """Who issues tokens (`iss`, `aud` to check) and how to read their `vp` (profile) and `bnd` (boundaries)
+        claims: dimension order and scales."""
+        return {"issuer": s.settings.issuer, "audience": s.settings.audience, **vp_format(s.registry.space)}
 
     logging.getLogger("uvicorn.access").addFilter(RedactHandles())
     return app

@@ -256,13 +256,15 @@ def result(request: Request, s: ServicesDep, participant_id: CurrentParticipant)
 def new_token(request: Request, s: ServicesDep, participant_id: Participant) -> Response:
     holders = s.registry.copy_holders(participant_id)
     s.issue_token(participant_id)
-    told = (
-        f" These apps checked the old one and need the new one (or your handle): {', '.join(holders)}."
-        if holders
-        else ""
-    )
-    flash(request, "A new token was issued; the old one no longer works." + (told if holders else ""))
+    flash(request, "A new token was issued; the old one no longer works." + _superseded(holders))
     return redirect("/result#token")
+
+
+def _superseded(holders: list[str]) -> str:
+    """What a re-issue tells the person about apps whose copy of the old token stops working."""
+    if not holders:
+        return ""
+    return f" These apps checked the old one and need the new one (or your handle): {', '.join(holders)}."
 
 
 @router.post("/result/boundaries")
@@ -288,20 +290,22 @@ def boundaries(request: Request, s: ServicesDep, participant_id: Participant, fo
 @router.post("/result/instructions")
 def save_instructions(request: Request, s: ServicesDep, participant_id: Participant, form: Form) -> Response:
     """Save the person's own wording of their précis; the token is re-issued to carry it."""
+    holders = s.registry.copy_holders(participant_id)
     try:
         s.set_instructions_and_reissue(participant_id, str(form.get("text") or ""))
     except BadRequestError as error:
         flash(request, f"Not saved: {error}")
         return redirect("/result#precis")
-    flash(request, "Your instructions were saved; your token was re-issued to carry them.")
+    flash(request, "Your instructions were saved; your token was re-issued to carry them." + _superseded(holders))
     return redirect("/result#precis")
 
 
 @router.post("/result/instructions/reset")
 def reset_instructions(request: Request, s: ServicesDep, participant_id: Participant) -> Response:
     """Back to the précis generated from the profile; the token is re-issued without the person's text."""
+    holders = s.registry.copy_holders(participant_id)
     s.reset_instructions_and_reissue(participant_id)
-    flash(request, "Back to the generated text; your token was re-issued.")
+    flash(request, "Back to the generated text; your token was re-issued." + _superseded(holders))
     return redirect("/result#precis")
 
 
