@@ -135,6 +135,38 @@ def test_deleting_a_person_while_their_adapter_trains_leaves_no_adapter(particip
     assert list(jobs.jobs_dir.glob("*.json")) == []
 
 
+class PreparingTrainer:
+    """A stand-in whose preparation (sampling and scoring options) never ends by itself: it only sends heartbeats."""
+
+    def __init__(self) -> None:
+        self.started, self.heartbeats = threading.Event(), 0
+
+    def __call__(self, request: TrainingRequest, progress: Any) -> dict[str, Any]:
+        self.started.set()
+        for _ in range(3000):  # 30 s of preparation at most
+            progress(0, 2)
+            self.heartbeats += 1
+            time.sleep(0.01)
+        return {"train_seconds": 0.1}
+
+
+def test_deleting_a_person_while_their_job_still_prepares_stops_it_at_the_next_heartbeat(
+    participant_client, services
+) -> None:
+    participant_id = participant_client.participant["participant_id"]
+    trainer = PreparingTrainer()
+    jobs = services.personalizer.jobs = Jobs(services.personalizer.jobs.jobs_dir, train=trainer)
+    jobs.submit(job_for(services, participant_id))
+    assert trainer.started.wait(30)
+    assert jobs.status(participant_id)["state"] == "preparing"
+    future = jobs._futures[participant_id]
+
+    assert participant_client.delete("/v1/me").status_code == 204
+
+    assert future.result(timeout=10) == {"cancelled": True}
+    assert trainer.heartbeats < 3000, "it stopped long before its preparation would have ended"
+
+
 def test_a_queued_job_of_a_deleted_person_never_runs(participant_client, services) -> None:
     first = services.accounts.create().id
     deleted = participant_client.participant["participant_id"]

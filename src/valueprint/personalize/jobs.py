@@ -109,6 +109,12 @@ def run_training(request: TrainingRequest, train: Trainer = train_subject) -> di
     origin: dict[str, float] = {}  # when and at which step DPO began: preparing the pairs is not a step
 
     def progress(step: int, total: int) -> None:
+        """Step 0: still preparing the pairs (a heartbeat); from step 1, training. Either way a job that is no
+        longer wanted stops here."""
+        if step == 0:
+            if not licence.report(state="preparing"):
+                raise JobCancelled(request.job_id)
+            return
         origin.setdefault("time", time.monotonic())
         origin.setdefault("step", step)
         done = step - origin["step"]

@@ -32,8 +32,11 @@ _scored: dict[tuple[str, ...], OptionScores] = {}
 _scored_lock = threading.Lock()
 
 
-def option_scores(settings: Settings) -> tuple[OptionScores, OptionScores]:
-    """(train, held-out) options with the judge's readings, read once per process and source."""
+def option_scores(
+    settings: Settings, on_progress: Callable[[int, int], None] | None = None
+) -> tuple[OptionScores, OptionScores]:
+    """(train, held-out) options with the judge's readings, read once per process and source; `on_progress`
+    hears how far the model's own replies are sampled (the slow part, on a process's first use)."""
     train, heldout = split_options(settings.datasets_dir)
     replies_source = (
         str(settings.data_dir),
@@ -49,6 +52,7 @@ def option_scores(settings: Settings) -> tuple[OptionScores, OptionScores]:
             settings.adapter_reply_prompts,
             settings.model_dir,
             model_name=settings.model,
+            on_progress=on_progress,
         )
 
     return (
@@ -90,9 +94,12 @@ def train_subject(request: Any, on_progress: Callable[[int, int], None] | None =
     check_trainable(profile, space)
     started = time.perf_counter()
     config = FinetuneConfig(steps=request.steps)
-    train_options, heldout_options = option_scores(settings)
+    preparing = (lambda _done, _total: on_progress(0, config.steps)) if on_progress else None
+    train_options, heldout_options = option_scores(settings, preparing)
     limit = config.steps * config.batch_size  # one pass over the strongest pairs
     data = build_preferences(profile, space, train_options, heldout_options, own=request.own, limit=limit)
+    if on_progress:
+        on_progress(0, config.steps)
     out = Path(request.out)
     meta = {
         "subject": request.subject,
