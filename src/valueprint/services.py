@@ -46,6 +46,13 @@ class Services:
     annotate_embedder: Any = None  # embeds texts for prompt-driven selection; None: the evaluator's MiniLM
     annotate_prelabeller: Any = None  # suggests labels for the Label Studio backend; None: the evaluator's
 
+    @property
+    def crowd(self) -> Any:
+        """Annotation quality (gold, agreement, consensus, review, karma) over the installed annotation domain."""
+        from valueprint.annotate.crowd import Crowd
+
+        return Crowd(self.annotate, self.settings.datasets_dir)
+
     def delete_participant(self, participant_id: str) -> None:
         """The account and everything derived from it, in every domain (see `valueprint.store.duties`):
         rows and files are deleted, their training job is cancelled (a job that still finishes keeps

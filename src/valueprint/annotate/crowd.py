@@ -1,0 +1,105 @@
+"""The annotation domain's quality face (part 2): gold units, agreement, consensus, review and karma.
+
+`Crowd` works on the same database as `service.Annotate` and borrows its sanitiser (gold texts pass it like
+any other text before a person sees them). Every method is one unit of work. Who may call what is the entry
+points' concern (curators add gold and lift pauses; reviewers adjudicate; anyone sees their own karma).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from valueprint.annotate import gold, karma, quality
+from valueprint.annotate.dedup import NearDuplicates
+from valueprint.annotate.importer import known_texts, prepare
+from valueprint.annotate.readers import Record
+from valueprint.annotate.schema import LabelSchema
+from valueprint.annotate.service import Annotate
+from valueprint.errors import NotFoundError
+from valueprint.store.models import AnnotationProject
+
+
+class Crowd:
+    def __init__(self, annotate: Annotate, datasets_dir: Path) -> None:
+        self.annotate, self.datasets_dir = annotate, datasets_dir
+        self.db, self.space, self.clock = annotate.db, annotate.space, annotate.clock
+
+    def _project(self, session: Any, project_id: str) -> AnnotationProject:
+        project = session.get(AnnotationProject, project_id)
+        if project is None:
+            raise NotFoundError(f"no annotation project {project_id!r}")
+        return project
+
+    # -- gold ---------------------------------------------------------------------------------
+
+    def add_gold(self, project_id: str, source: str, limit: int = 50, seed: int = 0) -> dict[str, int]:
+        """Adds `limit` gold units from a source's validation split (sanitised, near-duplicates dropped), each
+        with its known answer; they join the queue unannounced at the project's gold share."""
+        items = gold.sample(gold.gold_items(self.space, self.datasets_dir, source), limit, seed)
+        records = [
+            Record(
+                row=f"{source} {it.external_id}",
+                text=it.text,
+                source=it.source,
+                licence=it.licence,
+                external_id=it.external_id,
+            )
+            for it in items
+        ]
+        by_row = {r.row: it for r, it in zip(records, items, strict=True)}
+        sanitiser = self.annotate.sanitiser()
+        with self.db.session() as session:
+            project = self._project(session, project_id)
+            seen = NearDuplicates()
+            for text in known_texts(session, project.id):
+                seen.repeats(text)
+            schema = LabelSchema.model_validate(project.label_schema)
+            documents, duplicates = prepare(records, "posts", schema, sanitiser, seen)
+            stored = quality.store_gold(session, project, documents, by_row, self.annotate.sealer)
+        return {"gold_units": stored, "duplicates": duplicates}
+
+    def gold_record(self, project_id: str, participant_id: str) -> dict[str, Any]:
+        """The annotator's accuracy on the project's gold units (with its interval) and whether they are paused."""
+        with self.db.session() as session:
+            self._project(session, project_id)
+            standing = quality.record(session, project_id, participant_id).as_dict()
+            pause = quality.paused(session, project_id, participant_id)
+            return standing | {"paused": pause is not None, "pause_reason": pause.reason if pause else None}
+
+    def gold_records(self, project_id: str) -> list[dict[str, Any]]:
+        """Every annotator's gold record in the project, worst first."""
+        from valueprint.store.models import Annotation
+
+        with self.db.session() as session:
+            self._project(session, project_id)
+            people = session.scalars(
+                select(Annotation.participant_id).where(Annotation.project_id == project_id).distinct()
+            ).all()
+            records = [{"participant_id": p} | quality.record(session, project_id, p).as_dict() for p in people]
+        return sorted(records, key=lambda r: (r["accuracy"] is None, r["accuracy"] or 0.0))
+
+    def paused(self, project_id: str | None = None) -> list[dict[str, Any]]:
+        with self.db.session() as session:
+            return quality.pauses(session, project_id)
+
+    def lift_pause(self, project_id: str, participant_id: str) -> bool:
+        """A curator lets a paused annotator continue; False when they were not paused."""
+        with self.db.session() as session:
+            return quality.lift_pause(session, project_id, participant_id, self.clock())
+
+    # -- karma --------------------------------------------------------------------------------
+
+    def karma(self, participant_id: str) -> dict[str, Any]:
+        """The person's karma, what it unlocks and weighs, and every change with its reason (latest first)."""
+        with self.db.session() as session:
+            total = karma.total(session, participant_id)
+            return {
+                "karma": round(total, 3),
+                "weight": round(karma.weight(total), 3),
+                "may_review": total >= karma.REVIEW_KARMA,
+                "review_karma": karma.REVIEW_KARMA,
+                "events": karma.history(session, participant_id),
+            }
