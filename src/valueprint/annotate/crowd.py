@@ -12,14 +12,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from valueprint.annotate import gold, karma, quality
+from valueprint.annotate import agreement, gold, karma, quality
+from valueprint.annotate.consensus import project_consensus
 from valueprint.annotate.dedup import NearDuplicates
 from valueprint.annotate.importer import known_texts, prepare
 from valueprint.annotate.readers import Record
 from valueprint.annotate.schema import LabelSchema
 from valueprint.annotate.service import Annotate
 from valueprint.errors import NotFoundError
-from valueprint.store.models import AnnotationProject
+from valueprint.store.models import Annotation, AnnotationProject, AnnotationUnit
 
 
 class Crowd:
@@ -71,8 +72,6 @@ class Crowd:
 
     def gold_records(self, project_id: str) -> list[dict[str, Any]]:
         """Every annotator's gold record in the project, worst first."""
-        from valueprint.store.models import Annotation
-
         with self.db.session() as session:
             self._project(session, project_id)
             people = session.scalars(
@@ -89,6 +88,43 @@ class Crowd:
         """A curator lets a paused annotator continue; False when they were not paused."""
         with self.db.session() as session:
             return quality.lift_pause(session, project_id, participant_id, self.clock())
+
+    # -- agreement ------------------------------------------------------------------------------
+
+    def _labels(self, session: Any, project_id: str) -> list[Annotation]:
+        return list(
+            session.scalars(
+                select(Annotation)
+                .join(AnnotationUnit, AnnotationUnit.id == Annotation.unit_id)
+                .where(
+                    Annotation.project_id == project_id,
+                    Annotation.skipped.is_(False),
+                    AnnotationUnit.hidden.is_(False),
+                )
+                .order_by(Annotation.unit_id, Annotation.id)
+            )
+        )
+
+    def agreement(self, project_id: str, top: int = 10) -> dict[str, Any]:
+        """Krippendorff's alpha per label and for the project, and the most disagreed units with their text
+        (see `agreement`)."""
+        with self.db.session() as session:
+            schema = LabelSchema.model_validate(self._project(session, project_id).label_schema)
+            found = agreement.project_agreement(
+                self._labels(session, project_id), schema.dimensions, schema.custom_labels, top
+            )
+            for row in found["most_disagreed"]:
+                row["text"] = session.get(AnnotationUnit, row["unit_id"]).text
+        return found
+
+    def consensus(self, project_id: str, unit_ids: list[int] | None = None) -> list[dict[str, Any]]:
+        """Per unit (all, or those named): Dawid–Skene consensus with its confidence and majority vote beside
+        it, per label (see `consensus`)."""
+        with self.db.session() as session:
+            schema = LabelSchema.model_validate(self._project(session, project_id).label_schema)
+            found = project_consensus(session, project_id, schema, self._labels(session, project_id))
+        wanted = found if unit_ids is None else {u: found[u] for u in unit_ids if u in found}
+        return [{"unit_id": u} | entry for u, entry in sorted(wanted.items())]
 
     # -- karma --------------------------------------------------------------------------------
 
