@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from valueprint.annotate import agreement, gold, karma, quality
+from valueprint.annotate import agreement, gold, karma, quality, review
 from valueprint.annotate.consensus import project_consensus
 from valueprint.annotate.dedup import NearDuplicates
 from valueprint.annotate.importer import known_texts, prepare
@@ -125,6 +125,58 @@ class Crowd:
             found = project_consensus(session, project_id, schema, self._labels(session, project_id))
         wanted = found if unit_ids is None else {u: found[u] for u in unit_ids if u in found}
         return [{"unit_id": u} | entry for u, entry in sorted(wanted.items())]
+
+    # -- review -------------------------------------------------------------------------------
+
+    def disputes(self, project_id: str) -> list[dict[str, Any]]:
+        """The reviewer backlog: disputed units nobody has adjudicated, most disputed first, with their text."""
+        with self.db.session() as session:
+            project = self._project(session, project_id)
+            rows = review.disputed(session, project, self._labels(session, project_id))
+            for row in rows:
+                row["text"] = session.get(AnnotationUnit, row["unit_id"]).text
+        return rows
+
+    def review_unit(self, project_id: str, unit_id: int) -> dict[str, Any]:
+        """A unit as a reviewer sees it: its text, every label (annotators by pseudonymous id) and any answer."""
+        from valueprint.annotate.export import labels_of
+        from valueprint.annotate.labels import unit_of
+        from valueprint.store.models import Adjudication
+
+        with self.db.session() as session:
+            unit = unit_of(session, project_id, unit_id)
+            last = session.scalars(
+                select(Adjudication).where(Adjudication.unit_id == unit.id).order_by(Adjudication.id.desc()).limit(1)
+            ).first()
+            return {
+                "unit_id": unit.id,
+                "text": unit.text,
+                "annotations": [
+                    {"annotator": a.participant_id} | labels_of(a) for a in review.annotations_of(session, unit.id)
+                ],
+                "adjudication": None
+                if last is None
+                else {"values": last.values, "acceptability": last.acceptability, "comment": last.comment},
+            }
+
+    def adjudicate(
+        self, project_id: str, unit_id: int, reviewer_id: str, labels: dict[str, Any], comment: str = ""
+    ) -> list[dict[str, Any]]:
+        """The reviewer's answer to a disputed unit; every karma change it made, with its reason."""
+        with self.db.session() as session:
+            return review.adjudicate(session, self._project(session, project_id), unit_id, reviewer_id, labels, comment)
+
+    def return_annotation(
+        self, project_id: str, unit_id: int, annotator_id: str, reviewer_id: str, comment: str
+    ) -> None:
+        """Send an annotation back to its annotator with a comment; the unit comes back to them first."""
+        with self.db.session() as session:
+            project = self._project(session, project_id)
+            review.return_annotation(session, project, unit_id, annotator_id, reviewer_id, comment, self.clock())
+
+    def returned_to(self, participant_id: str, project_id: str | None = None) -> list[dict[str, Any]]:
+        with self.db.session() as session:
+            return review.open_returns(session, participant_id, project_id)
 
     # -- karma --------------------------------------------------------------------------------
 

@@ -7,13 +7,13 @@ its reason.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from valueprint.annotate.gold import MAX_GOLD_IMPORT
-from valueprint.web.deps import Curator, Participant, Reviewer, ServicesDep
+from valueprint.web.deps import Curator, Participant, Reviewer, ServicesDep, UnitId
 
 router = APIRouter(prefix="/v1/annotate", tags=["annotate quality"])
 
@@ -135,3 +135,56 @@ def project_consensus(s: ServicesDep, _: Reviewer, project_id: str) -> list[dict
 def my_karma(s: ServicesDep, participant_id: Participant) -> KarmaView:
     """My karma, what it unlocks and weighs, and every change with its reason."""
     return KarmaView(**s.crowd.karma(participant_id))
+
+
+class AdjudicationRequest(Body):
+    values: dict[str, Annotated[int, Field(ge=-1, le=1)]] = Field(default_factory=dict, max_length=100)
+    acceptability: int | None = Field(None, ge=0, le=10)
+    comment: str = Field("", max_length=2000, description="Shown to the annotators with their karma change.")
+
+
+class ReturnRequest(Body):
+    annotator: str = Field(min_length=1, max_length=32, description="The pseudonymous id of the annotator.")
+    comment: str = Field(min_length=1, max_length=2000, description="What to look at again (they see it).")
+
+
+class KarmaChange(BaseModel):
+    participant_id: str
+    delta: float
+    reason: str
+
+
+@router.get("/projects/{project_id}/disputes")
+def disputes(s: ServicesDep, _: Reviewer, project_id: str) -> list[dict[str, Any]]:
+    """The reviewer backlog: disputed units nobody has adjudicated yet, most disputed first."""
+    return s.crowd.disputes(project_id)
+
+
+@router.get("/projects/{project_id}/units/{unit_id}/review")
+def review_unit(s: ServicesDep, _: Reviewer, project_id: str, unit_id: UnitId) -> dict[str, Any]:
+    """A unit with every label given (annotators by pseudonymous id) and any adjudication."""
+    return s.crowd.review_unit(project_id, unit_id)
+
+
+@router.post("/projects/{project_id}/units/{unit_id}/adjudication")
+def adjudicate(
+    s: ServicesDep, reviewer_id: Reviewer, project_id: str, unit_id: UnitId, body: AdjudicationRequest
+) -> list[KarmaChange]:
+    """Settle a disputed unit: the answer becomes its known answer; every karma change, with its reason."""
+    labels = {"values": body.values, "acceptability": body.acceptability}
+    return [KarmaChange(**c) for c in s.crowd.adjudicate(project_id, unit_id, reviewer_id, labels, body.comment)]
+
+
+@router.post("/projects/{project_id}/units/{unit_id}/returns", status_code=204)
+def return_annotation(
+    s: ServicesDep, reviewer_id: Reviewer, project_id: str, unit_id: UnitId, body: ReturnRequest
+) -> Response:
+    """Send an annotation back to its annotator with a comment; the unit comes back to them first."""
+    s.crowd.return_annotation(project_id, unit_id, body.annotator, reviewer_id, body.comment)
+    return Response(status_code=204)
+
+
+@router.get("/me/returns")
+def my_returns(s: ServicesDep, participant_id: Participant) -> list[dict[str, Any]]:
+    """Annotations reviewers returned to me with their comments, until I label the unit again."""
+    return s.crowd.returned_to(participant_id)

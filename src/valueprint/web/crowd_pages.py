@@ -1,7 +1,10 @@
 """The annotation quality pages: HTTP onto `valueprint.annotate.crowd` for people in a browser.
 
 `/annotate/{project}/quality` (reviewers by role or karma) shows agreement per label, the most disagreed
-units and the consensus; `/annotate/karma` shows a person their karma and every change with its reason.
+units and the consensus; `/annotate/karma` shows a person their karma, every change with its reason and
+the annotations reviewers returned to them. `/annotate/{project}/review` is the reviewer backlog;
+`/annotate/{project}/review/{unit}` shows every label of a unit, settles it (adjudication) or returns
+one label with a comment.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from valueprint.web.deps import CurrentParticipant, Reviewer, ServicesDep
+from valueprint.errors import ConflictError, LabelError, NotFoundError
+from valueprint.web.annotate_pages import labels_from
+from valueprint.web.deps import CurrentParticipant, Form, Reviewer, ServicesDep, UnitId
 from valueprint.web.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +25,8 @@ def karma_page(request: Request, s: ServicesDep, participant_id: CurrentParticip
     if participant_id is None:
         flash(request, "Sign in to see your karma.")
         return redirect("/")
-    return render(request, "annotate_karma.html", {"standing": s.crowd.karma(participant_id)})
+    context = {"standing": s.crowd.karma(participant_id), "returns": s.crowd.returned_to(participant_id)}
+    return render(request, "annotate_karma.html", context)
 
 
 @router.get("/annotate/{project_id}/quality", response_class=HTMLResponse)
@@ -33,3 +39,48 @@ def quality_page(request: Request, s: ServicesDep, _: Reviewer, project_id: str)
         "annotate_quality.html",
         {"project": project, "agreement": agreement, "consensus": consensus, "scale": project.label_schema.scale},
     )
+
+
+@router.get("/annotate/{project_id}/review", response_class=HTMLResponse)
+def review_list(request: Request, s: ServicesDep, _: Reviewer, project_id: str) -> Response:
+    project = s.annotate.project(project_id)
+    return render(request, "annotate_review_list.html", {"project": project, "disputes": s.crowd.disputes(project_id)})
+
+
+@router.get("/annotate/{project_id}/review/{unit_id}", response_class=HTMLResponse)
+def review_page(request: Request, s: ServicesDep, _: Reviewer, project_id: str, unit_id: UnitId) -> Response:
+    project = s.annotate.project(project_id)
+    unit = s.crowd.review_unit(project_id, unit_id)
+    dimensions = [s.model.space.dimension(d) for d in project.label_schema.dimensions]
+    used = {d for a in unit["annotations"] for d in a["values"]}
+    context = {"project": project, "unit": unit, "scale": project.label_schema.scale, "dimensions": dimensions}
+    return render(request, "annotate_review.html", context | {"used": used})
+
+
+@router.post("/annotate/{project_id}/review/{unit_id}")
+def adjudicate(
+    request: Request, s: ServicesDep, reviewer_id: Reviewer, project_id: str, unit_id: UnitId, form: Form
+) -> Response:
+    project = s.annotate.project(project_id)
+    labels = labels_from(form, project)
+    try:
+        changes = s.crowd.adjudicate(project_id, unit_id, reviewer_id, labels, str(form.get("comment") or ""))
+    except (LabelError, ConflictError) as error:
+        flash(request, f"Not settled: {error}.")
+        return redirect(f"/annotate/{project_id}/review/{unit_id}")
+    flash(request, f"Unit {unit_id} settled: the karma of {len(changes)} people changed, each told why.")
+    return redirect(f"/annotate/{project_id}/review")
+
+
+@router.post("/annotate/{project_id}/review/{unit_id}/return")
+def return_annotation(
+    request: Request, s: ServicesDep, reviewer_id: Reviewer, project_id: str, unit_id: UnitId, form: Form
+) -> Response:
+    annotator, comment = str(form.get("annotator") or ""), str(form.get("comment") or "")
+    try:
+        s.crowd.return_annotation(project_id, unit_id, annotator, reviewer_id, comment)
+    except (ConflictError, NotFoundError) as error:
+        flash(request, f"Not returned: {error}.")
+    else:
+        flash(request, "Returned: the annotator gets the unit back first, with your comment.")
+    return redirect(f"/annotate/{project_id}/review/{unit_id}")
