@@ -53,6 +53,39 @@ class Services:
 
         return Crowd(self.annotate, self.settings.datasets_dir)
 
+    def map_members(self, project_id: str | None = None) -> list[Any]:
+        """Annotators (of one project, or all) as moral-map members: each at their latest value-profile snapshot,
+        with only the groups they chose to give (demographics, and the political quadrant of their slider)."""
+        from valueprint.annotate.moralmap import Member, position, quadrant
+        from valueprint.values.profile import ValueProfile
+
+        snapshots = self.crowd.latest_profiles(project_id)
+        members = []
+        with self.db.session() as session:
+            for pid, profile_json in snapshots.items():
+                profile = ValueProfile.from_json(profile_json)
+                means = {d: float(v.mean) for d, v in profile.scores.items()}
+                given = self.accounts.personal(session, pid).get("demographics", {}) or {}
+                slider = self.accounts.answers(pid).slider.get("political-slider")
+                groups = {f: given.get(f) for f in ("country", "religion", "age_band")}
+                members.append(Member(pid, position(means), groups | {"political_quadrant": quadrant(slider)}))
+        return members
+
+    def moral_map(self, field: str, project_id: str | None = None) -> dict[str, Any]:
+        """The moral map by one grouping field, groups under k suppressed (see `annotate.moralmap`)."""
+        from valueprint.annotate.moralmap import build
+
+        return build(self.map_members(project_id), field, self.settings.k_anonymity)
+
+    def unit_groups(self, project_id: str, unit_id: int, field: str) -> dict[str, Any]:
+        """How each group (under k suppressed) judged one unit's acceptability."""
+        from valueprint.annotate.moralmap import unit_by_group
+
+        members = {m.participant_id: m for m in self.map_members(project_id)}
+        judged = [(members[p], a) for p, a in self.crowd.acceptability_of(project_id, unit_id) if p in members]
+        scale = self.annotate.project(project_id).label_schema.scale
+        return unit_by_group(judged, field, scale, self.settings.k_anonymity) | {"unit_id": unit_id}
+
     def delete_participant(self, participant_id: str) -> None:
         """The account and everything derived from it, in every domain (see `valueprint.store.duties`):
         rows and files are deleted, their training job is cancelled (a job that still finishes keeps

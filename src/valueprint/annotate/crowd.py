@@ -178,6 +178,30 @@ class Crowd:
         with self.db.session() as session:
             return review.open_returns(session, participant_id, project_id)
 
+    # -- the moral map's inputs ---------------------------------------------------------------
+
+    def latest_profiles(self, project_id: str | None = None) -> dict[str, str]:
+        """Each annotator's latest value-profile snapshot (JSON), over one project's labels or all."""
+        query = select(Annotation.participant_id, Annotation.profile_json).where(
+            Annotation.skipped.is_(False), Annotation.profile_json.is_not(None)
+        )
+        if project_id is not None:
+            query = query.where(Annotation.project_id == project_id)
+        with self.db.session() as session:
+            return {pid: profile for pid, profile in session.execute(query.order_by(Annotation.id))}
+
+    def acceptability_of(self, project_id: str, unit_id: int) -> list[tuple[str, int]]:
+        """(annotator, acceptability) of every label of the unit that has one."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(Annotation.participant_id, Annotation.acceptability).where(
+                    Annotation.project_id == project_id,
+                    Annotation.unit_id == unit_id,
+                    Annotation.acceptability.is_not(None),
+                )
+            )
+            return [(pid, value) for pid, value in rows]
+
     # -- karma --------------------------------------------------------------------------------
 
     def karma(self, participant_id: str) -> dict[str, Any]:

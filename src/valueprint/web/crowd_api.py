@@ -188,3 +188,62 @@ def return_annotation(
 def my_returns(s: ServicesDep, participant_id: Participant) -> list[dict[str, Any]]:
     """Annotations reviewers returned to me with their comments, until I label the unit again."""
     return s.crowd.returned_to(participant_id)
+
+
+MapField = Literal["country", "religion", "age_band", "political_quadrant"]
+
+
+class MapGroup(BaseModel):
+    group: str = Field(description='A group of at least k people; "other answers" pools rarer ones, unnamed.')
+    n: int
+    centroid: list[float] = Field(description="[traditional-secular, survival-self-expression], each in [-1, 1].")
+    interval: list[list[float]] = Field(
+        description="95% bootstrap interval per axis: [[x low, x high], [y low, y high]]."
+    )
+
+
+class MoralMapView(BaseModel):
+    field: str
+    k: int
+    people: int
+    hidden: bool = Field(description="True while fewer than k people are on the map.")
+    axes: dict[str, list[str]]
+    overall: dict[str, Any] | None
+    groups: list[MapGroup]
+    suppressed_groups: int = 0
+    pool_shown: bool = False
+
+
+@router.get("/map")
+def moral_map(
+    s: ServicesDep, _: Participant, field: MapField = "country", project_id: str | None = Query(None, max_length=32)
+) -> MoralMapView:
+    """Annotators' groups on the moral map (axes documented in `annotate.moralmap`); groups under k suppressed."""
+    return MoralMapView(**s.moral_map(field, project_id))
+
+
+@router.get(
+    "/map.{fmt}",
+    response_class=Response,
+    responses={200: {"description": "The map as an image.", "content": {"image/png": {}, "image/svg+xml": {}}}},
+)
+def moral_map_image(
+    s: ServicesDep,
+    _: Participant,
+    fmt: Literal["png", "svg"],
+    field: MapField = "country",
+    project_id: str | None = Query(None, max_length=32),
+) -> Response:
+    """The moral map as PNG or SVG."""
+    from valueprint.annotate.moralmap import render
+
+    media = "image/png" if fmt == "png" else "image/svg+xml"
+    return Response(render(s.moral_map(field, project_id), fmt), media_type=media)
+
+
+@router.get("/projects/{project_id}/units/{unit_id}/groups")
+def unit_groups(
+    s: ServicesDep, _: Participant, project_id: str, unit_id: UnitId, field: MapField = "country"
+) -> dict[str, Any]:
+    """How acceptable each group (k or more people) found one unit, kept apart from the consensus."""
+    return s.unit_groups(project_id, unit_id, field)

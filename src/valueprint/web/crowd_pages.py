@@ -84,3 +84,14 @@ def return_annotation(
     else:
         flash(request, "Returned: the annotator gets the unit back first, with your comment.")
     return redirect(f"/annotate/{project_id}/review/{unit_id}")
+
+
+@router.get("/annotate/map", response_class=HTMLResponse)
+def map_page(request: Request, s: ServicesDep, participant_id: CurrentParticipant, field: str = "country") -> Response:
+    from valueprint.annotate.moralmap import FIELDS
+
+    if participant_id is None:
+        flash(request, "Sign in to see the moral map.")
+        return redirect("/")
+    field = field if field in FIELDS else "country"
+    return render(request, "annotate_map.html", {"found": s.moral_map(field), "fields": FIELDS})
