@@ -178,6 +178,28 @@ class Crowd:
         with self.db.session() as session:
             return review.open_returns(session, participant_id, project_id)
 
+    def consensus_labels(self, min_confidence: float = 0.8) -> list[tuple[str, dict[str, int], list[str]]]:
+        """Every project's confident value consensus as (unit text, {dimension: -1 | 0 | +1}, dimensions it
+        speaks for), for the judge's value reader (`valueprint judge train --with-annotations`). A dimension
+        counts when its consensus confidence reaches `min_confidence`; absent ones are labelled 0."""
+        out = []
+        with self.db.session() as session:
+            projects = [p.id for p in session.scalars(select(AnnotationProject))]
+        for project_id in projects:
+            texts = self._texts(project_id)
+            for row in self.consensus(project_id):
+                sure = {d: e["consensus"] for d, e in row["values"].items() if e["confidence"] >= min_confidence}
+                if sure:
+                    out.append((texts[row["unit_id"]], sure, sorted(sure)))
+        return out
+
+    def _texts(self, project_id: str) -> dict[int, str]:
+        with self.db.session() as session:
+            rows = session.execute(
+                select(AnnotationUnit.id, AnnotationUnit.text).where(AnnotationUnit.project_id == project_id)
+            )
+            return {uid: text for uid, text in rows}
+
     # -- the moral map's inputs ---------------------------------------------------------------
 
     def latest_profiles(self, project_id: str | None = None) -> dict[str, str]:
@@ -201,6 +223,15 @@ class Crowd:
                 )
             )
             return [(pid, value) for pid, value in rows]
+
+    def admin_figures(self) -> dict[str, Any]:
+        """Throughput, agreement over time, reviewer backlog, karma and gold-accuracy distributions and flagged
+        annotators, over every project (see `admin_figures`)."""
+        from valueprint.annotate.admin_figures import figures
+        from valueprint.store.models import now
+
+        with self.db.session() as session:
+            return figures(session, now())  # labels are stamped with the wall clock
 
     # -- karma --------------------------------------------------------------------------------
 

@@ -9,8 +9,8 @@ What karma does:
 - `REVIEW_KARMA` unlocks reviewing (reviewers, curators and administrators may review whatever their karma);
 - weight in consensus (`weight`): a fresh account (karma 0 or less) weighs `FRESH_WEIGHT` of an established
   one, growing linearly to 1 at `FULL_KARMA`; and accounts below `TRUSTED_KARMA` together weigh at most
-  `FRESH_CAP` (half the weight of the least trusted annotator) on any one unit (`unit_weights`), so a crowd
-  of fresh accounts cannot outvote one trusted annotator however many it sends.
+  `FRESH_CAP` (half the weight of the least trusted annotator) on any unit a trusted annotator labelled
+  (`unit_weights`), so a crowd of fresh accounts cannot outvote one trusted annotator however many it sends.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from valueprint.store.models import KarmaEvent
 
 REVIEW_KARMA = 15.0
-FULL_KARMA = 20.0
-TRUSTED_KARMA = 5.0
+FULL_KARMA = 6.0  # chosen with TRUSTED_KARMA on simulated crowds with synthetic truth (tests/test_crowd_bench.py)
+TRUSTED_KARMA = 2.0
 FRESH_WEIGHT = 0.1
 MAX_REASON = 500
 
@@ -109,10 +109,15 @@ FRESH_CAP = weight(TRUSTED_KARMA) / 2  # fresh accounts together weigh half the 
 
 
 def unit_weights(karmas: Sequence[float]) -> list[float]:
-    """The weights of one unit's annotators: `weight`, with those under `TRUSTED_KARMA` scaled down together
-    so that they sum to at most `FRESH_CAP`."""
+    """The weights of one unit's annotators: `weight`; where a trusted annotator (karma ≥ `TRUSTED_KARMA`)
+    labelled the unit, those under it are scaled down together to at most `FRESH_CAP`; where none did, the
+    weights are scaled so the heaviest is 1 (fresh accounts then settle, among themselves, what no trusted
+    annotator has seen: relative standing still counts, but the unit's evidence is not drowned by the prior)."""
     weights = [weight(k) for k in karmas]
     fresh = [i for i, k in enumerate(karmas) if k < TRUSTED_KARMA]
+    if len(fresh) == len(weights):
+        top = max(weights, default=1.0)
+        return [w / top for w in weights]
     fresh_sum = sum(weights[i] for i in fresh)
     if fresh_sum > FRESH_CAP:
         for i in fresh:
