@@ -28,8 +28,23 @@ from valueprint.store.models import Base, Participant
 from valueprint.store.secret_files import data_key
 from valueprint.tokens.jws import IssuedToken
 from valueprint.tokens.keys import KeyStore
+from valueprint.values.bank import QuestionBank
 from valueprint.values.model import default_model
 from valueprint.values.scoring import ScoringModel
+
+
+def with_crowd_scenarios(model: ScoringModel, db: Database) -> ScoringModel:
+    """The scoring model with the scenarios curators approved from the crowd (`annotate.scenarios`) in its bank."""
+    from valueprint.annotate.scenarios import approved_items
+
+    with db.session() as session:
+        extra = [item for item in approved_items(session) if item.id not in model.bank.ids]
+    if not extra:
+        return model
+    bank = QuestionBank(
+        space_version=model.bank.space_version, items=(*model.bank.items, *extra), demographics=model.bank.demographics
+    )
+    return ScoringModel(model.space, bank, model.prior, model.params)
 
 
 @dataclass
@@ -85,6 +100,31 @@ class Services:
         judged = [(members[p], a) for p, a in self.crowd.acceptability_of(project_id, unit_id) if p in members]
         scale = self.annotate.project(project_id).label_schema.scale
         return unit_by_group(judged, field, scale, self.settings.k_anonymity) | {"unit_id": unit_id}
+
+    def propose_scenarios(self, project_id: str) -> dict[str, Any]:
+        """Candidate questionnaire scenarios from the project's units (see `annotate.scenarios`): stored for a
+        curator to approve; how many units were looked at and how many candidates are new."""
+        import numpy as np
+
+        from valueprint.annotate import scenarios
+        from valueprint.annotate.moralmap import FIELDS
+        from valueprint.values.profile import ValueProfile
+
+        members = {m.participant_id: m for m in self.map_members(project_id)}
+        points = len(self.annotate.project(project_id).label_schema.scale)
+        space = self.model.space
+        found = []
+        judgements = self.crowd.unit_judgements(project_id)
+        for unit_id, (text, rows) in judgements.items():
+            labels = []
+            for pid, acceptability, marked, profile_json in rows:
+                scores = ValueProfile.from_json(profile_json).scores
+                profile = np.array([scores[d].mean if d in scores else 0.0 for d in space.ids])
+                labels.append((members[pid], acceptability, marked, profile))
+            made = scenarios.candidate(unit_id, text, labels, space.ids, FIELDS, points, self.settings.k_anonymity)
+            if made is not None:
+                found.append(made)
+        return {"units": len(judgements), "new_candidates": self.crowd.store_scenarios(project_id, found)}
 
     def delete_participant(self, participant_id: str) -> None:
         """The account and everything derived from it, in every domain (see `valueprint.store.duties`):
@@ -183,7 +223,7 @@ class Services:
         require_covered()  # every table of participant data is exported and deleted, or the server does not start
         db = Database(settings.resolved_database_url)
         migrate(db.engine)
-        model = default_model()
+        model = with_crowd_scenarios(default_model(), db)
         keys = KeyStore(settings.keys_dir)
         keys.ensure_signing_key()
         sealer = Sealer(data_key(settings))

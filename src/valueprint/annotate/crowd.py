@@ -233,6 +233,49 @@ class Crowd:
         with self.db.session() as session:
             return figures(session, now())  # labels are stamped with the wall clock
 
+    # -- scenarios from the crowd -------------------------------------------------------------
+
+    def unit_judgements(self, project_id: str) -> dict[int, tuple[str, list[tuple[str, int, bool, str]]]]:
+        """Per unit: its text and each label's (annotator, acceptability, marked a value, profile snapshot)."""
+        out: dict[int, tuple[str, list[tuple[str, int, bool, str]]]] = {}
+        with self.db.session() as session:
+            texts = {
+                u: t
+                for u, t in session.execute(
+                    select(AnnotationUnit.id, AnnotationUnit.text).where(
+                        AnnotationUnit.project_id == project_id, AnnotationUnit.hidden.is_(False)
+                    )
+                )
+            }
+            for a in self._labels(session, project_id):
+                if a.acceptability is not None and a.profile_json and a.unit_id in texts:
+                    entry = out.setdefault(a.unit_id, (texts[a.unit_id], []))
+                    entry[1].append((a.participant_id, a.acceptability, bool(a.values), a.profile_json))
+        return out
+
+    def store_scenarios(self, project_id: str, found: list[dict[str, Any]]) -> int:
+        from valueprint.annotate import scenarios
+
+        with self.db.session() as session:
+            return scenarios.store(session, project_id, found)
+
+    def scenarios(self, status: str | None = None) -> list[dict[str, Any]]:
+        from valueprint.annotate import scenarios
+        from valueprint.store.models import ScenarioCandidate
+
+        query = select(ScenarioCandidate).order_by(ScenarioCandidate.id)
+        if status is not None:
+            query = query.where(ScenarioCandidate.status == status)
+        with self.db.session() as session:
+            return [scenarios.view(row) for row in session.scalars(query)]
+
+    def decide_scenario(self, candidate_id: int, curator_id: str, approve: bool) -> dict[str, Any]:
+        """A curator approves (it joins the question bank at the next start) or rejects a candidate."""
+        from valueprint.annotate import scenarios
+
+        with self.db.session() as session:
+            return scenarios.view(scenarios.decide(session, candidate_id, curator_id, approve, self.clock()))
+
     # -- karma --------------------------------------------------------------------------------
 
     def karma(self, participant_id: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from valueprint.annotate.gold import MAX_GOLD_IMPORT
@@ -247,3 +247,38 @@ def unit_groups(
 ) -> dict[str, Any]:
     """How acceptable each group (k or more people) found one unit, kept apart from the consensus."""
     return s.unit_groups(project_id, unit_id, field)
+
+
+class ScenarioView(BaseModel):
+    id: int
+    unit_id: int
+    project_id: str
+    prompt: str
+    options: list[dict[str, Any]] = Field(description="A and B with value loadings estimated from the labels.")
+    evidence: dict[str, Any]
+    status: str = Field(description="candidate, approved or rejected.")
+
+
+class Decision(Body):
+    approve: bool = Field(description="True: it joins the question bank at the next start; False: rejected.")
+
+
+@router.post("/projects/{project_id}/scenarios", status_code=201)
+def propose_scenarios(s: ServicesDep, _: Curator, project_id: str) -> dict[str, int]:
+    """Find units the crowd agrees are value-laden but groups judge differently; store them as candidates."""
+    return s.propose_scenarios(project_id)
+
+
+@router.get("/scenarios")
+def list_scenarios(
+    s: ServicesDep, _: Curator, status: Literal["candidate", "approved", "rejected"] | None = None
+) -> list[ScenarioView]:
+    return [ScenarioView(**row) for row in s.crowd.scenarios(status)]
+
+
+@router.post("/scenarios/{candidate_id}/decision")
+def decide_scenario(
+    s: ServicesDep, curator_id: Curator, candidate_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: Decision
+) -> ScenarioView:
+    """Approve or reject a candidate scenario (once)."""
+    return ScenarioView(**s.crowd.decide_scenario(candidate_id, curator_id, body.approve))
