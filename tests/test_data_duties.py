@@ -96,6 +96,21 @@ def annotate_everything(services, participant_id: str) -> None:
     annotate.annotate(pid, first, participant_id, services.accounts.profile(participant_id).to_json(), LABELS)
     annotate.flag(pid, annotate.next_unit(pid, participant_id).unit_id, participant_id, "a name")
     annotate.next_unit(pid, participant_id)
+    quality_everything(services, participant_id, first)
+
+
+def quality_everything(services, participant_id: str, unit_id: int) -> None:
+    """Karma events and a pause (labelling gold units wrongly), a review given and an annotation returned."""
+    from tests.test_annotate_gold import label_gold_wrongly
+    from valueprint.annotate.gold import MIN_GOLD
+    from valueprint.store.models import Adjudication, AnnotationReturn
+
+    gold_project = services.annotate.create_project(None, {"name": "gold only", "gold_share": 0.5}).id
+    services.crowd.add_gold(gold_project, "moral_stories", limit=MIN_GOLD)
+    label_gold_wrongly(services, gold_project, participant_id, MIN_GOLD)
+    with services.db.session() as session:
+        session.add(Adjudication(unit_id=unit_id, participant_id=participant_id, acceptability=1, comment="c"))
+        session.add(AnnotationReturn(unit_id=unit_id, participant_id=participant_id, comment="c", original={}))
 
 
 def rows_of(services, participant_id: str) -> dict[str, int]:

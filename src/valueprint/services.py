@@ -28,8 +28,23 @@ from valueprint.store.models import Base, Participant
 from valueprint.store.secret_files import data_key
 from valueprint.tokens.jws import IssuedToken
 from valueprint.tokens.keys import KeyStore
+from valueprint.values.bank import QuestionBank
 from valueprint.values.model import default_model
 from valueprint.values.scoring import ScoringModel
+
+
+def with_crowd_scenarios(model: ScoringModel, db: Database) -> ScoringModel:
+    """The scoring model with the scenarios curators approved from the crowd (`annotate.scenarios`) in its bank."""
+    from valueprint.annotate.scenarios import approved_items
+
+    with db.session() as session:
+        extra = [item for item in approved_items(session) if item.id not in model.bank.ids]
+    if not extra:
+        return model
+    bank = QuestionBank(
+        space_version=model.bank.space_version, items=(*model.bank.items, *extra), demographics=model.bank.demographics
+    )
+    return ScoringModel(model.space, bank, model.prior, model.params)
 
 
 @dataclass
@@ -45,6 +60,71 @@ class Services:
     annotate_jobs: AnnotateJobs
     annotate_embedder: Any = None  # embeds texts for prompt-driven selection; None: the evaluator's MiniLM
     annotate_prelabeller: Any = None  # suggests labels for the Label Studio backend; None: the evaluator's
+
+    @property
+    def crowd(self) -> Any:
+        """Annotation quality (gold, agreement, consensus, review, karma) over the installed annotation domain."""
+        from valueprint.annotate.crowd import Crowd
+
+        return Crowd(self.annotate, self.settings.datasets_dir)
+
+    def map_members(self, project_id: str | None = None) -> list[Any]:
+        """Annotators (of one project, or all) as moral-map members: each at their latest value-profile snapshot,
+        with only the groups they chose to give (demographics, and the political quadrant of their slider)."""
+        from valueprint.annotate.moralmap import Member, position, quadrant
+        from valueprint.values.profile import ValueProfile
+
+        snapshots = self.crowd.latest_profiles(project_id)
+        members = []
+        with self.db.session() as session:
+            for pid, profile_json in snapshots.items():
+                profile = ValueProfile.from_json(profile_json)
+                means = {d: float(v.mean) for d, v in profile.scores.items()}
+                given = self.accounts.personal(session, pid).get("demographics", {}) or {}
+                slider = self.accounts.answers(pid).slider.get("political-slider")
+                groups = {f: given.get(f) for f in ("country", "religion", "age_band")}
+                members.append(Member(pid, position(means), groups | {"political_quadrant": quadrant(slider)}))
+        return members
+
+    def moral_map(self, field: str, project_id: str | None = None) -> dict[str, Any]:
+        """The moral map by one grouping field, groups under k suppressed (see `annotate.moralmap`)."""
+        from valueprint.annotate.moralmap import build
+
+        return build(self.map_members(project_id), field, self.settings.k_anonymity)
+
+    def unit_groups(self, project_id: str, unit_id: int, field: str) -> dict[str, Any]:
+        """How each group (under k suppressed) judged one unit's acceptability."""
+        from valueprint.annotate.moralmap import unit_by_group
+
+        members = {m.participant_id: m for m in self.map_members(project_id)}
+        judged = [(members[p], a) for p, a in self.crowd.acceptability_of(project_id, unit_id) if p in members]
+        scale = self.annotate.project(project_id).label_schema.scale
+        return unit_by_group(judged, field, scale, self.settings.k_anonymity) | {"unit_id": unit_id}
+
+    def propose_scenarios(self, project_id: str) -> dict[str, Any]:
+        """Candidate questionnaire scenarios from the project's units (see `annotate.scenarios`): stored for a
+        curator to approve; how many units were looked at and how many candidates are new."""
+        import numpy as np
+
+        from valueprint.annotate import scenarios
+        from valueprint.annotate.moralmap import FIELDS
+        from valueprint.values.profile import ValueProfile
+
+        members = {m.participant_id: m for m in self.map_members(project_id)}
+        points = len(self.annotate.project(project_id).label_schema.scale)
+        space = self.model.space
+        found = []
+        judgements = self.crowd.unit_judgements(project_id)
+        for unit_id, (text, rows) in judgements.items():
+            labels = []
+            for pid, acceptability, marked, profile_json in rows:
+                scores = ValueProfile.from_json(profile_json).scores
+                profile = np.array([scores[d].mean if d in scores else 0.0 for d in space.ids])
+                labels.append((members[pid], acceptability, marked, profile))
+            made = scenarios.candidate(unit_id, text, labels, space.ids, FIELDS, points, self.settings.k_anonymity)
+            if made is not None:
+                found.append(made)
+        return {"units": len(judgements), "new_candidates": self.crowd.store_scenarios(project_id, found)}
 
     def delete_participant(self, participant_id: str) -> None:
         """The account and everything derived from it, in every domain (see `valueprint.store.duties`):
@@ -143,7 +223,7 @@ class Services:
         require_covered()  # every table of participant data is exported and deleted, or the server does not start
         db = Database(settings.resolved_database_url)
         migrate(db.engine)
-        model = default_model()
+        model = with_crowd_scenarios(default_model(), db)
         keys = KeyStore(settings.keys_dir)
         keys.ensure_signing_key()
         sealer = Sealer(data_key(settings))

@@ -6,12 +6,11 @@ one import in the caller's unit of work, so an import is stored whole or not at 
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from valueprint.annotate import labelstudio
@@ -113,12 +112,15 @@ def known_texts(session: Session, project_id: str) -> list[str]:
 
 
 def store(
-    session: Session, project: AnnotationProject, documents: Sequence[PreparedDocument], sealer: Sealer
+    session: Session,
+    project: AnnotationProject,
+    documents: Sequence[PreparedDocument],
+    sealer: Sealer,
+    created: list[AnnotationUnit] | None = None,
 ) -> ImportReport:
-    """Writes the documents (raw text sealed), their units (some marked gold, at the project's share) and
-    pre-labels in `session`; nothing is committed here."""
-    existing = session.scalar(select(func.count()).where(AnnotationUnit.project_id == project.id)) or 0
-    gold = random.Random(f"{project.id}:{existing}")
+    """Writes the documents (raw text sealed), their units and pre-labels in `session`; nothing is committed
+    here (the new unit rows are appended to `created` when given). Imported units are never gold: a gold unit
+    has a known answer (see `gold` and `quality.add_gold`)."""
     units = prelabels = entities = 0
     for prepared in documents:
         record = prepared.record
@@ -140,10 +142,11 @@ def store(
                 end=unit.end,
                 text=unit.text,
                 entities=unit.entities,
-                gold=gold.random() < project.gold_share,
             )
             session.add(row)
             session.flush()
+            if created is not None:
+                created.append(row)
             units, entities = units + 1, entities + len(unit.entities)
             for entry in prepared.prelabels:
                 session.add(_prelabel(row.id, entry))

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from valueprint.annotate import data as _data  # noqa: F401  (registers the annotator's data duty)
-from valueprint.annotate import export, importer, labels, queue
+from valueprint.annotate import export, importer, karma, labels, quality, queue
 from valueprint.annotate.dedup import NearDuplicates
 from valueprint.annotate.readers import Fields, Record, labelstudio_records, read_records, records_from_items
 from valueprint.annotate.schema import LabelSchema, check_labels, parse_spec
@@ -149,9 +149,11 @@ class Annotate:
     # -- annotating -----------------------------------------------------------------------
 
     def next_unit(self, project_id: str, participant_id: str) -> UnitTask | None:
-        """Reserves the annotator's next unit (see `queue`); None when nothing is left for them."""
+        """Reserves the annotator's next unit (see `queue`); None when nothing is left for them; ForbiddenError,
+        with the reason, while they are paused in the project (far below chance on gold units)."""
         with self.db.session() as session:
             project = self._project(session, project_id)
+            quality.refuse_if_paused(session, project.id, participant_id)
             found = queue.reserve_next(session, project, participant_id, self.clock(), self.reservation)
             if found is None:
                 return None
@@ -171,10 +173,15 @@ class Annotate:
     def annotate(
         self, project_id: str, unit_id: int, participant_id: str, profile_json: str, given: dict[str, Any] | None
     ) -> None:
-        """Stores the annotator's labels (None: a skip) with their profile snapshot, freeing the unit."""
+        """Stores the annotator's labels (None: a skip) with their profile snapshot, freeing the unit; a label of a
+        unit with a known answer changes their karma (and may pause them, see `quality.after_label`)."""
         with self.db.session() as session:
             project = self._project(session, project_id)
-            labels.record(session, project, unit_id, participant_id, self.clock(), profile_json, given)
+            quality.refuse_if_paused(session, project.id, participant_id)
+            annotation = labels.record(session, project, unit_id, participant_id, self.clock(), profile_json, given)
+            if not annotation.skipped:
+                session.flush()
+                quality.after_label(session, project, annotation, self.clock())
 
     def undo(self, project_id: str, participant_id: str) -> Undone:
         """Deletes the annotator's latest label or skip in the project; its unit is theirs again, and what
@@ -182,6 +189,7 @@ class Annotate:
         with self.db.session() as session:
             project = self._project(session, project_id)
             last = labels.undo_last(session, project, participant_id, self.clock(), self.reservation)
+            karma.forget_label(session, participant_id, last.unit_id)
             given = None if last.skipped else GivenLabels(**export.labels_of(last))
             return Undone(unit_id=last.unit_id, skipped=last.skipped, labels=given)
 

@@ -348,3 +348,17 @@ def bench_annotate_pii(
             on_progress=lambda done: progress.update(task, completed=done),
         )
     print_figures(figures, "annotate_pii", out)
+
+
+@bench_app.command("crowd")
+def bench_crowd(
+    out: ResultsDir = Path("benchmarks/results"),
+    loop: Annotated[bool, typer.Option(help="Retrain the judge's reader with consensus labels (minutes).")] = True,
+) -> None:
+    """Simulated crowds on real labels: majority vote vs our consensus, colluding fresh accounts, karma vs
+    true accuracy, the judge after 0-8,000 consensus labels, and moral-map stability by group size."""
+    from valueprint.bench import crowd
+
+    with console.status("crowd benchmark") as status:
+        figures = crowd.run(current_settings(), out, lambda name: status.update(f"crowd: {name}"), loop)
+    print_figures(figures, "crowd", out)

@@ -41,15 +41,25 @@ def rank(
 @judge_app.command("train")
 def judge_train(
     out: Annotated[Path | None, typer.Option(help="Artefact folder (default: the packaged one).")] = None,
+    with_annotations: Annotated[
+        bool, typer.Option(help="Add the crowd's confident consensus labels from this server's annotation projects.")
+    ] = False,
+    min_confidence: Annotated[float, typer.Option(min=0.5, max=1.0, help="Consensus confidence to use a label.")] = 0.8,
 ) -> None:
     """Fit both value readers (a: the product's, b: the referee) on disjoint halves (about 3 min on 2 cores)."""
-    from valueprint.judge.labelled import reader_rows
+    from valueprint.judge.labelled import add_consensus, reader_rows
     from valueprint.judge.reader import embed, train_reader
     from valueprint.values.space import load_space
 
     space = load_space()
     with console.status("reading the labelled data sets"):
         rows = reader_rows(space, current_settings().datasets_dir)
+    if with_annotations:
+        from valueprint.services import Services
+
+        with console.status("reading the crowd's consensus"):
+            labels = Services.build(current_settings()).crowd.consensus_labels(min_confidence)
+        console.print(f"added {add_consensus(rows, labels)} consensus labels from annotation projects")
     with console.status(f"embedding {len(rows.texts)} texts"):
         vectors = embed(rows.texts)
     for half in ("a", "b"):

@@ -43,6 +43,7 @@ SOURCE_WEIGHTS = {  # each source's total weight, so a large source does not dro
     "bank_likert": 1.5,
     "bank_scenarios": 2.0,
     "value_names": 0.5,
+    "annotations": 2.0,  # consensus labels from the crowd (`valueprint judge train --with-annotations`)
 }
 
 
@@ -188,6 +189,19 @@ def reader_rows(space: ValueSpace, datasets_dir: Path) -> ReaderRows:
     return rows
 
 
+def add_consensus(rows: ReaderRows, labels: Iterable[tuple[str, dict[str, int], Iterable[str]]]) -> int:
+    """Add crowd consensus labels as rows of source `annotations`: (text, {dimension: -1 | 0 | +1}, dimensions
+    the consensus speaks for). A dimension outside the reader's is ignored; returns the rows added."""
+    added = 0
+    for text, values, labelled in labels:
+        known = [d for d in labelled if d in rows.dims]
+        if not known:
+            continue
+        rows.add(text, {d: float(v) for d, v in values.items() if d in known}, known, "annotations", "crowd:" + text)
+        added += 1
+    return added
+
+
 def touche_pairs_source(root: Path) -> list[dict[str, str]]:
     """The Touché23 validation arguments with their labels (for held-out pairs)."""
     folder = root / "touche23_valueeval"
@@ -201,4 +215,4 @@ def touche_pairs_source(root: Path) -> list[dict[str, str]]:
     return out
 
 
-__all__ = ["ReaderRows", "fulcra_records", "reader_rows", "split_dialogue", "touche_pairs_source"]
+__all__ = ["ReaderRows", "add_consensus", "fulcra_records", "reader_rows", "split_dialogue", "touche_pairs_source"]

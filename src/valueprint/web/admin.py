@@ -85,13 +85,21 @@ def stats_json(s: ServicesDep, _: Admin) -> DashboardStats:
 
 @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(request: Request, s: ServicesDep, _: Admin) -> Response:
-    return render(request, "admin.html", page_context(current_stats(s), s.picks.stats()))
+    context = page_context(current_stats(s), s.picks.stats()) | {"annotation": s.crowd.admin_figures()}
+    return render(request, "admin.html", context)
 
 
 @router.get("/admin/live", response_class=HTMLResponse, include_in_schema=False)
 def dashboard_live(request: Request, s: ServicesDep, _: Admin) -> Response:
     """The partial the dashboard polls every 5 seconds."""
     return render(request, "admin_live.html", page_context(current_stats(s), s.picks.stats()))
+
+
+@router.get("/v1/admin/annotation", tags=["admin"])
+def annotation_json(s: ServicesDep, _: Admin) -> dict[str, Any]:
+    """Annotation throughput, agreement over time, reviewer backlog, karma and gold-accuracy distributions,
+    and annotators paused for being far below chance (pseudonymous ids)."""
+    return s.crowd.admin_figures()
 
 
 @router.get("/v1/admin/picks", tags=["admin"])

@@ -119,7 +119,11 @@ def projects(request: Request, s: ServicesDep, participant_id: CurrentParticipan
     curator = s.accounts.role(participant_id) in (Role.CURATOR, Role.ADMIN)  # may curate without a profile
     if not curator and (to_questionnaire := _without_profile(request, s, participant_id)) is not None:
         return to_questionnaire
-    return render(request, "annotate_projects.html", {"projects": s.annotate.projects(), "curator": curator})
+    reviewer = (
+        curator or s.accounts.role(participant_id) == Role.REVIEWER or s.crowd.karma(participant_id)["may_review"]
+    )
+    context = {"projects": s.annotate.projects(), "curator": curator, "reviewer": reviewer}
+    return render(request, "annotate_projects.html", context)
 
 
 @router.get("/annotate/{project_id}", response_class=HTMLResponse)

@@ -21,6 +21,8 @@ from valueprint.web import (
     api,
     chat,
     consent,
+    crowd_api,
+    crowd_pages,
     docs,
     errors,
     labelstudio,
@@ -78,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs.router)
     app.include_router(api.router)
     app.include_router(annotate_api.router)
+    app.include_router(crowd_api.router)
+    app.include_router(crowd_pages.router)  # before annotate_pages: /annotate/karma is not a project
     app.include_router(annotate_pages.router)
     app.include_router(labelstudio.router)
     app.include_router(chat.router)

@@ -15,6 +15,7 @@ from fastapi import Depends, Path, Request
 from starlette.datastructures import FormData
 
 from valueprint.accounts.roles import Role
+from valueprint.errors import ForbiddenError
 from valueprint.services import Services
 from valueprint.store.models import App
 from valueprint.web import security
@@ -29,6 +30,7 @@ __all__ = [
     "CurrentParticipant",
     "Form",
     "Participant",
+    "Reviewer",
     "ServicesDep",
     "UnitId",
     "get_services",
@@ -58,6 +60,28 @@ Curator = Annotated[str, Depends(require_role(Role.CURATOR, Role.ADMIN))]
 """A signed-in curator's (or administrator's) id: imports, fixes and exports annotation projects."""
 UnitId = Annotated[int, Path(ge=1, le=2**63 - 1, description="An annotation unit's id.")]
 """A unit id in a path: bounded like every number a request may carry."""
+
+REVIEW_ROLES = (Role.REVIEWER, Role.CURATOR, Role.ADMIN)
+
+
+async def reviewer(request: Request) -> str:
+    """The signed-in participant's id if they may review: a reviewer, curator or administrator, or anyone whose
+    karma has unlocked reviewing (403 with what it takes otherwise)."""
+    participant_id = await security.participant(request)
+    viewer = security.signed_in(request)
+    if viewer is not None and viewer.role in REVIEW_ROLES:
+        return participant_id
+    standing = security.services(request).crowd.karma(participant_id)
+    if not standing["may_review"]:
+        raise ForbiddenError(
+            f"reviewing unlocks at {standing['review_karma']:g} karma (you have {standing['karma']:g}): "
+            "label units carefully, especially those with known answers, to earn it"
+        )
+    return participant_id
+
+
+Reviewer = Annotated[str, Depends(reviewer)]
+"""A signed-in person who may review: by role, or by karma (`annotate.karma.REVIEW_KARMA`)."""
 
 AppClient = Annotated[App, Depends(security.app_client)]
 """The registered app calling with `Authorization: Bearer vpk_…`."""

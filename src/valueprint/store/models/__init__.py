@@ -24,19 +24,31 @@ from valueprint.store.models.annotate import (
     AnnotationReservation,
     AnnotationUnit,
 )
+from valueprint.store.models.annotate_quality import (
+    Adjudication,
+    AnnotationGold,
+    AnnotationReturn,
+    AnnotatorPause,
+    KarmaEvent,
+    ScenarioCandidate,
+)
 from valueprint.store.models.base import Base, UTCDateTime, now
 from valueprint.store.models.limits import RateCounter
 from valueprint.store.models.personalize import BlindPick
 from valueprint.store.models.registry import App, AuditEntry, Consent, IssuedTokenRecord
 
 __all__ = [
+    "Adjudication",
     "Annotation",
     "AnnotationDocument",
     "AnnotationFlag",
+    "AnnotationGold",
     "AnnotationPrelabel",
     "AnnotationProject",
     "AnnotationReservation",
+    "AnnotationReturn",
     "AnnotationUnit",
+    "AnnotatorPause",
     "Answer",
     "App",
     "AuditEntry",
@@ -45,10 +57,12 @@ __all__ = [
     "Consent",
     "CustomInstructions",
     "IssuedTokenRecord",
+    "KarmaEvent",
     "Participant",
     "PersonalData",
     "Profile",
     "RateCounter",
+    "ScenarioCandidate",
     "SessionRecord",
     "UTCDateTime",
     "now",
