@@ -16,6 +16,7 @@ from valueprint.accounts.service import Accounts, require_covered
 from valueprint.annotate.jobs import AnnotateJobs
 from valueprint.annotate.service import Annotate
 from valueprint.errors import ForbiddenError
+from valueprint.moralgraph import data as _moralgraph_data  # noqa: F401  (registers its data duty)
 from valueprint.personalize.picks import PICK_MAX_TOKENS, BlindPicks
 from valueprint.personalize.service import Personalizer
 from valueprint.registry.consent_request import ConsentRequest
