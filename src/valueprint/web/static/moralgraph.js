@@ -1,0 +1,256 @@
+// The moral graph's pages: the graph drawn as plain SVG, policy suggestions beside the interview's fields,
+// the interview as a chat with the upstream model, and a model's draft of a transition's story.
+// Written for valueprint (no library): a layered drawing of a small directed graph is a few dozen lines.
+// Every text goes in through textContent, never as HTML; nothing is saved without the person's click.
+"use strict";
+
+(function () {
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function csrf() {
+    const field = document.querySelector('input[name="csrf_token"]');
+    return field ? field.value : "";
+  }
+
+  async function postJSON(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": csrf() },
+      body: JSON.stringify(body || {}),
+      credentials: "same-origin",
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      throw new Error((data.error && data.error.message) || "the server refused (" + response.status + ")");
+    }
+    return data;
+  }
+
+  function svg(name, attributes, parent) {
+    const element = document.createElementNS(SVG, name);
+    for (const [key, value] of Object.entries(attributes || {})) element.setAttribute(key, String(value));
+    if (parent) parent.appendChild(element);
+    return element;
+  }
+
+  // -- the graph ------------------------------------------------------------------------------------
+
+  // Layers by longest path from the least-wise values (bounded, so a cycle cannot loop forever).
+  function layers(nodes, edges) {
+    const layer = new Map(nodes.map((n) => [n, 0]));
+    for (let round = 0; round < nodes.length; round += 1) {
+      let moved = false;
+      for (const e of edges) {
+        if (layer.get(e.to_id) < layer.get(e.from_id) + 1 && layer.get(e.from_id) + 1 < nodes.length) {
+          layer.set(e.to_id, layer.get(e.from_id) + 1);
+          moved = true;
+        }
+      }
+      if (!moved) break;
+    }
+    return layer;
+  }
+
+  function shortened(text, most) {
+    return text.length > most ? text.slice(0, most - 1) + "…" : text;
+  }
+
+  function drawGraph(box, graph) {
+    box.textContent = "";
+    if (!graph.values.length) {
+      box.textContent = "No values yet.";
+      return;
+    }
+    const ids = graph.values.map((v) => v.id);
+    const kept = graph.edges.filter((e) => e.kept);
+    const contested = graph.edges.filter((e) => e.status === "contested" && e.endorse > e.against);
+    const layer = layers(ids, kept);
+    const depth = Math.max(...layer.values());
+    const rows = new Map();
+    for (const value of graph.values) {  // values come by PageRank, highest first
+      const row = layer.get(value.id);
+      if (!rows.has(row)) rows.set(row, []);
+      rows.get(row).push(value);
+    }
+    const width = Math.max(480, 170 * Math.max(...[...rows.values()].map((r) => r.length)));
+    const height = 130 * (depth + 1) + 40;
+    const top = Math.max(...graph.values.map((v) => v.rank || 0)) || 1;
+    const place = new Map();
+    for (const [row, values] of rows) {
+      values.forEach((value, i) => {
+        const radius = 10 + 22 * Math.sqrt((value.rank || 0) / top);
+        place.set(value.id, { x: (width * (i + 1)) / (values.length + 1), y: 50 + (depth - row) * 130, r: radius, value });
+      });
+    }
+    const drawing = svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", class: "mg-svg" }, box);
+    const defs = svg("defs", {}, drawing);
+    const marker = svg("marker", { id: "mg-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
+    svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#4a5568" }, marker);
+    const line = (e, dashed) => {
+      const a = place.get(e.from_id);
+      const b = place.get(e.to_id);
+      if (!a || !b) return;
+      const dx = b.x - a.x;
+      const dy = b.y - a.y;
+      const length = Math.hypot(dx, dy) || 1;
+      const drawn = svg("line", {
+        x1: a.x + (dx / length) * a.r, y1: a.y + (dy / length) * a.r,
+        x2: b.x - (dx / length) * (b.r + 3), y2: b.y - (dy / length) * (b.r + 3),
+        stroke: dashed ? "#a0aec0" : "#4a5568", "stroke-width": 1 + 4 * e.likelihood,
+        "marker-end": "url(#mg-arrow)", class: dashed ? "mg-edge mg-contested" : "mg-edge",
+      }, drawing);
+      if (dashed) drawn.setAttribute("stroke-dasharray", "6 4");
+      svg("title", {}, drawn).textContent =
+        `${a.value.title} → ${b.value.title}: ${e.endorse} for, ${e.against} against, ${e.unsure} not sure` +
+        (dashed ? " (contested)" : `; likelihood ${e.likelihood.toFixed(2)}`);
+    };
+    contested.forEach((e) => line(e, true));
+    kept.forEach((e) => line(e, false));
+    for (const { x, y, r, value } of place.values()) {
+      const winner = graph.winner && graph.winner.id === value.id;
+      const node = svg("g", { class: winner ? "mg-node mg-winner-node" : "mg-node", "data-value-id": value.id }, drawing);
+      svg("circle", { cx: x, cy: y, r, fill: winner ? "#2f855a" : "#3182ce", stroke: "#1a202c", "stroke-width": winner ? 3 : 1 }, node);
+      const label = svg("text", { x, y: y + r + 16, "text-anchor": "middle", "font-size": 13, fill: "#1a202c" }, node);
+      label.textContent = shortened(value.title, 26);
+      svg("title", {}, node).textContent =
+        `${value.title}: ${value.description} (PageRank ${(value.rank || 0).toFixed(3)}, ${value.members} card${value.members === 1 ? "" : "s"})`;
+    }
+  }
+
+  async function loadGraph(box) {
+    try {
+      const response = await fetch(box.dataset.graphUrl, { credentials: "same-origin" });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      drawGraph(box, await response.json());
+      box.dataset.drawn = "true";
+    } catch (error) {
+      box.textContent = "The graph could not be drawn (" + error.message + "); the table below has the same.";
+    }
+  }
+
+  // -- suggestions of similar policies --------------------------------------------------------------
+
+  function suggest(form, input) {
+    const list = document.getElementById(input.getAttribute("aria-describedby"));
+    let timer = null;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      const text = input.value.trim();
+      if (text.length < 8) {
+        list.textContent = "";
+        return;
+      }
+      timer = setTimeout(async () => {
+        const url = form.dataset.suggestUrl + "?top=3&text=" + encodeURIComponent(text);
+        const response = await fetch(url, { credentials: "same-origin" }).catch(() => null);
+        if (!response || !response.ok) return;
+        const found = (await response.json()).filter((s) => s.text !== input.value.trim());
+        list.textContent = "";
+        if (!found.length) return;
+        const intro = document.createElement("p");
+        intro.className = "hint";
+        intro.textContent = "Similar, from other people's cards:";
+        list.appendChild(intro);
+        const items = document.createElement("ul");
+        for (const s of found) {
+          const item = document.createElement("li");
+          const words = document.createElement("span");
+          words.textContent = `${s.text} (from “${s.value}”) `;
+          const use = document.createElement("button");
+          use.type = "button";
+          use.className = "link mg-use";
+          use.textContent = "Use these words";
+          use.addEventListener("click", () => {
+            input.value = s.text;
+            list.textContent = "Copied from another card: change it so that it says what you mean.";
+            input.focus();
+          });
+          item.append(words, use);
+          items.appendChild(item);
+        }
+        list.appendChild(items);
+      }, 350);
+    });
+  }
+
+  // -- the interview as a chat ----------------------------------------------------------------------
+
+  function chat(section) {
+    const log = document.getElementById("chat-log");
+    const input = document.getElementById("chat-input");
+    const status = document.getElementById("chat-status");
+    const contextId = Number(section.dataset.contextId);
+    const turns = [{ role: "assistant", content: section.dataset.firstQuestion }];
+    const show = (turn) => {
+      const item = document.createElement("li");
+      item.className = "mg-turn mg-" + turn.role;
+      item.textContent = (turn.role === "assistant" ? "Interviewer: " : "You: ") + turn.content;
+      log.appendChild(item);
+    };
+    show(turns[0]);
+    const busy = async (what, work) => {
+      status.textContent = what;
+      try {
+        await work();
+        status.textContent = "";
+      } catch (error) {
+        status.textContent = "Not done: " + error.message;
+      }
+    };
+    document.getElementById("chat-send").addEventListener("click", () => {
+      const text = input.value.trim();
+      if (!text) return;
+      busy("Thinking…", async () => {
+        turns.push({ role: "user", content: text });
+        show(turns[turns.length - 1]);
+        input.value = "";
+        const answer = await postJSON("/v1/moralgraph/interview/reply", { context_id: contextId, messages: turns });
+        turns.push({ role: "assistant", content: answer.reply });
+        show(turns[turns.length - 1]);
+      });
+    });
+    document.getElementById("chat-draft").addEventListener("click", () => {
+      busy("Drafting your card…", async () => {
+        if (!turns.some((t) => t.role === "user")) throw new Error("answer a question first");
+        const card = await postJSON("/v1/moralgraph/interview/draft", { context_id: contextId, messages: turns });
+        document.getElementById("card-title-input").value = card.title;
+        document.getElementById("card-description").value = card.description;
+        const fields = document.querySelectorAll('#card-form input[name="policy"]');
+        fields.forEach((field, i) => { field.value = card.policies[i] || ""; });
+        document.getElementById("drafted").value = "1";
+        const notice = document.getElementById("drafted-notice");
+        notice.hidden = false;
+        notice.scrollIntoView({ block: "center" });
+        document.getElementById("card-title-input").focus();
+      });
+    });
+  }
+
+  function storyDraft(form) {
+    const button = document.getElementById("story-draft");
+    const status = document.getElementById("story-status");
+    if (!button) return;
+    button.addEventListener("click", async () => {
+      status.textContent = "Drafting…";
+      try {
+        const draft = await postJSON(form.dataset.draftUrl, {});
+        document.getElementById("story-input").value = draft.text;
+        document.getElementById("story-drafted").value = "1";
+        status.textContent = "The model drafted this: read it and change it before you save it.";
+      } catch (error) {
+        status.textContent = "Not drafted: " + error.message;
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const box = document.getElementById("mg-graph");
+    if (box) loadGraph(box);
+    const form = document.getElementById("card-form");
+    if (form) form.querySelectorAll("input[data-suggest]").forEach((input) => suggest(form, input));
+    const section = document.getElementById("mg-chat");
+    if (section) chat(section);
+    const story = document.getElementById("story-form");
+    if (story) storyDraft(story);
+  });
+})();
