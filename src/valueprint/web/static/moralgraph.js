@@ -72,31 +72,46 @@
       if (!rows.has(row)) rows.set(row, []);
       rows.get(row).push(value);
     }
-    const width = Math.max(480, 170 * Math.max(...[...rows.values()].map((r) => r.length)));
-    const height = 130 * (depth + 1) + 40;
+    const width = Math.max(520, 220 * Math.max(...[...rows.values()].map((r) => r.length)));
+    const height = 110 * (depth + 1) + 20;
     const top = Math.max(...graph.values.map((v) => v.rank || 0)) || 1;
     const place = new Map();
     for (const [row, values] of rows) {
       values.forEach((value, i) => {
         const radius = 10 + 22 * Math.sqrt((value.rank || 0) / top);
-        place.set(value.id, { x: (width * (i + 1)) / (values.length + 1), y: 50 + (depth - row) * 130, r: radius, value });
+        const x = (width * (i + 0.8)) / (values.length + 0.6);  // a little left of centre: labels go right
+        place.set(value.id, { x, y: 45 + (depth - row) * 110, r: radius, value });
       });
     }
     const drawing = svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", class: "mg-svg" }, box);
     const defs = svg("defs", {}, drawing);
-    const marker = svg("marker", { id: "mg-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
+    const marker = svg("marker", {
+      id: "mg-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse",
+    }, defs);
     svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#4a5568" }, marker);
+    let bends = 0;
     const line = (e, dashed) => {
       const a = place.get(e.from_id);
       const b = place.get(e.to_id);
       if (!a || !b) return;
+      // A move that skips a layer bends aside (alternately left and right), so it never runs through a value.
+      const span = Math.abs(layer.get(e.to_id) - layer.get(e.from_id));
+      const side = bends++ % 2 ? 1 : -1;
       const dx = b.x - a.x;
       const dy = b.y - a.y;
       const length = Math.hypot(dx, dy) || 1;
-      const drawn = svg("line", {
-        x1: a.x + (dx / length) * a.r, y1: a.y + (dy / length) * a.r,
-        x2: b.x - (dx / length) * (b.r + 3), y2: b.y - (dy / length) * (b.r + 3),
-        stroke: dashed ? "#a0aec0" : "#4a5568", "stroke-width": 1 + 4 * e.likelihood,
+      const bend = span > 1 || (span === 0 && dx === 0) ? side * 45 * Math.max(1, span - 1) : 0;
+      const cx = (a.x + b.x) / 2 + (-dy / length) * bend;
+      const cy = (a.y + b.y) / 2 + (dx / length) * bend;
+      const toward = (from, x, y, by) => {
+        const d = Math.hypot(x - from.x, y - from.y) || 1;
+        return [from.x + ((x - from.x) / d) * by, from.y + ((y - from.y) / d) * by];
+      };
+      const [x1, y1] = toward(a, cx, cy, a.r);
+      const [x2, y2] = toward(b, cx, cy, b.r + 3);
+      const drawn = svg("path", {
+        d: `M ${x1} ${y1} Q ${cx} ${cy} ${x2} ${y2}`, fill: "none",
+        stroke: dashed ? "#a0aec0" : "#4a5568", "stroke-width": 1 + 3 * e.likelihood,
         "marker-end": "url(#mg-arrow)", class: dashed ? "mg-edge mg-contested" : "mg-edge",
       }, drawing);
       if (dashed) drawn.setAttribute("stroke-dasharray", "6 4");
@@ -110,7 +125,7 @@
       const winner = graph.winner && graph.winner.id === value.id;
       const node = svg("g", { class: winner ? "mg-node mg-winner-node" : "mg-node", "data-value-id": value.id }, drawing);
       svg("circle", { cx: x, cy: y, r, fill: winner ? "#2f855a" : "#3182ce", stroke: "#1a202c", "stroke-width": winner ? 3 : 1 }, node);
-      const label = svg("text", { x, y: y + r + 16, "text-anchor": "middle", "font-size": 13, fill: "#1a202c" }, node);
+      const label = svg("text", { x: x + r + 6, y: y + 4, "font-size": 13, fill: "#1a202c" }, node);
       label.textContent = shortened(value.title, 26);
       svg("title", {}, node).textContent =
         `${value.title}: ${value.description} (PageRank ${(value.rank || 0).toFixed(3)}, ${value.members} card${value.members === 1 ? "" : "s"})`;
