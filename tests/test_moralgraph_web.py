@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import live_server, sign_up
 from tests.moralgraph_factories import ADVICE, GRIEF, HUMOUR, RITUAL, grief_context, words
+from valueprint.errors import CardError
 
 CARD = {"title": "Being there", "description": "Staying close to a grieving person.", "policies": GRIEF}
 
@@ -180,3 +181,15 @@ def test_with_an_upstream_the_interview_runs_as_a_chat_that_drafts_an_editable_c
             assert person.get("/v1/moralgraph/me/cards").json() == [], "a draft is never saved by itself"
             assert "when someone is grieving" in upstream.seen[0][0]["content"]
             assert "I brought soup" in upstream.seen[-1][-1]["content"], "the draft is made from the person's words"
+
+
+def test_text_that_is_not_valid_unicode_is_refused_not_crashed_on(api, services) -> None:
+    url = f"/v1/moralgraph/contexts/{grief_context(services)}"
+    lone = '{"title": "Being \\ud800 there", "description": "Staying close.", "policies": ["a", "b", "c"]}'
+    sent = api.post(f"{url}/cards", content=lone, headers={"content-type": "application/json"})
+    assert sent.status_code == 422 and "title" in sent.json()["error"]["message"]
+    person = services.accounts.create().id
+    with pytest.raises(CardError, match="valid Unicode"):  # a form post reaches the domain as it came
+        services.moralgraph.create_card(person, grief_context(services), "Being \ud800 there", "Close.", GRIEF)
+    with pytest.raises(CardError, match="valid Unicode"):
+        services.moralgraph.vote(person, 1, "yes", "why \udcff")

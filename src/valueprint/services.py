@@ -31,7 +31,6 @@ from valueprint.store.secret_files import data_key
 from valueprint.tokens.jws import IssuedToken
 from valueprint.tokens.keys import KeyStore
 from valueprint.values.model import default_model
-from valueprint.values.precis import SAFETY_LINE
 from valueprint.values.scoring import ScoringModel
 
 
@@ -172,7 +171,7 @@ class Services:
         registry.seal_plain_tokens()  # rows from before tokens were sealed (migration 0003)
         moralgraph = MoralGraph(db, settings)
         moralgraph.seed()
-        registry.wisdom = lambda participant_id, text: moralgraph.wisdom(participant_id, text, SAFETY_LINE)
+        registry.wisdom = moralgraph.wisdom  # a person's cards, for reads within the `wisdom` scope
         return cls(
             settings=settings,
             db=db,

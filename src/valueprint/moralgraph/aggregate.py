@@ -76,7 +76,7 @@ class Parameters:
     damping: float = DEFAULT_DAMPING
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a large graph makes hundreds of thousands, and frozen ones build slowly
 class Edge:
     """A directed edge A→B with the figures of the formula, and whether (or why not) it is kept."""
 
@@ -150,10 +150,12 @@ def tally(votes: Iterable[Vote]) -> dict[tuple[int, int], dict[str, float]]:
     return counts
 
 
+NONE_SHOWN: dict[str, float] = dict.fromkeys(ANSWERS, 0.0)  # read only: the tallies of a direction nobody saw
+
+
 def edge(a: int, b: int, counts: dict[tuple[int, int], dict[str, float]], parameters: Parameters) -> Edge:
     """The figures of A→B from the pair's tallies (see the module's formula)."""
-    zero = dict.fromkeys(ANSWERS, 0.0)
-    ab, ba = counts.get((a, b), zero), counts.get((b, a), zero)
+    ab, ba = counts.get((a, b), NONE_SHOWN), counts.get((b, a), NONE_SHOWN)
     endorse, against = ab["yes"], ab["no"] + ba["yes"]
     unsure = ab["not_sure"] + ba["not_sure"]
     votes = ab["yes"] + ab["no"] + ba["yes"] + ba["no"] + unsure

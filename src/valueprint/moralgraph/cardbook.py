@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from valueprint.errors import CardError, ForbiddenError, NotFoundError
 from valueprint.moralgraph import graphs
 from valueprint.moralgraph.base import GraphBase
-from valueprint.moralgraph.cards import Card, card_text, check_card
+from valueprint.moralgraph.cards import Card, card_text, check_card, one_line
 from valueprint.moralgraph.data import reseat_or_drop
 from valueprint.moralgraph.dedup import place
 from valueprint.moralgraph.schemas import CardView, MergeView, PolicySuggestion, SuggestedMerge
@@ -183,8 +183,7 @@ class Cardbook(GraphBase):
     def policy_suggestions(self, context_id: int, text: object, top: int = 5) -> list[PolicySuggestion]:
         """Policies other people wrote (in this context first, then others) most similar to `text`: offered
         beside the interview's fields, copied only when the person chooses one."""
-        if not isinstance(text, str) or not 3 <= len(text.strip()) <= 300:
-            raise CardError("type 3 to 300 characters to see similar policies")
+        text = one_line(text, "the text to match", (3, 300))
         with self.db.session() as session:
             graphs.context_row(session, context_id)
             rows = session.execute(

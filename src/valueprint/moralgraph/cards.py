@@ -41,10 +41,20 @@ def card_text(title: str, description: str, policies: tuple[str, ...] | list[str
     return " ".join([f"{title}.", description.rstrip(".") + ".", *(p.rstrip(".") + "." for p in policies)])
 
 
-def one_line(value: object, field: str, limits: tuple[int, int]) -> str:
-    """A single line of text within `limits` characters; CardError naming `field` otherwise."""
+def text_of(value: object, field: str) -> str:
+    """`value` as text that can be stored (valid Unicode); CardError naming `field` otherwise."""
     if not isinstance(value, str):
         raise CardError(f"{field} must be text")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CardError(f"{field} must be valid Unicode text") from None
+    return value
+
+
+def one_line(value: object, field: str, limits: tuple[int, int]) -> str:
+    """A single line of text within `limits` characters; CardError naming `field` otherwise."""
+    value = text_of(value, field)
     cleaned = SPACES.sub(" ", CONTROL.sub("", value)).strip()
     low, high = limits
     if len(cleaned) < low:
@@ -56,8 +66,7 @@ def one_line(value: object, field: str, limits: tuple[int, int]) -> str:
 
 def paragraph(value: object, field: str, limits: tuple[int, int]) -> str:
     """Free text (line breaks kept) within `limits` characters."""
-    if not isinstance(value, str):
-        raise CardError(f"{field} must be text")
+    value = text_of(value, field)
     cleaned = CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
     low, high = limits
     if len(cleaned) < low:
@@ -103,8 +112,7 @@ def check_why(value: object) -> str | None:
     """An optional reason, at most WHY_CHARS characters (None when empty)."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise CardError("the reason (why) must be text")
+    value = text_of(value, "the reason (why)")
     cleaned = CONTROL.sub("", value.replace("\r\n", "\n")).strip()
     if len(cleaned) > WHY_CHARS:
         raise CardError(f"the reason (why) is at most {WHY_CHARS} characters; this one has {len(cleaned)}")

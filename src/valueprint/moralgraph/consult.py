@@ -73,6 +73,7 @@ class Consulting(GraphBase):
 
     def consult_graph(self, prompt: str, own_context_ids: set[int]) -> Consultation | None:
         contexts = self._voted_contexts()
+        prompt = prompt.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate cannot be embedded
         if not contexts or not prompt.strip():
             return None
         found, similarity = self.detect(prompt, contexts)

@@ -7,6 +7,7 @@ Every function takes an open session (the caller's unit of work) and reads only;
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -115,7 +116,7 @@ def graph_view(session: Session, context_id: int, parameters: Parameters) -> Gra
     return GraphView(
         context=context_views(session, [context], parameters)[0],
         values=ranked,
-        edges=[EdgeView(**vars(e)) for e in graph.edges],
+        edges=[EdgeView(**asdict(e)) for e in graph.edges],
         winner=winner,
         parameters=GraphParameters(**vars(parameters)),
         votes=graph.votes,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from valueprint.errors import CardError, EndpointResponseError
-from valueprint.moralgraph.cards import Card, check_card, check_story
+from valueprint.moralgraph.cards import Card, check_card, check_story, text_of
 
 MAX_TURNS = 30
 MAX_TURN_CHARS = 2000
@@ -82,8 +82,8 @@ def checked_turns(messages: object) -> list[dict[str, str]]:
     for turn in messages:
         if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
             raise CardError("each turn has a role (user or assistant) and its content")
-        content = turn.get("content")
-        if not isinstance(content, str) or not content.strip() or len(content) > MAX_TURN_CHARS:
+        content = text_of(turn.get("content"), "each turn's content")
+        if not content.strip() or len(content) > MAX_TURN_CHARS:
             raise CardError(f"each turn's content is 1 to {MAX_TURN_CHARS} characters of text")
         turns.append({"role": str(turn["role"]), "content": content.strip()})
     return turns

@@ -140,14 +140,14 @@ class MoralGraph(Cardbook, Voting, Consulting):
             ).all()
         return [OwnCard(c.context_id, text, c.title, tuple(c.policies)) for c, text in rows]
 
-    def wisdom(self, participant_id: str, precis_text: str, safety_line: str) -> tuple[list[dict[str, Any]], str]:
+    def wisdom(self, participant_id: str, precis_text: str) -> tuple[list[dict[str, Any]], str]:
         """For a read within the `wisdom` scope: the person's cards and the précis with their sentences."""
         cards = self.own_cards(participant_id)
         listed = [
             {"context_id": c.context_id, "context": c.context, "title": c.title, "policies": list(c.policies)}
             for c in cards
         ]
-        return listed, with_wisdom(precis_text, wisdom_text(cards), safety_line)
+        return listed, with_wisdom(precis_text, wisdom_text(cards))
 
     def consult(self, prompt: str, own_context_ids: set[int]) -> Consultation | None:
         """What the graph says about the context of a chat prompt (see `consult`); None when no context has votes."""

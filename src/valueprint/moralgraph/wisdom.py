@@ -9,6 +9,9 @@ the sentence reads as one; the words are otherwise the person's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from valueprint.values.precis import with_sentences
 
 MAX_CARDS = 3
 MAX_POLICIES = 3
@@ -57,10 +60,12 @@ def wisdom_text(cards: list[OwnCard]) -> str:
     return ""
 
 
-def with_wisdom(precis_text: str, wisdom: str, safety_line: str) -> str:
+def with_wisdom(precis_text: str, wisdom: str) -> str:
     """The précis with the wisdom sentences before its closing safety line."""
-    if not wisdom:
-        return precis_text
-    if precis_text.endswith(safety_line):
-        return f"{precis_text[: -len(safety_line)].rstrip()} {wisdom} {safety_line}".strip()
-    return f"{precis_text} {wisdom}"
+    return with_sentences(precis_text, wisdom)
+
+
+def from_view(cards: list[dict[str, Any]]) -> str:
+    """The sentences for the cards of a registry view (scope `wisdom`, newest first)."""
+    own = [OwnCard(int(c["context_id"]), str(c["context"]), str(c["title"]), tuple(c["policies"])) for c in cards]
+    return wisdom_text(own)
