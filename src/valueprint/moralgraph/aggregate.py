@@ -91,6 +91,10 @@ class Edge:
     kept: bool
     status: str  # kept, too_few_votes, contested, not_endorsed
 
+    def as_dict(self) -> dict[str, Any]:
+        """Its fields (a shallow copy: `dataclasses.asdict` deep-copies, which costs more than the formula)."""
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
 
 @dataclass
 class Graph:
@@ -118,7 +122,7 @@ class Graph:
             "nodes": self.nodes,
             "rank": {str(n): round(r, 6) for n, r in self.rank.items()},
             "winner": self.winner,
-            "edges": [asdict(e) for e in self.edges],
+            "edges": [e.as_dict() for e in self.edges],
             "parameters": asdict(self.parameters),
             "votes": self.votes,
             "votes_digest": self.votes_digest,

@@ -22,13 +22,13 @@ from valueprint.store.db import Database
 
 
 class GraphBase:
+    """The shared machinery of `service.MoralGraph`'s parts."""
+
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db, self.settings = db, settings
         self.embedder: Embed | None = None  # None: the evaluator's MiniLM, loaded on first use
         self.upstream: interview.Upstream | None = None  # None: VALUEPRINT_UPSTREAM_URL, if set
         self._cached: tuple[Embed, CachedEmbedder] | None = None
-
-    # -- what it runs on ---------------------------------------------------------------------
 
     @property
     def parameters(self) -> Parameters:

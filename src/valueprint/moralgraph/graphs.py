@@ -7,7 +7,6 @@ Every function takes an open session (the caller's unit of work) and reads only;
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,21 +106,40 @@ def context_views(session: Session, contexts: list[MoralContext], parameters: Pa
 
 
 def graph_view(session: Session, context_id: int, parameters: Parameters) -> GraphView:
+    return graph_and_votes(session, context_id, parameters)[0]
+
+
+def graph_and_votes(session: Session, context_id: int, parameters: Parameters) -> tuple[GraphView, list[Vote]]:
+    """The context's graph (aggregated once) and the votes it came from."""
     context = context_row(session, context_id)
-    values, graph = graph_of(session, context_id, parameters)
+    values, votes = values_of(session, context_id), votes_of(session, context_id)
+    graph = aggregate([v.id for v in values], votes, parameters)
     count = members(session, context_id)
     by_id = {v.id: v for v in values}
     ranked = [value_view(by_id[n], count[n], graph.rank.get(n)) for n in graph.ordering() if n in by_id]
     winner = next((v for v in ranked if v.id == graph.winner), None)
-    return GraphView(
-        context=context_views(session, [context], parameters)[0],
+    cards = session.scalar(select(func.count()).select_from(ValuesCard).where(ValuesCard.context_id == context_id))
+    described = ContextView(
+        id=context.id,
+        text=context.text,
+        detail=context.detail,
+        source=context.source,
+        source_ref=context.source_ref,
+        cards=cards or 0,
+        values=len(values),
+        votes=len(votes),
+        winner=winner,
+    )
+    view = GraphView(
+        context=described,
         values=ranked,
-        edges=[EdgeView(**asdict(e)) for e in graph.edges],
+        edges=[EdgeView(**e.as_dict()) for e in graph.edges],
         winner=winner,
         parameters=GraphParameters(**vars(parameters)),
         votes=graph.votes,
         votes_digest=graph.votes_digest,
     )
+    return view, votes
 
 
 def export(session: Session, parameters: Parameters) -> dict[str, Any]:
@@ -130,7 +148,7 @@ def export(session: Session, parameters: Parameters) -> dict[str, Any]:
     contexts = list(session.scalars(select(MoralContext).order_by(MoralContext.id)))
     out = []
     for context in contexts:
-        view = graph_view(session, context.id, parameters)
+        view, votes = graph_and_votes(session, context.id, parameters)
         out.append(
             {
                 "id": context.id,
@@ -140,7 +158,7 @@ def export(session: Session, parameters: Parameters) -> dict[str, Any]:
                 "values": [v.model_dump() for v in view.values],
                 "edges": [e.model_dump() for e in view.edges],
                 "winner": view.winner.id if view.winner else None,
-                "votes": [vars(v) for v in votes_of(session, context.id)],
+                "votes": [vars(v) for v in votes],
                 "votes_digest": view.votes_digest,
             }
         )

@@ -26,6 +26,8 @@ REPRESENT_ANSWERS = ("yes", "partly", "no")
 
 
 class MoralGraph(Cardbook, Voting, Consulting):
+    """The moral graph of this server: built once by `Services.build` (which seeds its curated contexts)."""
+
     # -- contexts ------------------------------------------------------------------------------
 
     def seed(self) -> int:
