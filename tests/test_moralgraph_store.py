@@ -4,6 +4,7 @@ vote per pair of cards."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from valueprint.store.db import make_engine, migrate
@@ -52,3 +53,27 @@ def test_one_person_has_one_vote_per_pair_whichever_way_it_was_shown(services) -
                 )
             )
         session.flush()
+
+
+def test_the_moral_graph_runs_on_postgresql_and_a_deletion_reaches_it(pg_cluster, tmp_path) -> None:
+    import secrets
+
+    from tests.moralgraph_factories import four_values, grief_context, judge_all, person, stories_upward, words
+    from valueprint.services import Services
+    from valueprint.settings import Settings
+
+    url = pg_cluster.create_database("vp_" + secrets.token_hex(6))
+    services = Services.build(Settings(data_dir=tmp_path / "pg", environment="test", database_url=url))
+    services.moralgraph.embedder = words
+    context = grief_context(services)
+    ids = four_values(services, context)
+    order = [ids["Practical advice"], ids["Honouring the rites"], ids["Shared laughter"], ids["Being there"]]
+    stories_upward(services, order)
+    voters = [person(services) for _ in range(3)]
+    for voter in voters:
+        judge_all(services, voter, context, order)
+    assert services.moralgraph.graph(context).winner.title == "Being there"
+    services.delete_participant(voters[0])
+    with services.db.session() as session:
+        assert session.scalars(select(WiserVote).where(WiserVote.participant_id == voters[0])).all() == []
+    assert services.moralgraph.graph(context).votes == 12
