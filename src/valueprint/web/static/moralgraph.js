@@ -5,7 +5,7 @@
 "use strict";
 
 (function () {
-  const SVG = "http://www.w3.org/2000/svg";
+  let SVG = "";  // the SVG namespace, read from the page's own <svg> element (no URL written here)
 
   function csrf() {
     const field = document.querySelector('input[name="csrf_token"]');
@@ -55,10 +55,18 @@
     return text.length > most ? text.slice(0, most - 1) + "…" : text;
   }
 
+  function say(box, text) {
+    const note = box.querySelector(".mg-note");
+    note.textContent = text;
+    note.hidden = !text;
+  }
+
   function drawGraph(box, graph) {
-    box.textContent = "";
+    const drawing = box.querySelector("svg");
+    SVG = drawing.namespaceURI;
+    drawing.replaceChildren();
     if (!graph.values.length) {
-      box.textContent = "No values yet.";
+      say(box, "No values yet.");
       return;
     }
     const ids = graph.values.map((v) => v.id);
@@ -83,7 +91,8 @@
         place.set(value.id, { x, y: 45 + (depth - row) * 110, r: radius, value });
       });
     }
-    const drawing = svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", class: "mg-svg" }, box);
+    drawing.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    drawing.setAttribute("width", "100%");
     const defs = svg("defs", {}, drawing);
     const marker = svg("marker", {
       id: "mg-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse",
@@ -139,7 +148,7 @@
       drawGraph(box, await response.json());
       box.dataset.drawn = "true";
     } catch (error) {
-      box.textContent = "The graph could not be drawn (" + error.message + "); the table below has the same.";
+      say(box, "The graph could not be drawn (" + error.message + "); the table below has the same.");
     }
   }
 
