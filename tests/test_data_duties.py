@@ -81,6 +81,7 @@ def person_with_data_everywhere(client, services) -> tuple[str, dict]:
     pick = client.post("/v1/me/picks", json={"prompt": "Should I lend my brother money?"}).json()
     client.post(f"/v1/me/picks/{pick['pick_id']}", json={"choice": "A"})
     annotate_everything(services, participant_id)
+    moral_graph_everything(services, participant_id)
     return participant_id, token
 
 
@@ -111,6 +112,59 @@ def quality_everything(services, participant_id: str, unit_id: int) -> None:
     with services.db.session() as session:
         session.add(Adjudication(unit_id=unit_id, participant_id=participant_id, acceptability=1, comment="c"))
         session.add(AnnotationReturn(unit_id=unit_id, participant_id=participant_id, comment="c", original={}))
+
+
+def moral_graph_everything(services, participant_id: str) -> None:
+    """A values card, a story, a vote and a "did this represent you?" answer of the person's."""
+    from valueprint.store.models import (
+        CanonicalCard,
+        MoralContext,
+        RepresentationAnswer,
+        Transition,
+        TransitionStory,
+        ValuesCard,
+        WiserVote,
+    )
+
+    policies = ["MOMENTS when they want to talk", "CHANCES to listen", "WAYS to stay near"]
+    with services.db.session() as session:
+        context = MoralContext(text="when a test person is grieving", source="participant", proposed_by=participant_id)
+        session.add(context)
+        session.flush()
+        a = CanonicalCard(context_id=context.id, title="Presence", description="Being there.", policies=policies)
+        b = CanonicalCard(context_id=context.id, title="Advice", description="Fixing it.", policies=policies)
+        session.add_all([a, b])
+        session.flush()
+        card = ValuesCard(
+            participant_id=participant_id,
+            context_id=context.id,
+            canonical_id=a.id,
+            title=a.title,
+            description=a.description,
+            policies=policies,
+        )
+        transition = Transition(context_id=context.id, from_id=b.id, to_id=a.id)
+        session.add_all([card, transition])
+        session.flush()
+        a.source_card_id = card.id
+        session.add(TransitionStory(transition_id=transition.id, participant_id=participant_id, text="A story."))
+        session.add(
+            WiserVote(
+                participant_id=participant_id,
+                context_id=context.id,
+                transition_id=transition.id,
+                from_id=b.id,
+                to_id=a.id,
+                low_id=min(a.id, b.id),
+                high_id=max(a.id, b.id),
+                answer="yes",
+            )
+        )
+        session.add(
+            RepresentationAnswer(
+                participant_id=participant_id, context_id=context.id, winner_title="Presence", answer="yes"
+            )
+        )
 
 
 def rows_of(services, participant_id: str) -> dict[str, int]:

@@ -11,6 +11,7 @@ PACKAGE = Path(valueprint.__file__).parent
 ROUTERS = {"valueprint.web.api", "valueprint.web.ui", "valueprint.web.personal", "valueprint.web.admin"}
 ROUTERS |= {"valueprint.web.chat", "valueprint.web.picks", "valueprint.web.rank", "valueprint.web.annotate_api"}
 ROUTERS |= {"valueprint.web.annotate_pages", "valueprint.web.labelstudio"}
+ROUTERS |= {"valueprint.web.moralgraph_api", "valueprint.web.moralgraph_pages"}
 
 
 def module_name(path: Path) -> str:

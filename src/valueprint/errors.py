@@ -31,6 +31,7 @@ caller. Make it a `ClientError` (or one of its subclasses) when the caller can f
         ├── AdapterError         422 adapter_unavailable  a personal adapter cannot be trained or used
         ├── LabelError           422 invalid_labels       labels or pre-labels that do not fit a project's label schema
         │   └── LabelConfigError 422 invalid_label_config  a Label Studio config or task the ML backend cannot serve
+        ├── CardError            422 invalid_card         a values card, context, story or vote the moral graph refuses
         ├── StrategyError        400 bad_request          an unknown strategy, or one this model cannot run
         ├── HandleError          400 bad_request          a four-word handle has a word outside the BIP-39 list
         ├── SessionFileError     400 bad_request          a saved questionnaire session is corrupt
@@ -312,3 +313,10 @@ class LabelConfigError(LabelError):
     """A Label Studio labelling config (or task) that valueprint's ML backend cannot serve; the message says why."""
 
     http_status, error_code = 422, "invalid_label_config"
+
+
+class CardError(ClientError):
+    """A values card (or context, story, vote) the moral graph cannot take as sent; the message names the field
+    and the rule (3-7 attentional policies, lengths, an answer of yes / no / not sure)."""
+
+    http_status, error_code = 422, "invalid_card"

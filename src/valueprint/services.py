@@ -16,6 +16,8 @@ from valueprint.accounts.service import Accounts, require_covered
 from valueprint.annotate.jobs import AnnotateJobs
 from valueprint.annotate.service import Annotate
 from valueprint.errors import ForbiddenError
+from valueprint.moralgraph.consult import Consultation
+from valueprint.moralgraph.service import MoralGraph
 from valueprint.personalize.picks import PICK_MAX_TOKENS, BlindPicks
 from valueprint.personalize.service import Personalizer
 from valueprint.registry.consent_request import ConsentRequest
@@ -58,6 +60,7 @@ class Services:
     picks: BlindPicks
     annotate: Annotate
     annotate_jobs: AnnotateJobs
+    moralgraph: MoralGraph
     annotate_embedder: Any = None  # embeds texts for prompt-driven selection; None: the evaluator's MiniLM
     annotate_prelabeller: Any = None  # suggests labels for the Label Studio backend; None: the evaluator's
 
@@ -217,6 +220,12 @@ class Services:
         profile_json = self.annotator_profile(participant_id)
         self.annotate.annotate(project_id, unit_id, participant_id, profile_json, labels)
 
+    def consult_moral_graph(self, view: dict[str, Any] | None, prompt: str) -> Consultation | None:
+        """What the moral graph says about a chat prompt's context, for a person read through `view` (None: no
+        token). Their own cards count only as far as the view shares them (scope `wisdom`)."""
+        own = {int(card["context_id"]) for card in (view or {}).get("wisdom", [])}
+        return self.moralgraph.consult(prompt, own)
+
     @classmethod
     def build(cls, settings: Settings) -> Services:
         settings.check_safe()
@@ -240,6 +249,9 @@ class Services:
         personalizer = Personalizer(settings, model.space)
         registry = Registry(db, model.space, keys, settings, sealer)
         registry.seal_plain_tokens()  # rows from before tokens were sealed (migration 0003)
+        moralgraph = MoralGraph(db, settings)
+        moralgraph.seed()
+        registry.wisdom = moralgraph.wisdom  # a person's cards, for reads within the `wisdom` scope
         return cls(
             settings=settings,
             db=db,
@@ -264,4 +276,5 @@ class Services:
                 settings.evaluator_dir,
                 settings.evaluator_precision,
             ),
+            moralgraph=moralgraph,
         )

@@ -106,6 +106,32 @@ class Settings(BaseSettings):
         description="Password Label Studio must send (HTTP basic auth, any user name) to the ML backend under "
         "/labelstudio; unset: no password, so only the Label Studio server should reach it.",
     )
+    moralgraph_min_votes: float = Field(
+        default=3.0,
+        ge=1.0,
+        le=1000.0,
+        description="Judges a pair of values needs before the moral graph draws an edge.",
+    )
+    moralgraph_max_entropy: float = Field(
+        default=0.95,
+        gt=0.0,
+        le=1.0,
+        description="Contested-edge cut (bits of the yes/against split); 0.95 keeps edges whose majority holds ~62%.",
+    )
+    moralgraph_merge_similarity: float = Field(
+        default=0.89,
+        gt=0.0,
+        lt=1.0,
+        description="Cosine similarity (MiniLM) at which a new values card merges into a canonical card (0.89: the "
+        "best F1 on the dev half of `bench moralgraph`'s paraphrase cards).",
+    )
+    moralgraph_context_similarity: float = Field(
+        default=0.45,
+        gt=0.0,
+        lt=1.0,
+        description="Cosine similarity (MiniLM) at which a chat prompt is taken to be in a moral-graph context (0.45: "
+        "set by eye on a handful of prompts; unrelated ones scored at most 0.32).",
+    )
     dask_scheduler: str | None = Field(
         default=None, description="Run training jobs on this Dask scheduler (tcp://host:8786); default in-process."
     )

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from valueprint.errors import StrategyError
 from valueprint.personalize.guidance import DEFAULT_GUIDANCE
-from valueprint.values.precis import precis
+from valueprint.values.precis import precis, with_sentences
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
@@ -46,6 +46,7 @@ class Context:
     space: ValueSpace
     precis_max_sd: float = 0.35
     instructions: str | None = None  # the person's own edited précis, when they wrote one (and may share it)
+    wisdom: str | None = None  # the person's own values cards as sentences (moral graph, scope `wisdom`)
     rerank_n: int = 4
     steer_strength: float = DEFAULT_STEER_STRENGTH
     guidance: float = DEFAULT_GUIDANCE
@@ -88,13 +89,15 @@ def register(cls: type[Strategy]) -> type[Strategy]:
 
 @register
 class Precis(Strategy):
-    """The person's own custom instructions when they wrote some, else the précis of their profile,
-    as the system prompt (before any system message of the caller's)."""
+    """The person's own custom instructions when they wrote some, else the précis of their profile, with
+    their values cards' sentences when they share them, as the system prompt (before any system message
+    of the caller's)."""
 
     name = "precis"
 
     def prepare(self, messages: list[Message], context: Context) -> list[Message]:
         text = context.instructions or precis(context.profile, context.space, context.precis_max_sd)
+        text = with_sentences(text, context.wisdom or "")
         context.notes["precis"] = text
         own_system = [m for m in messages if m.get("role") == "system"]
         rest = [m for m in messages if m.get("role") != "system"]

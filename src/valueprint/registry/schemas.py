@@ -130,6 +130,15 @@ class PrecisView(BaseModel):
     )
 
 
+class WisdomCard(BaseModel):
+    """One of the person's values cards from the moral graph (scope `wisdom`)."""
+
+    context_id: int
+    context: str = Field(description='The situation, as "when …".')
+    title: str
+    policies: list[str] = Field(description="What the person pays attention to there, in their words.")
+
+
 class ScopedView(BaseModel):
     """A person's profile limited to the consented scopes: other dimensions are absent (and out of the précis)."""
 
@@ -142,4 +151,9 @@ class ScopedView(BaseModel):
     instructions: str | None = Field(
         description="The person's own custom instructions (their edited précis), to use instead of `precis`; "
         "only for an app the person allows to read every value group, else null."
+    )
+    wisdom: list[WisdomCard] = Field(
+        default_factory=list,
+        description="The person's values cards (newest first), only within the `wisdom` scope; the précis then "
+        'ends with them as sentences ("When someone is grieving, I attend to …").',
     )

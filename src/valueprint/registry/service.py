@@ -1,10 +1,11 @@
 """Issuing, revoking and reading value tokens for registered apps, within consent.
 
 Scopes are the value-space groups (`schwartz`, `moral`, `politics`, `behaviour`)
-plus `boundaries`. An app is registered with the scopes it may ask for; a person
-grants it any subset (on "My data", or when the app asks at `/consent`: see
-`consent_request`); a read returns only the intersection, and is audit-logged with its
-purpose (`ReadPurpose`: the profile itself, a chat reply, a ranking).
+plus `boundaries` and `wisdom` (the person's own values cards from the moral graph, in the view and as
+sentences in its précis; `wisdom` is not a value group, so it neither gives nor needs any other scope).
+An app is registered with the scopes it may ask for; a person grants it any subset (on "My data",
+or when the app asks at `/consent`: see `consent_request`); a read returns only the intersection, and is
+audit-logged with its purpose (`ReadPurpose`: the profile itself, a chat reply, a ranking).
 The person's own custom instructions (their edited précis) are free text that may speak
 to any value group, so a read includes them only for an app allowed every value group.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -61,6 +63,9 @@ APP_CACHE_SIZE = 4096
 VIEW_CACHE_SIZE = 2048
 # a scoped view's dimensions, boundaries and précis: what it computes from the profile
 ViewParts = tuple[dict[str, dict[str, Any]], list[str], str]
+WISDOM = "wisdom"
+# (participant id, précis) -> (their values cards, the précis with their sentences): installed by the services
+Wisdom = Callable[[str, str], tuple[list[dict[str, Any]], str]]
 NO_SUCH_HANDLE = "no such handle, or its owner has not consented to share their values with your app"
 
 
@@ -120,7 +125,8 @@ class RegisteredApp:
 class Registry:
     def __init__(self, db: Database, space: ValueSpace, keys: KeyStore, settings: Settings, sealer: Sealer) -> None:
         self.db, self.space, self.keys, self.settings, self.sealer = db, space, keys, settings, sealer
-        self.scopes = (*(g.id for g in space.groups), "boundaries")
+        self.scopes = (*(g.id for g in space.groups), "boundaries", WISDOM)
+        self.wisdom: Wisdom | None = None  # the moral graph's cards of a person, for reads within `wisdom`
         self.lookups = RateLimiter(db, "handle-lookups", settings.handle_lookups_per_minute)
         self.misses = RateLimiter(db, "handle-misses", settings.handle_misses_per_minute)
         self._verifier: tuple[int, TokenVerifier] | None = None  # (key folder mtime, verifier)
@@ -387,6 +393,12 @@ class Registry:
         """(title, what an app with this scope reads) in plain words, for the consent page."""
         if scope == "boundaries":
             return "Your boundaries", "The things you told us an AI must never do or talk about."
+        if scope == WISDOM:
+            return (
+                "Your values cards",
+                "The values cards you wrote in the moral graph: in each situation, what you pay attention to "
+                "when you choose well.",
+            )
         group = next(g for g in self.space.groups if g.id == scope)
         parts = ", ".join(d.label for d in self.space.dimensions if d.group == scope)
         return group.label, f"{group.description} Your scores on: {parts}."
@@ -564,7 +576,13 @@ class Registry:
             parts = self._view_parts(ValueProfile.from_json(reading.profile_json), scopes)
             with self._views_lock:
                 self._views[key] = parts
-        return self._assembled(parts, reading.handle, scopes, reading.instructions)
+        return self._with_wisdom(self._assembled(parts, reading.handle, scopes, reading.instructions), reading)
+
+    def _with_wisdom(self, view: dict[str, Any], reading: Any) -> dict[str, Any]:
+        """Within the `wisdom` scope: the person's values cards, and their sentences in the précis."""
+        if WISDOM in view["scopes"] and self.wisdom is not None:
+            view["wisdom"], view["precis"] = self.wisdom(reading.participant_id, view["precis"])
+        return view
 
     def reads_every_group(self, scopes: list[str]) -> bool:
         """Whether these scopes cover every value group (what the person's free text may speak to)."""
@@ -602,4 +620,5 @@ class Registry:
             "boundaries": list(boundaries),
             "precis": precis_text,
             "instructions": instructions if self.reads_every_group(scopes) else None,
+            "wisdom": [],
         }

@@ -84,3 +84,12 @@ def precis(profile: ValueProfile, space: ValueSpace, max_sd: float = 0.35, max_w
         boundaries = boundaries[:-1]
         text = _compose(clauses, boundaries)
     return text
+
+
+def with_sentences(precis_text: str, sentences: str) -> str:
+    """The précis with more of the person's own sentences (their values cards, say) before its safety line."""
+    if not sentences:
+        return precis_text
+    if precis_text.endswith(SAFETY_LINE):
+        return f"{precis_text[: -len(SAFETY_LINE)].rstrip()} {sentences} {SAFETY_LINE}".strip()
+    return f"{precis_text} {sentences}"

@@ -26,6 +26,8 @@ from valueprint.web import (
     docs,
     errors,
     labelstudio,
+    moralgraph_api,
+    moralgraph_pages,
     personal,
     picks,
     rank,
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(crowd_pages.router)  # before annotate_pages: /annotate/karma is not a project
     app.include_router(annotate_pages.router)
     app.include_router(labelstudio.router)
+    app.include_router(moralgraph_api.router)
+    app.include_router(moralgraph_pages.router)
     app.include_router(chat.router)
     app.include_router(rank.router)
     app.include_router(ui.router)

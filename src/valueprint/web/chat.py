@@ -10,6 +10,11 @@ audit-logged like any other. Without a token the plain model answers.
 (or null, or "local"): the served model answers; naming any other model gets OpenAI's 404
 `model_not_found`. `finish_reason` is "length" when the token budget cut the reply (it then
 ends at its last complete sentence) and "stop" otherwise.
+
+The moral graph is consulted on every request once people have judged some of it (`moralgraph.consult`):
+when the prompt is in one of its contexts and the person's profile is silent there (no card of their
+own, shared through the `wisdom` scope), the context's winning value joins the conversation as a system
+message, and `valueprint.notes.moral_graph` says so (and says so when it added nothing).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from valueprint.errors import ModelNotFoundError
+from valueprint.moralgraph import wisdom
+from valueprint.personalize.engine import last_user_message
 from valueprint.personalize.guidance import DEFAULT_GUIDANCE, MAX_GUIDANCE
 from valueprint.personalize.runtime import Sampling, TextStream, served_model_name
 from valueprint.personalize.schemas import ChatCompletion, ModelList
@@ -86,6 +93,8 @@ class Resolved:
     adapter: Path | None = None
     adapter_missing: str = "no value token was given, so there is no personal adapter to use"
     instructions: str | None = None  # the person's own text, only for an app allowed every value group
+    view: dict[str, Any] | None = None  # the consent-scoped registry view behind the token
+    wisdom: str | None = None  # the person's values cards as précis sentences (scope `wisdom`)
 
 
 def _resolve(s: Services, app: App, token: str | None) -> Resolved:
@@ -96,7 +105,9 @@ def _resolve(s: Services, app: App, token: str | None) -> Resolved:
     if not token:
         return Resolved()
     view = s.registry.read(app, token, ReadPurpose.CHAT)
-    resolved = Resolved(scoped_profile(view, s.model.space), view["scopes"], instructions=view.get("instructions"))
+    profile = scoped_profile(view, s.model.space)
+    resolved = Resolved(profile, view["scopes"], instructions=view.get("instructions"), view=view)
+    resolved.wisdom = wisdom.from_view(view.get("wisdom", [])) or None
     all_groups = {d.group for d in s.model.space.dimensions}
     participant_id = s.registry.participant_of(view["handle"])
     adapter = s.personalizer.person_adapter(participant_id) if participant_id else None
@@ -148,7 +159,7 @@ def chat_completions(
         profile, rerank_n=body.rerank_n, steer_strength=body.steer_strength, guidance=body.guidance
     )
     context.adapter, context.adapter_missing = resolved.adapter, resolved.adapter_missing
-    context.instructions = resolved.instructions
+    context.instructions, context.wisdom = resolved.instructions, resolved.wisdom
     cap = s.settings.chat_max_tokens
     sampling = Sampling(
         max_new_tokens=min(body.max_completion_tokens or body.max_tokens or Sampling.max_new_tokens, cap),
@@ -157,10 +168,15 @@ def chat_completions(
         seed=body.seed,
     )
     messages = [m.model_dump() for m in body.messages]
+    consulted = s.consult_moral_graph(resolved.view, last_user_message(messages))
+    if consulted is not None and consulted.instruction:
+        messages = [{"role": "system", "content": consulted.instruction}, *messages]
+    graph_notes = {"moral_graph": consulted.notes()} if consulted is not None else {}
     extra = {"strategies": [strategy.name for strategy in strategies], "scopes": scopes}
     if body.stream:
         pieces = engine.stream(messages, sampling, strategies, context)
-        return StreamingResponse(_sse(pieces, engine.model_name, extra), media_type="text/event-stream")
+        streamed = {**extra, "notes": graph_notes}
+        return StreamingResponse(_sse(pieces, engine.model_name, streamed), media_type="text/event-stream")
     completion = engine.complete(messages, sampling, strategies, context)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -179,7 +195,7 @@ def chat_completions(
             "completion_tokens": completion.completion_tokens,
             "total_tokens": completion.prompt_tokens + completion.completion_tokens,
         },
-        "valueprint": {**extra, "notes": _public_notes(completion.notes)},
+        "valueprint": {**extra, "notes": {**_public_notes(completion.notes), **graph_notes}},
     }
 
 

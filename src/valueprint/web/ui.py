@@ -319,7 +319,8 @@ def _my_data(s: Services, participant_id: str) -> dict[str, Any]:
         "reads": s.registry.reads(participant_id),
         "personal": s.accounts.personal_data(participant_id),
         "fields": {f.id: f.label for f in s.model.bank.demographics},
-        "groups": {g.id: g.label for g in s.model.space.groups} | {"boundaries": "Boundaries"},
+        "groups": {g.id: g.label for g in s.model.space.groups}
+        | {"boundaries": "Boundaries", "wisdom": "Values cards"},
         "sessions": s.accounts.sessions.count(participant_id),
     }
 

@@ -34,6 +34,16 @@ from valueprint.store.models.annotate_quality import (
 )
 from valueprint.store.models.base import Base, UTCDateTime, now
 from valueprint.store.models.limits import RateCounter
+from valueprint.store.models.moralgraph import (
+    CanonicalCard,
+    CardMerge,
+    MoralContext,
+    RepresentationAnswer,
+    Transition,
+    TransitionStory,
+    ValuesCard,
+    WiserVote,
+)
 from valueprint.store.models.personalize import BlindPick
 from valueprint.store.models.registry import App, AuditEntry, Consent, IssuedTokenRecord
 
@@ -54,16 +64,24 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BlindPick",
+    "CanonicalCard",
+    "CardMerge",
     "Consent",
     "CustomInstructions",
     "IssuedTokenRecord",
     "KarmaEvent",
+    "MoralContext",
     "Participant",
     "PersonalData",
     "Profile",
     "RateCounter",
+    "RepresentationAnswer",
     "ScenarioCandidate",
     "SessionRecord",
+    "Transition",
+    "TransitionStory",
     "UTCDateTime",
+    "ValuesCard",
+    "WiserVote",
     "now",
 ]
