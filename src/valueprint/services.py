@@ -185,12 +185,14 @@ class Services:
 
     def train_adapter(self, participant_id: str) -> dict[str, Any]:
         """Start training the person's adapter in the background; their own choices count most: scenario
-        answers and decided blind picks (the reply they picked over the other)."""
+        answers, decided blind picks (the reply they picked over the other) and their annotations (the unit
+        they judged more acceptable over another of the same document)."""
         from valueprint.personalize.preferences import own_scenario_options
 
         profile = self.accounts.profile(participant_id)
         own = own_scenario_options(self.accounts.answers(participant_id), self.model.bank)
         own += self.picks.preference_pairs(participant_id)
+        own += self.annotate.preference_pairs(participant_id)
         request = self.personalizer.training_request("person", participant_id, profile, own)
         return self.personalizer.jobs.submit(request)
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from valueprint.annotate import data as _data  # noqa: F401  (registers the annotator's data duty)
 from valueprint.annotate import export, importer, karma, labels, quality, queue
 from valueprint.annotate.dedup import NearDuplicates
+from valueprint.annotate.own_pairs import own_preference_pairs
 from valueprint.annotate.readers import Fields, Record, labelstudio_records, read_records, records_from_items
 from valueprint.annotate.schema import LabelSchema, check_labels, parse_spec
 from valueprint.annotate.schemas import (
@@ -287,6 +288,11 @@ class Annotate:
         return copied
 
     # -- export ---------------------------------------------------------------------------
+
+    def preference_pairs(self, participant_id: str) -> list[tuple[str, str, str]]:
+        """The person's own annotations as (prompt, chosen, rejected) pairs for their adapter (see `own_pairs`)."""
+        with self.db.session() as session:
+            return own_preference_pairs(session, participant_id)
 
     def export_jsonl(self, project_id: str) -> Iterator[str]:
         """The JSONL export's lines, a page of units per unit of work (no session stays open between pages,
