@@ -55,19 +55,17 @@ def text_of(value: object, field: str) -> str:
 def one_line(value: object, field: str, limits: tuple[int, int]) -> str:
     """A single line of text within `limits` characters; CardError naming `field` otherwise."""
     value = text_of(value, field)
-    cleaned = SPACES.sub(" ", CONTROL.sub("", value)).strip()
-    low, high = limits
-    if len(cleaned) < low:
-        raise CardError(f"{field} needs at least {low} characters")
-    if len(cleaned) > high:
-        raise CardError(f"{field} is at most {high} characters; this one has {len(cleaned)}")
-    return cleaned
+    return within(SPACES.sub(" ", CONTROL.sub("", value)).strip(), field, limits)
 
 
 def paragraph(value: object, field: str, limits: tuple[int, int]) -> str:
     """Free text (line breaks kept) within `limits` characters."""
     value = text_of(value, field)
-    cleaned = CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    return within(CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip(), field, limits)
+
+
+def within(cleaned: str, field: str, limits: tuple[int, int]) -> str:
+    """`cleaned` if its length lies within `limits`; CardError naming `field` otherwise."""
     low, high = limits
     if len(cleaned) < low:
         raise CardError(f"{field} needs at least {low} characters")
