@@ -8,11 +8,12 @@ domain imports another's service and no entry point re-assembles it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from valueprint.accounts.service import Accounts, require_covered
+from valueprint.accounts.service import Accounts, NextQuestion, require_covered
 from valueprint.annotate.jobs import AnnotateJobs
 from valueprint.annotate.service import Annotate
 from valueprint.errors import ForbiddenError
@@ -53,6 +54,12 @@ class Services:
         self.accounts.delete(participant_id)  # removes their job's status file: a running job stops
         self.personalizer.jobs.cancel(self.personalizer.job_id("person", participant_id))  # a queued one never starts
         self.db.scrub([*participant_tables(Base.metadata), Participant.__tablename__])
+
+    def answer(self, answering: Callable[[], str], item_id: str, value: object) -> NextQuestion:
+        """Store one answer and say what comes next, with `answering()` (who is answering: a session
+        look-up) in the same unit of work: one transaction for the busiest request there is."""
+        with self.db.session():
+            return self.accounts.record_answer(answering(), item_id, value)
 
     def issue_token(self, participant_id: str) -> IssuedToken:
         """Store the person's current profile and issue a token carrying it and their own custom
