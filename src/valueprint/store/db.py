@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib import resources
@@ -132,6 +133,7 @@ def schema_revisions(engine: Engine) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 class Database:
     def __init__(self, url: str) -> None:
+        self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time and makes the others sleep and retry (naps of up
@@ -181,3 +183,20 @@ class Database:
                 yield session
             finally:
                 self._current.session = None
+
+
+_shared: weakref.WeakValueDictionary[str, Database] = weakref.WeakValueDictionary()
+_shared_lock = threading.Lock()
+
+
+def shared_database(url: str) -> Database:
+    """This process's `Database` for `url`, made on first use and kept while anyone holds it.
+
+    The web app's services and the jobs they run in-process share one engine this way, and on
+    SQLite one writer queue, so a job's status check and the write that depends on it are one unit
+    of work however many threads write; a Dask worker keeps one while its job runs."""
+    with _shared_lock:
+        database = _shared.get(url)
+        if database is None:
+            database = _shared[url] = Database(url)
+        return database

@@ -318,7 +318,7 @@ def my_adapter(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
 @router.delete("/me/adapter", status_code=204, tags=["adapters"])
 def delete_my_adapter(s: ServicesDep, participant_id: Participant) -> Response:
     """Delete my adapter (chat then falls back to the other strategies)."""
-    s.personalizer.adapters.delete_person(participant_id)
+    s.personalizer.delete_adapter(participant_id)
     return Response(status_code=204)
 
 

@@ -25,6 +25,7 @@ from valueprint.store.models.annotate import (
     AnnotationUnit,
 )
 from valueprint.store.models.base import Base, UTCDateTime, now
+from valueprint.store.models.jobs import JobStatusRecord
 from valueprint.store.models.limits import RateCounter
 from valueprint.store.models.personalize import BlindPick
 from valueprint.store.models.registry import App, AuditEntry, Consent, IssuedTokenRecord
@@ -45,6 +46,7 @@ __all__ = [
     "Consent",
     "CustomInstructions",
     "IssuedTokenRecord",
+    "JobStatusRecord",
     "Participant",
     "PersonalData",
     "Profile",
