@@ -148,7 +148,7 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         settings.check_safe()
         require_covered()  # every table of participant data is exported and deleted, or the server does not start
-        db = shared_database(settings.resolved_database_url)
+        db = shared_database(settings.resolved_database_url, settings.db_pool_size)
         migrate(db.engine)
         model = default_model()
         keys = KeyStore(settings.keys_dir)

@@ -345,3 +345,22 @@ def bench_annotate_pii(
             on_progress=lambda done: progress.update(task, completed=done),
         )
     print_figures(figures, "annotate_pii", out)
+
+
+@bench_app.command("scale")
+def bench_scale(
+    out: ResultsDir = Path("benchmarks/results"),
+    participants: Annotated[int, typer.Option(min=1, max=1000)] = 30,
+    answers: Annotated[int, typer.Option(min=1, max=150, help="Answers per participant.")] = 40,
+) -> None:
+    """The same crowd on SQLite in one process and PostgreSQL with 1, 2 and 4 workers: throughput, p95,
+    CPU per answer (web and database), memory per worker, and the projected capacity of bigger machines."""
+    from rich.progress import Progress
+
+    from valueprint.bench import scale
+    from valueprint.bench.server import phase_bars
+
+    with Progress(console=console) as progress:
+        figures = scale.run(participants, answers, on_progress=phase_bars(progress))
+    figures["plot"] = str(scale.plot(figures, out / "scale.png"))
+    print_figures(figures, "scale", out)

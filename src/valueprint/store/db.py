@@ -43,7 +43,15 @@ def _private_file(path: Path) -> None:
     path.chmod(0o600)
 
 
-def make_engine(url: str) -> Engine:
+# A web worker runs requests on up to 40 threads (anyio's default), each holding at most one connection: a
+# pool that keeps that many open never opens and closes a PostgreSQL connection per request (a new backend
+# costs PostgreSQL a few ms of CPU, more than an answer's queries); a few more for background jobs.
+POOL_SIZE, POOL_OVERFLOW = 40, 5
+
+
+def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int = POOL_OVERFLOW) -> Engine:
+    """SQLite (WAL, pragmas on every connection) or PostgreSQL (a pool of `pool_size` kept connections plus
+    `max_overflow` opened when needed, each checked before use, so a restarted server costs no request)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -52,7 +60,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
     raise ConfigError(f"unsupported database URL {url.split(':', 1)[0]!r}; use sqlite:/// or postgresql+psycopg://")
 
 
@@ -132,9 +140,9 @@ def schema_revisions(engine: Engine) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time and makes the others sleep and retry (naps of up
         # to 100 ms); queueing this process's units of work on a lock is much faster under
@@ -189,7 +197,7 @@ _shared: weakref.WeakValueDictionary[str, Database] = weakref.WeakValueDictionar
 _shared_lock = threading.Lock()
 
 
-def shared_database(url: str) -> Database:
+def shared_database(url: str, pool_size: int = POOL_SIZE) -> Database:
     """This process's `Database` for `url`, made on first use and kept while anyone holds it.
 
     The web app's services and the jobs they run in-process share one engine this way, and on
@@ -198,5 +206,5 @@ def shared_database(url: str) -> Database:
     with _shared_lock:
         database = _shared.get(url)
         if database is None:
-            database = _shared[url] = Database(url)
+            database = _shared[url] = Database(url, pool_size)
         return database
