@@ -88,11 +88,12 @@ class PostgresCluster:
             raise ClusterError(f"{error}\nserver log:\n{self._log_text()}") from error
         self._wait_ready()
 
-    def restart(self, mode: str = "immediate") -> float:
-        """Stop the server (`immediate`: as if it crashed, recovering from its WAL on start) and start it
-        again on the same port; returns the seconds it was away."""
+    def restart(self, mode: str = "immediate", down_s: float = 0.0) -> float:
+        """Stop the server (`immediate`: as if it crashed, recovering from its WAL on start), stay down
+        `down_s` seconds, and start it again on the same port; returns the seconds it was away."""
         began = time.perf_counter()
         self._run("pg_ctl", "stop", "-D", str(self.data), "-m", mode, "-w")
+        time.sleep(down_s)
         self._pg_ctl_start()
         return time.perf_counter() - began
 

@@ -364,3 +364,27 @@ def bench_scale(
         figures = scale.run(participants, answers, on_progress=phase_bars(progress))
     figures["plot"] = str(scale.plot(figures, out / "scale.png"))
     print_figures(figures, "scale", out)
+
+
+@bench_app.command("soak")
+def bench_soak(
+    out: ResultsDir = Path("benchmarks/results"),
+    participants: Annotated[int, typer.Option(min=1, max=2000)] = 200,
+    seconds: Annotated[float, typer.Option(min=20, max=7200, help="How long the crowd answers.")] = 600.0,
+    think_ms: Annotated[float, typer.Option(min=0, max=60_000, help="Mean pause before each answer.")] = 5000.0,
+    workers: Annotated[int, typer.Option(min=2, max=16, help="Web workers (one of them is killed).")] = 2,
+) -> None:
+    """A crowd answering for minutes on PostgreSQL while one worker is SIGKILLed and PostgreSQL restarts:
+    no acknowledged answer may be lost, and every error clients see must be a retryable one. Exits 1 if not."""
+    from rich.progress import Progress
+
+    from valueprint.bench import soak
+    from valueprint.bench.server import phase_bars
+
+    plan = soak.SoakPlan(participants=participants, duration_s=seconds, think_s=think_ms / 1000, workers=workers)
+    with Progress(console=console) as progress:
+        figures = soak.run(plan, on_progress=phase_bars(progress))
+    print_figures(figures, "soak", out)
+    if not figures["passed"]:
+        console.print("[red]the soak failed[/]: acknowledged answers were lost, or clients saw unclear errors")
+        raise typer.Exit(1)

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from valueprint.errors import ConfigError
+from valueprint.errors import ConfigError, UnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,18 @@ def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int = POOL_O
     if url.startswith("postgresql"):
         return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
     raise ConfigError(f"unsupported database URL {url.split(':', 1)[0]!r}; use sqlite:/// or postgresql+psycopg://")
+
+
+# What the database's being out of reach looks like to SQLAlchemy: no connection (refused, dropped, the server
+# shutting down: the driver's OperationalError), an unusable one (InterfaceError), a pool with none free in time.
+# PostgreSQL also reports a serialisation failure or a deadlock as an OperationalError: retrying is right too.
+UNREACHABLE = (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)
+
+
+def unavailable(error: BaseException) -> UnavailableError:
+    """The caller's view of a database out of reach: 503 with Retry-After (the driver's text goes to the log)."""
+    log.warning("database unavailable: %s: %s", type(error).__name__, str(error).splitlines()[0] if str(error) else "")
+    return UnavailableError()
 
 
 # pg_advisory_lock's key for schema upgrades: a fixed 64-bit number ("vp-migra" in ASCII), the same in
@@ -176,7 +188,8 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: committed on success, rolled back on any error.
+        """A unit of work: committed on success, rolled back on any error; UnavailableError (503, retry)
+        when the database is out of reach (a restart, a dropped connection).
 
         Opened inside another unit of work (on the same thread), it joins that one: an operation
         that spans services (store the profile, then issue the token that carries it) wraps their
@@ -185,12 +198,15 @@ class Database:
         if outer is not None:
             yield outer
             return
-        with self._queue, self.sessions() as session, session.begin():
-            self._current.session = session
-            try:
-                yield session
-            finally:
-                self._current.session = None
+        try:
+            with self._queue, self.sessions() as session, session.begin():
+                self._current.session = session
+                try:
+                    yield session
+                finally:
+                    self._current.session = None
+        except UNREACHABLE as error:  # not done, or not confirmed: the caller sends it again (503, Retry-After)
+            raise unavailable(error) from error
 
 
 _shared: weakref.WeakValueDictionary[str, Database] = weakref.WeakValueDictionary()
