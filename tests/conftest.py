@@ -119,6 +119,20 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
+def jobs_db(tmp_path: Path):
+    """A migrated SQLite database of its own, with participants p1 and p2: for jobs run without the web app.
+    It is the process's shared one for its URL (`shared_database`), as a job running in-process finds it."""
+    from valueprint.store.db import migrate, shared_database
+    from valueprint.store.models import Participant
+
+    db = shared_database(f"sqlite:///{tmp_path / 'jobs.db'}")
+    migrate(db.engine)
+    with db.session() as session:
+        session.add_all([Participant(id=pid, secret_hash="-") for pid in ("p1", "p2")])
+    return db
+
+
+@pytest.fixture
 def key_store(tmp_path: Path) -> KeyStore:
     return KeyStore(tmp_path / "keys")
 
@@ -200,7 +214,6 @@ def tiny_adapter(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path, sh
         subject_id=persona.id,
         profile_json=persona.as_profile(load_space(), 0.1).to_json(),
         out=str(root / persona.id),
-        status_path=str(root / "status.json"),
         data_dir=str(root),
         datasets_dir=str(shared_data),
         model_dir=str(smollm2_dir),

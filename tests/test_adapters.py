@@ -91,7 +91,6 @@ def tiny_request(tmp_path: Path, smollm2_dir: Path, shared_data: Path, space, jo
         subject_id=job_id,
         profile_json=persona.as_profile(space, 0.1).to_json(),
         out=str(tmp_path / "adapters" / "people" / job_id),
-        status_path=str(tmp_path / "adapters" / "jobs" / f"{job_id}.json"),
         data_dir=str(tmp_path),
         datasets_dir=str(shared_data),
         model_dir=str(smollm2_dir),
@@ -101,8 +100,8 @@ def tiny_request(tmp_path: Path, smollm2_dir: Path, shared_data: Path, space, jo
     )
 
 
-def test_an_in_process_job_reports_its_state_until_done(tmp_path, smollm2_dir, shared_data, space) -> None:
-    jobs = Jobs(tmp_path / "adapters" / "jobs")
+def test_an_in_process_job_reports_its_state_until_done(tmp_path, smollm2_dir, shared_data, space, jobs_db) -> None:
+    jobs = Jobs(jobs_db)
     request = tiny_request(tmp_path, smollm2_dir, shared_data, space)
     queued = jobs.submit(request)
     assert queued["state"] == "queued" and queued["engine"] == "in-process"
@@ -113,12 +112,12 @@ def test_an_in_process_job_reports_its_state_until_done(tmp_path, smollm2_dir, s
     assert read_meta(Path(request.out))["own_answer_pairs"] == 1
 
 
-def test_the_same_job_runs_on_a_local_dask_cluster(tmp_path, smollm2_dir, shared_data, space) -> None:
+def test_the_same_job_runs_on_a_local_dask_cluster(tmp_path, smollm2_dir, shared_data, space, jobs_db) -> None:
     import distributed
 
     cluster_options = {"n_workers": 1, "threads_per_worker": 1, "processes": False, "dashboard_address": None}
     with distributed.LocalCluster(**cluster_options) as cluster:
-        jobs = Jobs(tmp_path / "adapters" / "jobs", scheduler=cluster.scheduler_address)
+        jobs = Jobs(jobs_db, scheduler=cluster.scheduler_address)
         request = tiny_request(tmp_path, smollm2_dir, shared_data, space, job_id="p2")
         assert jobs.submit(request)["engine"] == "dask"
         done = jobs.wait("p2", timeout=600)
@@ -128,9 +127,9 @@ def test_the_same_job_runs_on_a_local_dask_cluster(tmp_path, smollm2_dir, shared
 
 
 def test_a_failing_job_says_it_failed_without_naming_the_servers_folders(
-    tmp_path, smollm2_dir, shared_data, space, caplog
+    tmp_path, smollm2_dir, shared_data, space, caplog, jobs_db
 ) -> None:
-    jobs = Jobs(tmp_path / "adapters" / "jobs")
+    jobs = Jobs(jobs_db)
     request = tiny_request(tmp_path, smollm2_dir, shared_data, space)
     broken = TrainingRequest(**{**request.__dict__, "model_dir": str(tmp_path / "no-model")})
     jobs.submit(broken)

@@ -21,7 +21,7 @@ def annotate(services):
 
 @pytest.fixture
 def jobs(services, tmp_path):
-    jobs = AnnotateJobs(tmp_path / "jobs", services.settings.resolved_database_url)
+    jobs = AnnotateJobs(tmp_path / "exports", services.settings.resolved_database_url)
     yield jobs
     jobs.close()
 
@@ -54,7 +54,7 @@ def test_jsonl_and_labelstudio_exports_are_written_whole(services, annotate, job
     tasks = json.loads(
         jobs.output(jobs.wait(jobs.export(pid, "labelstudio")["job_id"], timeout=30)["job_id"]).read_text()
     )
-    assert len(tasks) == 4 and not list(jobs.jobs_dir.parent.glob("exports/*.partial"))
+    assert len(tasks) == 4 and not list(jobs.exports_dir.glob("*.partial"))
 
 
 def test_a_hugging_face_dataset_export_loads_with_datasets(services, annotate, jobs) -> None:

@@ -73,7 +73,7 @@ def curator_client(web_app, services, annotate):
 @pytest.fixture
 def jobs(services, tmp_path):
     jobs = AnnotateJobs(
-        tmp_path / "jobs", services.settings.resolved_database_url, prelabeller_factory=KeywordPrelabeller
+        tmp_path / "exports", services.settings.resolved_database_url, prelabeller_factory=KeywordPrelabeller
     )
     services.annotate_jobs = jobs
     yield jobs
@@ -168,21 +168,20 @@ def test_a_killed_job_resumes_where_it_stopped(services, annotate, tmp_path) -> 
                 raise Killed  # the process dies half-way: two batches of 3 are committed
             return super().predict(texts, schema)
 
-    request = JobRequest("prelabel-x", "prelabel", pid, services.settings.resolved_database_url, "", batch=3)
-    jobs = AnnotateJobs(tmp_path / "jobs", request.database_url, prelabeller_factory=DiesOnThirdBatch)
-    status = jobs.status_file("prelabel-x")
-    status.write(job_id="prelabel-x", run_id="r1", state="queued")
+    request = JobRequest("prelabel-x", "prelabel", pid, services.settings.resolved_database_url, batch=3)
+    jobs = AnnotateJobs(tmp_path / "exports", request.database_url, prelabeller_factory=DiesOnThirdBatch)
+    jobs.statuses.start("prelabel-x", "r1", state="queued")
     from dataclasses import replace
 
     with pytest.raises(Killed):
-        run_job(replace(request, status_path=str(status.path), run_id="r1"), DiesOnThirdBatch)
+        run_job(replace(request, run_id="r1"), DiesOnThirdBatch)
     assert prelabel_project(services.db, pid, KeywordPrelabeller(), batch=100)["written"] == 4
 
 
 def test_a_stale_running_status_from_a_dead_process_does_not_block_a_new_run(services, annotate, jobs) -> None:
     pid = project(annotate)
     annotate.import_items(pid, posts(["One post here."]), _fields(), "t")
-    jobs.status_file(f"prelabel-{pid}").write(job_id=f"prelabel-{pid}", run_id="dead", state="running")
+    jobs.statuses.start(f"prelabel-{pid}", "dead", state="running")
     assert jobs.wait(jobs.prelabel(pid)["job_id"], timeout=30)["state"] == "done"
 
 
@@ -198,7 +197,7 @@ def test_cancelling_stops_the_job_at_its_next_batch(services, annotate, tmp_path
             return out
 
     jobs = AnnotateJobs(
-        tmp_path / "jobs", services.settings.resolved_database_url, prelabeller_factory=CancelsAfterFirst
+        tmp_path / "exports", services.settings.resolved_database_url, prelabeller_factory=CancelsAfterFirst
     )
     holder["jobs"] = jobs
     final = jobs.wait(jobs.prelabel(pid, batch=2)["job_id"], timeout=30)

@@ -82,7 +82,18 @@ def person_with_data_everywhere(client, services) -> tuple[str, dict]:
     client.post(f"/v1/me/picks/{pick['pick_id']}", json={"choice": "A"})
     annotate_everything(services, participant_id)
     moral_graph_everything(services, participant_id)
+    adapter_job_of(services, participant_id)
     return participant_id, token
+
+
+def adapter_job_of(services, participant_id: str) -> None:
+    """A finished training job of the person's (a trainer that writes nothing: its record is what counts)."""
+    from valueprint.personalize.jobs import Jobs, TrainingRequest
+
+    jobs = services.personalizer.jobs = Jobs(services.db, train=lambda request, progress: {"train_seconds": 0.0})
+    out = services.personalizer.adapters.person(participant_id)
+    jobs.submit(TrainingRequest(participant_id, "person", participant_id, "{}", str(out), "", ""))
+    assert jobs.wait(participant_id, timeout=30)["state"] == "done"
 
 
 def annotate_everything(services, participant_id: str) -> None:

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.test_data_duties import ALL_SCOPES
 from valueprint.personalize.adapters import AdapterStore
 from valueprint.personalize.jobs import Jobs, TrainingRequest
+from valueprint.store.models import JobStatusRecord
 
 DISTINCTIVE_COUNTRY = "Zyxwvutopia"  # a demographic answer nobody else gives
 
@@ -103,14 +105,12 @@ def write_adapter(out: Path) -> None:
 
 
 def job_for(services, participant_id: str) -> TrainingRequest:
-    jobs = services.personalizer.jobs
     return TrainingRequest(
         job_id=participant_id,
         subject="person",
         subject_id=participant_id,
         profile_json="{}",
         out=str(services.personalizer.adapters.person(participant_id)),
-        status_path=str(jobs.status_file(participant_id).path),
         data_dir=str(services.settings.data_dir),
         datasets_dir=str(services.settings.datasets_dir),
     )
@@ -120,7 +120,7 @@ def job_for(services, participant_id: str) -> TrainingRequest:
 def test_deleting_a_person_while_their_adapter_trains_leaves_no_adapter(participant_client, services, final_step):
     participant_id = participant_client.participant["participant_id"]
     trainer = BlockingTrainer(final_step)
-    jobs = services.personalizer.jobs = Jobs(services.personalizer.jobs.jobs_dir, train=trainer)
+    jobs = services.personalizer.jobs = Jobs(services.db, train=trainer)
     jobs.submit(job_for(services, participant_id))
     assert trainer.started.wait(30) and jobs.status(participant_id)["state"] == "training"
     future = jobs._futures[participant_id]
@@ -132,7 +132,8 @@ def test_deleting_a_person_while_their_adapter_trains_leaves_no_adapter(particip
     folder = services.personalizer.adapters.person(participant_id)
     assert not folder.exists() and not folder.with_name(f"{folder.name}.checkpoints").exists()
     assert jobs.status(participant_id) is None, "no job record names the deleted person"
-    assert list(jobs.jobs_dir.glob("*.json")) == []
+    with services.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(JobStatusRecord)) == 0
 
 
 class PreparingTrainer:
@@ -171,7 +172,7 @@ def test_a_queued_job_of_a_deleted_person_never_runs(participant_client, service
     first = services.accounts.create().id
     deleted = participant_client.participant["participant_id"]
     trainer = BlockingTrainer(final_step=True)
-    jobs = services.personalizer.jobs = Jobs(services.personalizer.jobs.jobs_dir, train=trainer)
+    jobs = services.personalizer.jobs = Jobs(services.db, train=trainer)
     jobs.submit(job_for(services, first))  # occupies the one worker
     assert trainer.started.wait(30)
     jobs.submit(job_for(services, deleted))
@@ -193,12 +194,12 @@ def train_on_dask(request: TrainingRequest, progress: Any) -> dict[str, Any]:
     return ON_DASK(request, progress)
 
 
-def test_cancelling_a_job_on_a_local_dask_cluster_removes_its_output(tmp_path: Path) -> None:
+def test_cancelling_a_job_on_a_local_dask_cluster_removes_its_output(tmp_path: Path, jobs_db) -> None:
     distributed = pytest.importorskip("distributed")
     trainer, train = ON_DASK, train_on_dask
     options = {"n_workers": 1, "threads_per_worker": 1, "processes": False, "dashboard_address": None}
     with distributed.LocalCluster(**options) as cluster:
-        jobs = Jobs(tmp_path / "adapters" / "jobs", scheduler=cluster.scheduler_address, train=train)
+        jobs = Jobs(jobs_db, scheduler=cluster.scheduler_address, train=train)
         out = tmp_path / "adapters" / "people" / "p1"
         request = TrainingRequest(
             job_id="p1",
@@ -206,7 +207,6 @@ def test_cancelling_a_job_on_a_local_dask_cluster_removes_its_output(tmp_path: P
             subject_id="p1",
             profile_json="{}",
             out=str(out),
-            status_path=str(jobs.status_file("p1").path),
             data_dir=str(tmp_path),
             datasets_dir=str(tmp_path),
         )
@@ -223,9 +223,9 @@ def test_cancelling_a_job_on_a_local_dask_cluster_removes_its_output(tmp_path: P
     assert not out.exists() and jobs.status("p1")["state"] == "cancelled"
 
 
-def test_a_run_stopped_by_deleting_the_adapter_does_not_take_over_the_next_runs_record(tmp_path: Path) -> None:
+def test_a_run_stopped_by_deleting_the_adapter_does_not_take_over_the_next_runs_record(tmp_path: Path, jobs_db) -> None:
     trainer = BlockingTrainer(final_step=True)
-    jobs = Jobs(tmp_path / "adapters" / "jobs", train=trainer)
+    jobs = Jobs(jobs_db, train=trainer)
     store = AdapterStore(tmp_path / "adapters")
     request = TrainingRequest(
         job_id="p1",
@@ -233,14 +233,15 @@ def test_a_run_stopped_by_deleting_the_adapter_does_not_take_over_the_next_runs_
         subject_id="p1",
         profile_json="{}",
         out=str(store.person("p1")),
-        status_path=str(jobs.status_file("p1").path),
         data_dir=str(tmp_path),
         datasets_dir=str(tmp_path),
     )
     jobs.submit(request)
     assert trainer.started.wait(30)
     first = jobs._futures["p1"]
-    store.delete_person("p1")  # "delete my adapter" while it trains
+    with jobs_db.session() as session:  # "delete my adapter" while it trains (Personalizer.delete_adapter)
+        jobs.forget_person(session, "p1")
+    store.delete_person("p1")
     jobs.submit(request)  # and train again: queued behind the first run
     trainer.go.set()
 

@@ -63,9 +63,40 @@ def test_token_errors_keep_their_reason_in_code() -> None:
     assert errors.ExpiredTokenError.code == "expired" and errors.ExpiredTokenError.error_code == "token_expired"
 
 
-def test_only_a_rate_limit_sends_retry_after() -> None:
+def test_only_a_rate_limit_and_an_unavailable_database_send_retry_after() -> None:
     assert errors.RateLimitedError("slow down", 2.4).http_headers() == {"Retry-After": "2"}
+    assert errors.UnavailableError().http_headers() == {"Retry-After": "2"}
     assert errors.NotFoundError("x").http_headers() is None
+
+
+def test_an_unreachable_database_is_a_503_that_says_to_retry_and_names_nothing_of_the_server(caplog) -> None:
+    """The one 5xx shown to the caller: its message is a fixed sentence, never the driver's text."""
+    from sqlalchemy.exc import OperationalError
+
+    from valueprint.store.db import Database
+
+    app = FastAPI()
+    web_errors.install(app)
+    db = Database("sqlite://")
+    secret = 'connection to server at "10.1.2.3", port 5432 failed: password authentication for user "vp"'
+
+    @app.get("/v1/inside")
+    def inside() -> None:
+        with db.session():
+            raise OperationalError("SELECT 1", {}, Exception(secret))
+
+    @app.get("/v1/outside")
+    def outside() -> None:
+        raise OperationalError("SELECT 1", {}, Exception(secret))
+
+    client = TestClient(app, raise_server_exceptions=False)
+    with caplog.at_level(logging.WARNING):
+        for path in ("/v1/inside", "/v1/outside"):
+            response = client.get(path)
+            assert response.status_code == 503 and response.headers["retry-after"] == "2"
+            assert response.json()["error"]["code"] == "unavailable"
+            assert "again" in response.json()["error"]["message"] and "10.1.2.3" not in response.text
+    assert "10.1.2.3" in caplog.text, "the log keeps the cause"
 
 
 def test_a_new_error_without_a_base_of_its_own_is_a_generic_500_that_leaks_nothing(caplog) -> None:

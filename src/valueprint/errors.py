@@ -19,6 +19,7 @@ caller. Make it a `ClientError` (or one of its subclasses) when the caller can f
     ├── KeyStoreError            500 server_error         signing keys missing, unreadable or inconsistent
     ├── DatasetError             500 server_error         an external data set is missing or not in the expected format
     ├── EvaluatorError           500 server_error         evaluator artefacts missing, from another version, unusable
+    ├── UnavailableError         503 unavailable          the database is out of reach for a moment (sends Retry-After)
     ├── EndpointError            502 upstream_failed      a remote model endpoint cannot be used (bad URL, key unset)
     │   ├── EndpointUnreachableError  connection refused, DNS failure or timeout
     │   ├── EndpointStatusError       answered with an HTTP status other than 200
@@ -78,6 +79,29 @@ class ValueprintError(Exception):
 
     def http_headers(self) -> dict[str, str] | None:
         return None
+
+
+class UnavailableError(ValueprintError):
+    """Something the server needs is out of reach for a moment (the database restarting, a connection dropped):
+    the request was not done, or not confirmed, and the same request may be sent again after `retry_after`
+    seconds (every write it can hit is idempotent: an answer, a profile, a session).
+
+    Shown to the caller although a 5xx: its message is always one of the fixed sentences below (never the
+    driver's text, which names hosts and users), and it is the caller's to act on, by retrying."""
+
+    http_status, error_code = 503, "unavailable"
+    DATABASE: ClassVar[str] = "the database is unavailable for a moment; please send the same request again shortly"
+
+    def __init__(self, message: str = DATABASE, retry_after: float = 2.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def exposed(self) -> bool:
+        return True
+
+    def http_headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(max(1, round(self.retry_after)))}
 
 
 class ClientError(ValueprintError):

@@ -8,11 +8,12 @@ domain imports another's service and no entry point re-assembles it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from valueprint.accounts.service import Accounts, require_covered
+from valueprint.accounts.service import Accounts, NextQuestion, require_covered
 from valueprint.annotate.jobs import AnnotateJobs
 from valueprint.annotate.service import Annotate
 from valueprint.errors import ForbiddenError
@@ -24,7 +25,7 @@ from valueprint.registry.consent_request import ConsentRequest
 from valueprint.registry.service import Registry
 from valueprint.settings import Settings
 from valueprint.store.crypto import Sealer
-from valueprint.store.db import Database, migrate
+from valueprint.store.db import Database, migrate, shared_database
 from valueprint.store.duties import participant_tables
 from valueprint.store.models import Base, Participant
 from valueprint.store.secret_files import data_key
@@ -133,9 +134,15 @@ class Services:
         """The account and everything derived from it, in every domain (see `valueprint.store.duties`):
         rows and files are deleted, their training job is cancelled (a job that still finishes keeps
         nothing, see `personalize.jobs`), and no copy of the rows is left readable in the database's files."""
-        self.accounts.delete(participant_id)  # removes their job's status file: a running job stops
+        self.accounts.delete(participant_id)  # deletes their job's record too: a running job stops
         self.personalizer.jobs.cancel(self.personalizer.job_id("person", participant_id))  # a queued one never starts
         self.db.scrub([*participant_tables(Base.metadata), Participant.__tablename__])
+
+    def answer(self, answering: Callable[[], str], item_id: str, value: object) -> NextQuestion:
+        """Store one answer and say what comes next, with `answering()` (who is answering: a session
+        look-up) in the same unit of work: one transaction for the busiest request there is."""
+        with self.db.session():
+            return self.accounts.record_answer(answering(), item_id, value)
 
     def issue_token(self, participant_id: str) -> IssuedToken:
         """Store the person's current profile and issue a token carrying it and their own custom
@@ -232,7 +239,7 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         settings.check_safe()
         require_covered()  # every table of participant data is exported and deleted, or the server does not start
-        db = Database(settings.resolved_database_url)
+        db = shared_database(settings.resolved_database_url, settings.db_pool_size)
         migrate(db.engine)
         model = with_crowd_scenarios(default_model(), db)
         keys = KeyStore(settings.keys_dir)
@@ -248,7 +255,7 @@ class Services:
             session_idle=timedelta(hours=settings.session_idle_hours),
             session_lifetime=timedelta(days=settings.session_max_days),
         )
-        personalizer = Personalizer(settings, model.space)
+        personalizer = Personalizer(settings, model.space, db)
         registry = Registry(db, model.space, keys, settings, sealer)
         registry.seal_plain_tokens()  # rows from before tokens were sealed (migration 0003)
         moralgraph = MoralGraph(db, settings)
@@ -272,7 +279,7 @@ class Services:
             ),
             annotate=Annotate(db, model.space, sealer, timedelta(seconds=settings.annotate_reservation_s)),
             annotate_jobs=AnnotateJobs(
-                settings.data_dir / "annotate" / "jobs",
+                settings.data_dir / "annotate" / "exports",
                 settings.resolved_database_url,
                 settings.dask_scheduler,
                 settings.evaluator_dir,

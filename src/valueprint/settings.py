@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default SQLite in DATA_DIR, e.g. postgresql+psycopg://u:p@h/db"
     )
+    db_pool_size: int = Field(
+        default=40,
+        ge=1,
+        le=1000,
+        description="PostgreSQL connections each worker keeps open (up to 5 more when needed): as many as its request "
+        "threads, so none is opened per request. The server's max_connections must cover workers x (this + 5).",
+    )
     data_key: SecretStr | None = Field(default=None, description="Base64 of a 32-byte AES-GCM key for personal data.")
     data_key_file: Path | None = Field(default=None, description="File holding the base64 AES-GCM key.")
     session_secret: SecretStr | None = Field(default=None, description="Secret that signs session cookies.")

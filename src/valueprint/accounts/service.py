@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from valueprint.accounts.data import participant_section, personal
@@ -37,9 +37,10 @@ from valueprint.tokens.handle import generate_words, parse_handle
 from valueprint.values import adaptive
 from valueprint.values.answers import Answers, parse_boundaries, parse_demographics, record
 from valueprint.values.bank import Item
+from valueprint.values.incremental import PosteriorMemo, answers_key
 from valueprint.values.precis import MAX_INSTRUCTIONS_CHARS, precis
 from valueprint.values.profile import ValueProfile
-from valueprint.values.scoring import ScoringModel
+from valueprint.values.scoring import Posterior, ScoringModel
 
 RESUME_WORDS = 6
 LOOKUP_HEX = 8
@@ -94,6 +95,40 @@ class OwnInstructions:
     max_chars: int = MAX_INSTRUCTIONS_CHARS
 
 
+class Respondent(Protocol):
+    """The participant columns answering reads: an ORM `Participant`, or a plain row of these columns."""
+
+    id: str
+    boundaries: list[str] | None
+    stop_sd: float
+    created_at: datetime
+    completed_at: datetime | None
+
+
+RESPONDENT_COLUMNS = (
+    Participant.id,
+    Participant.boundaries,
+    Participant.stop_sd,
+    Participant.created_at,
+    Participant.completed_at,
+)
+
+
+ANSWERS, PROFILES = Answer.__table__, Profile.__table__
+# The answering path's statements, built once (SQLAlchemy reuses their compiled form) and run on the unit
+# of work's connection: plain rows, no ORM bookkeeping, for the busiest request there is. An UPDATE
+# without .values() sets the columns named by its parameters (value and answered_at; profile_json and
+# updated_at); "participant" and "item" are bound in its WHERE clause.
+LOCK_RESPONDENT = select(*RESPONDENT_COLUMNS).where(Participant.id == bindparam("participant")).with_for_update()
+ANSWER_ROWS = select(Answer.item_id, Answer.value, Answer.answered_at).where(
+    Answer.participant_id == bindparam("participant")
+)
+CHANGE_ANSWER = update(ANSWERS).where(
+    ANSWERS.c.participant_id == bindparam("participant"), ANSWERS.c.item_id == bindparam("item")
+)
+WRITE_PROFILE = update(PROFILES).where(PROFILES.c.participant_id == bindparam("participant"))
+
+
 class ResumePoint(StrEnum):
     """Where a returning person carries on."""
 
@@ -126,6 +161,7 @@ class Accounts:
         self.db, self.model, self.sealer, self.stop_sd = db, model, sealer, stop_sd
         self.data_dir = data_dir
         self.hasher = PasswordHasher()
+        self.posteriors = PosteriorMemo(model)  # re-scoring after an answer starts from the last mean
         self.sign_in_attempts = RateLimiter(db, "sign-ins", sign_ins_per_minute)
         self.sign_ups = RateLimiter(db, "sign-ups", sign_ups_per_minute)
         self.sessions = Sessions(db, sealer, idle=session_idle, lifetime=session_lifetime)
@@ -179,67 +215,82 @@ class Accounts:
 
     # -- answers and profile ----------------------------------------------------------
 
-    def _answers(self, session: Session, participant: Participant) -> Answers:
+    def _answer_rows(self, session: Session, participant_id: str) -> list[Row[Any]]:
+        """(item_id, value, answered_at) of each stored answer (plain rows: no ORM objects to build)."""
+        return list(session.connection().execute(ANSWER_ROWS, {"participant": participant_id}))
+
+    def _lock_respondent(self, session: Session, participant_id: str) -> Respondent:
+        """The participant's columns that answering needs, their row locked (PostgreSQL) so that one
+        person's answers are scored one at a time; a plain row, not an ORM object."""
+        row = session.connection().execute(LOCK_RESPONDENT, {"participant": participant_id}).first()
+        if row is None:
+            raise AuthError("this account no longer exists; start again")
+        return row  # type: ignore[return-value]  # a Row has the columns as attributes
+
+    def _answers_from(self, participant: Respondent, rows: list[Row[Any]]) -> Answers:
         answers = Answers(boundaries=list(participant.boundaries or []))
-        for row in session.scalars(select(Answer).where(Answer.participant_id == participant.id)):
-            if self.model.bank.get(row.item_id) is not None:
-                record(answers, self.model.bank, row.item_id, row.value)
+        for item_id, value, _ in rows:
+            if self.model.bank.get(item_id) is not None:
+                record(answers, self.model.bank, item_id, value)
         return answers
+
+    def _answers(self, session: Session, participant: Respondent) -> Answers:
+        return self._answers_from(participant, self._answer_rows(session, participant.id))
 
     def answers(self, participant_id: str) -> Answers:
         with self.db.session() as session:
             return self._answers(session, self.get(session, participant_id))
 
     def record_answer(self, participant_id: str, item_id: str, value: object) -> NextQuestion:
-        """Validate and store one answer (None = skip), re-score, and say what comes next."""
+        """Validate and store one answer (None = skip), re-score, and say what comes next.
+
+        One unit of work of five statements (lock the participant, read their answers, write the
+        answer, write the profile, commit): the time since the previous answer and whether this
+        item was answered before come from the answers read, not from more queries."""
         with self.db.session() as session:
-            participant = self.get(session, participant_id, for_update=True)
-            answers = self._answers(session, participant)
+            participant = self._lock_respondent(session, participant_id)
+            rows = self._answer_rows(session, participant_id)
+            answers = self._answers_from(participant, rows)
+            before = answers_key(answers)
             record(answers, self.model.bank, item_id, value)  # raises AnswerError naming the item
             stored = answers.value_of(item_id)
-            last = session.scalar(
-                select(Answer.answered_at)
-                .where(Answer.participant_id == participant_id)
-                .order_by(Answer.answered_at.desc())
-                .limit(1)
-            )
             moment = datetime.now(UTC)
+            last = max((answered_at for _, _, answered_at in rows), default=None)
             since = (moment - (last or participant.created_at)).total_seconds()
-            row = session.scalar(
-                select(Answer).where(Answer.participant_id == participant_id, Answer.item_id == item_id)
-            )
-            if row is None:
-                session.add(
-                    Answer(
-                        participant_id=participant_id, item_id=item_id, value=stored, answered_at=moment, seconds=since
-                    )
-                )
+            written = {"value": stored, "answered_at": moment}
+            if any(row_item == item_id for row_item, _, _ in rows):
+                session.connection().execute(CHANGE_ANSWER, {"participant": participant_id, "item": item_id} | written)
             else:
-                row.value, row.answered_at = stored, moment
-            self._store_profile(session, participant, answers)
-            return self._mark_completed(participant, self._next(participant, answers))
+                session.connection().execute(
+                    insert(ANSWERS), {"participant_id": participant_id, "item_id": item_id, "seconds": since} | written
+                )
+            self._store_profile(session, participant, answers, self.posteriors.posterior(answers, before))
+            return self._mark_completed(session, participant, self._next(participant, answers))
 
-    def _store_profile(self, session: Session, participant: Participant, answers: Answers) -> ValueProfile:
-        profile = self.model.profile(answers)
-        row = session.get(Profile, participant.id)
-        if row is None:
-            session.add(Profile(participant_id=participant.id, profile_json=profile.to_json()))
-        else:
-            row.profile_json, row.updated_at = profile.to_json(), datetime.now(UTC)
+    def _store_profile(
+        self, session: Session, participant: Respondent, answers: Answers, posterior: Posterior | None = None
+    ) -> ValueProfile:
+        """Score (or take the posterior already computed from `answers`) and write the profile row."""
+        profile = self.model.profile_of(answers, posterior or self.posteriors.posterior(answers))
+        columns = {"profile_json": profile.to_json(), "updated_at": datetime.now(UTC)}
+        connection = session.connection()
+        if not connection.execute(WRITE_PROFILE, {"participant": participant.id} | columns).rowcount:
+            connection.execute(insert(PROFILES), {"participant_id": participant.id} | columns)
         return profile
 
     @staticmethod
-    def _mark_completed(participant: Participant, step: NextQuestion) -> NextQuestion:
+    def _mark_completed(session: Session, participant: Respondent, step: NextQuestion) -> NextQuestion:
         """The questionnaire is complete once the stopping rule first says so (only writes call this)."""
         if step.item is None and participant.completed_at is None:
-            participant.completed_at = datetime.now(UTC)
+            session.execute(
+                update(Participant).where(Participant.id == participant.id).values(completed_at=datetime.now(UTC))
+            )
         return step
 
-    def _next(self, participant: Participant, answers: Answers) -> NextQuestion:
-        item_id = adaptive.next_item(self.model, answers, participant.stop_sd)
-        left = 0 if item_id is None else adaptive.remaining(self.model, answers, participant.stop_sd)
+    def _next(self, participant: Respondent, answers: Answers) -> NextQuestion:
+        index, left = adaptive.plan(self.model, answers, participant.stop_sd)
         return NextQuestion(
-            item=None if item_id is None else self.model.bank.item(item_id),
+            item=None if index is None else self.model.bank.items[index],
             answered=len(answers.seen),
             progress=adaptive.progress(self.model, answers, participant.stop_sd, left),
             remaining=left,
@@ -273,16 +324,16 @@ class Accounts:
         with self.db.session() as session:
             participant = self.get(session, participant_id)
             answers = self._answers(session, participant)
-            sds = np.sort(self.model.posterior(answers).sd)[::-1]
+            sds = np.sort(self.posteriors.posterior(answers).sd)[::-1]
             target = max(floor, float(sds[dimensions]) + 1e-6)
             participant.stop_sd = min(participant.stop_sd, target)  # refining never ends a questionnaire early
-            return self._mark_completed(participant, self._next(participant, answers))
+            return self._mark_completed(session, participant, self._next(participant, answers))
 
     def profile(self, participant_id: str) -> ValueProfile:
         """The profile scored from the current answers (a read: nothing is stored)."""
         with self.db.session() as session:
-            participant = self.get(session, participant_id)
-            return self.model.profile(self._answers(session, participant))
+            answers = self._answers(session, self.get(session, participant_id))
+            return self.model.profile_of(answers, self.posteriors.posterior(answers))
 
     def save_profile(self, participant_id: str) -> ValueProfile:
         """Score the current answers and store the profile (what apps read through the registry); returns it."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from valueprint.accounts.roles import Role
@@ -24,6 +24,14 @@ from valueprint.store.models import Participant, SessionRecord
 
 SESSION_ID_BYTES = 32
 TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often, so most requests only read
+
+
+# every request of a signed-in browser runs this (built once; SQLAlchemy reuses its compiled form)
+LIVE_SESSION = (
+    select(SessionRecord.participant_id, SessionRecord.created_at, SessionRecord.last_seen_at, Participant.role)
+    .join(Participant, Participant.id == SessionRecord.participant_id)
+    .where(SessionRecord.id_hash == bindparam("id_hash"))
+)
 
 
 @dataclass(frozen=True)
@@ -66,25 +74,29 @@ class Sessions:
         return session_id
 
     def signed_in(self, session_id: object) -> SignedIn | None:
-        """The live session's participant, or None (unknown, ended or expired: an expired one is deleted)."""
+        """The live session's participant, or None (unknown, ended or expired: an expired one is deleted).
+
+        Every request of a signed-in browser asks this, so it reads plain columns (no ORM object to
+        build) and writes only when the last use is older than TOUCH_EVERY."""
         if not isinstance(session_id, str) or not session_id:
             return None
-        moment = self.clock()
+        moment, id_hash = self.clock(), lookup_hash(session_id)
         with self.db.session() as session:
-            found = session.execute(
-                select(SessionRecord, Participant.role)
-                .join(Participant, Participant.id == SessionRecord.participant_id)
-                .where(SessionRecord.id_hash == lookup_hash(session_id))
-            ).first()
+            found = session.connection().execute(LIVE_SESSION, {"id_hash": id_hash}).first()
             if found is None:
                 return None
-            record, role = found
-            if self._expired(record, moment):
-                session.delete(record)
+            participant_id, created_at, last_seen_at, role = found
+            if self._expired_at(created_at, last_seen_at, moment):
+                session.execute(delete(SessionRecord).where(SessionRecord.id_hash == id_hash))
                 return None
-            if moment - record.last_seen_at >= TOUCH_EVERY:
-                record.last_seen_at = moment
-            return SignedIn(record.participant_id, Role(role))
+            if moment - last_seen_at >= TOUCH_EVERY:
+                session.execute(
+                    update(SessionRecord)
+                    .where(SessionRecord.id_hash == id_hash)
+                    .values(last_seen_at=moment)
+                    .execution_options(synchronize_session=False)
+                )
+            return SignedIn(participant_id, Role(role))
 
     def take_shown_once(self, session_id: object) -> str | None:
         """The secret kept for this session to show once (then forgotten), or None."""
@@ -124,7 +136,10 @@ class Sessions:
             )
 
     def _expired(self, record: SessionRecord, moment: datetime) -> bool:
-        return moment - record.last_seen_at > self.idle or moment - record.created_at > self.lifetime
+        return self._expired_at(record.created_at, record.last_seen_at, moment)
+
+    def _expired_at(self, created_at: datetime, last_seen_at: datetime, moment: datetime) -> bool:
+        return moment - last_seen_at > self.idle or moment - created_at > self.lifetime
 
     def _expired_clause(self, moment: datetime) -> ColumnElement[bool]:
         return or_(SessionRecord.last_seen_at < moment - self.idle, SessionRecord.created_at < moment - self.lifetime)

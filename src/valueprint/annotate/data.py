@@ -99,7 +99,7 @@ def _delete(context: DutyContext) -> None:
     rows go; those files hold their pseudonymous id, profile snapshots and whys)."""
     session, mine = context.session, context.participant_id
     projects = set(session.scalars(select(Annotation.project_id).where(Annotation.participant_id == mine)))
-    remove_exports(context.data_dir / "annotate" / "jobs", projects)
+    remove_exports(session, context.data_dir / "annotate" / "exports", projects)
     labelled = session.scalars(
         select(Annotation.unit_id).where(Annotation.participant_id == mine, Annotation.skipped.is_(False))
     ).all()

@@ -1,10 +1,11 @@
 """Pre-labelling and exports as background jobs: in-process by default, on Dask when configured.
 
-The same pattern as adapter training (`personalize.jobs`, whose status files, file lock and worker
-thread this reuses): a picklable `run_job(request)` reports to a JSON status file under
-`DATA_DIR/annotate/jobs/`, so the status reads the same whichever engine ran it (Dask workers must
-share the data folder and reach the database). A job is queued → running (done, total, eta_s) →
-done, or failed, or cancelled; cancelling marks the status file and the job stops at its next batch.
+The same pattern as adapter training (`personalize.jobs`; both use `valueprint.jobs`): a picklable
+`run_job(request)` reports to the job's row in the database (queue "annotation-jobs"), so the
+status reads the same whichever engine ran it and whichever web worker is asked (Dask workers must
+reach the database, and, for exports, share `DATA_DIR/annotate/exports`). A job is queued → running
+(done, total, eta_s) → done, or failed, or cancelled; cancelling (from any worker) marks the row and
+the job stops at its next batch.
 
 Resuming: pre-labelling commits a batch of units at a time and only ever picks units that have no
 machine pre-label yet, so a job killed half-way (its process gone) is simply submitted again and
@@ -26,19 +27,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from sqlalchemy.orm import Session
+
 from valueprint.errors import ConflictError, NotFoundError
 from valueprint.jobs import (
     JobCancelled,
     JobEngine,
-    StatusFile,
+    JobStatuses,
     failed,
     failure_text,
-    jobs_lock,
+    forget_jobs,
     now,
     public_error,
     wait_for,
 )
+from valueprint.store.db import Database, shared_database
 
+QUEUE = "annotation-jobs"
 ACTIVE = ("queued", "running")
 EXPORT_FORMATS = ("jsonl", "labelstudio", "dpo", "hf")
 SUFFIXES = {"jsonl": ".jsonl", "labelstudio": ".labelstudio.json", "dpo": ".dpo.jsonl", "hf": ".hf"}
@@ -54,7 +59,6 @@ class JobRequest:
     kind: Literal["prelabel", "export"]
     project_id: str
     database_url: str
-    status_path: str
     out: str | None = None  # exports: the file (or, for `hf`, the folder) written
     format: str = "jsonl"
     evaluator_dir: str | None = None
@@ -63,20 +67,21 @@ class JobRequest:
     run_id: str = ""
 
 
-class Licence:
-    """A running job's right to report: its status file says it is active and names this run."""
+def statuses(db: Database) -> JobStatuses:
+    return JobStatuses(db, QUEUE, ACTIVE)
 
-    def __init__(self, request: JobRequest) -> None:
-        self.status = StatusFile(Path(request.status_path))
-        self.run_id, self.lock = request.run_id, jobs_lock(self.status.path.parent)
+
+class Licence:
+    """A running job's right to report: its row is active and names this run."""
+
+    def __init__(self, request: JobRequest, db: Database) -> None:
+        self.statuses, self.job_id, self.run_id = statuses(db), request.job_id, request.run_id
         self.started = time.monotonic()
 
     def report(self, **fields: Any) -> None:
-        with self.lock:
-            current = self.status.read()
-            if current is None or current.get("state") not in ACTIVE or current.get("run_id") != self.run_id:
-                raise JobCancelled(self.run_id)
-            self.status.write(**fields)
+        """Write the status; JobCancelled (nothing written) once the job was cancelled, deleted or taken over."""
+        if not self.statuses.report(self.job_id, self.run_id, **fields):
+            raise JobCancelled(self.run_id)
 
     def progress(self, done: int, total: int, first: int = 0) -> None:
         """Running: `done` of `total`, with an ETA from the pace since this run began at `first`."""
@@ -92,25 +97,20 @@ def _prelabeller(request: JobRequest) -> Any:
 
 
 def run_job(request: JobRequest, prelabeller_factory: Callable[[JobRequest], Any] = _prelabeller) -> dict[str, Any]:
-    """Runs one job to its end, reporting to its status file (see the module doc)."""
+    """Runs one job to its end, reporting to its row (see the module doc)."""
     from valueprint.annotate import export_file, prelabel_run
-    from valueprint.store.db import Database
 
-    licence = Licence(request)
+    db = shared_database(request.database_url)  # in-process: the web app's own
+    licence = Licence(request, db)
     try:
         licence.report(state="running", started_at=now(), error=None)
-        db = Database(request.database_url)
-        try:
-            if request.kind == "prelabel":
-                result = prelabel_run.prelabel_project(
-                    db, request.project_id, prelabeller_factory(request), licence.progress, request.batch
-                )
-            else:
-                result = export_file.export_to(
-                    db, request.project_id, request.format, Path(str(request.out)), licence.progress
-                )
-        finally:
-            db.engine.dispose()
+        if request.kind == "prelabel":
+            result = prelabel_run.prelabel_project(
+                db, request.project_id, prelabeller_factory(request), licence.progress, request.batch
+            )
+        else:
+            out = Path(str(request.out))
+            result = export_file.export_to(db, request.project_id, request.format, out, licence.progress)
         licence.report(state="done", finished_at=now(), eta_s=0, **result)
         return result
     except JobCancelled:
@@ -124,19 +124,16 @@ def run_job(request: JobRequest, prelabeller_factory: Callable[[JobRequest], Any
         raise
 
 
-def remove_exports(jobs_dir: Path, project_ids: list[str] | set[str]) -> None:
-    """Delete every export of these projects: the files (finished or half-written) under the exports folder
-    beside `jobs_dir` and their jobs' status files (so they are no longer known: their download is a 404). An
-    export still running finds its status gone at its next report, stops and removes what it wrote."""
-    exports = jobs_dir.parent / "exports"
-    with jobs_lock(jobs_dir):
-        for project_id in sorted(project_ids):
-            if not project_id.isalnum():  # project ids are hex; never a pattern
-                continue
-            for status in jobs_dir.glob(f"export-{project_id}-*.json"):
-                status.unlink(missing_ok=True)
-            for path in exports.glob(f"export-{project_id}-*"):
-                _remove(path)
+def remove_exports(session: Session, exports_dir: Path, project_ids: list[str] | set[str]) -> None:
+    """Delete every export of these projects: the files (finished or half-written) under `exports_dir` and,
+    in `session`'s unit of work, their jobs' records (so they are no longer known: their download is a 404).
+    An export still running finds its record gone at its next report, stops and removes what it wrote."""
+    for project_id in sorted(project_ids):
+        if not project_id.isalnum():  # project ids are hex; never a pattern
+            continue
+        forget_jobs(session, QUEUE, prefix=f"export-{project_id}-")
+        for path in exports_dir.glob(f"export-{project_id}-*"):
+            _remove(path)
 
 
 def _remove(path: Path) -> None:
@@ -144,39 +141,38 @@ def _remove(path: Path) -> None:
 
 
 class AnnotateJobs:
-    """Submit pre-label and export jobs, read their status, cancel them; in-process or on Dask."""
+    """Submit pre-label and export jobs, read their status, cancel them; in-process or on Dask.
+    Exports are written under `exports_dir`; statuses live in the database at `database_url`."""
 
     def __init__(
         self,
-        jobs_dir: Path,
+        exports_dir: Path,
         database_url: str,
         scheduler: str | None = None,
         evaluator_dir: Path | None = None,
         precision: str = "auto",
         prelabeller_factory: Callable[[JobRequest], Any] = _prelabeller,
     ) -> None:
-        self.jobs_dir, self.database_url, self.scheduler = jobs_dir, database_url, scheduler
+        self.exports_dir, self.database_url, self.scheduler = exports_dir, database_url, scheduler
         self.evaluator_dir, self.precision = (str(evaluator_dir) if evaluator_dir else None), precision
         self.prelabeller_factory = prelabeller_factory
-        self._engine = JobEngine("annotation-jobs", scheduler)
+        self.statuses = statuses(shared_database(database_url))
+        self._engine = JobEngine(QUEUE, scheduler)
         self.engine = self._engine.kind
         self._lock = threading.Lock()
         self._futures: dict[str, Any] = {}
 
-    def status_file(self, job_id: str) -> StatusFile:
-        return StatusFile(self.jobs_dir / f"{job_id}.json")
-
     def prelabel(self, project_id: str, batch: int = 64) -> dict[str, Any]:
         """Start (or resume) pre-labelling every visible unit of the project that has no machine pre-label."""
-        return self._start(JobRequest(f"prelabel-{project_id}", "prelabel", project_id, "", "", batch=batch))
+        return self._start(JobRequest(f"prelabel-{project_id}", "prelabel", project_id, "", batch=batch))
 
     def export(self, project_id: str, fmt: str) -> dict[str, Any]:
-        """Start streaming an export of the project to a file under the jobs folder."""
+        """Start streaming an export of the project to a file under the exports folder."""
         if fmt not in EXPORT_FORMATS:
             raise NotFoundError(f"no export format {fmt!r}; choose one of {EXPORT_FORMATS}")
         job_id = f"export-{project_id}-{fmt}-{uuid.uuid4().hex[:8]}"
-        out = self.jobs_dir.parent / "exports" / f"{job_id}{SUFFIXES[fmt]}"
-        return self._start(JobRequest(job_id, "export", project_id, "", "", out=str(out), format=fmt))
+        out = self.exports_dir / f"{job_id}{SUFFIXES[fmt]}"
+        return self._start(JobRequest(job_id, "export", project_id, "", out=str(out), format=fmt))
 
     def _start(self, request: JobRequest) -> dict[str, Any]:
         with self._lock:
@@ -186,27 +182,27 @@ class AnnotateJobs:
             request = replace(
                 request,
                 database_url=self.database_url,
-                status_path=str(self.status_file(request.job_id).path),
                 evaluator_dir=self.evaluator_dir,
                 precision=self.precision,
                 run_id=uuid.uuid4().hex,
             )
-            with jobs_lock(self.jobs_dir):
-                status = self.status_file(request.job_id).write(
-                    job_id=request.job_id,
-                    run_id=request.run_id,
-                    kind=request.kind,
-                    project_id=request.project_id,
-                    format=request.format if request.kind == "export" else None,
-                    out=request.out,
-                    state="queued",
-                    engine=self.engine,
-                    submitted_at=now(),
-                    finished_at=None,
-                    error=None,
-                    written=None,
-                    note=None,
-                )
+            status = self.statuses.start(
+                request.job_id,
+                request.run_id,
+                take_over=True,  # a run left "running" by a dead process must not block this one (module doc)
+                kind=request.kind,
+                project_id=request.project_id,
+                format=request.format if request.kind == "export" else None,
+                out=request.out,
+                state="queued",
+                engine=self.engine,
+                submitted_at=now(),
+                finished_at=None,
+                error=None,
+                written=None,
+                note=None,
+            )
+            assert status is not None  # take_over: a new run always starts
             self._futures[request.job_id] = self._submit(request)
             return public(status)
 
@@ -220,13 +216,12 @@ class AnnotateJobs:
     def _status(self, job_id: str) -> dict[str, Any]:
         if not job_id.replace("-", "").isalnum():
             raise NotFoundError(f"no annotation job {job_id!r}")
-        status = self.status_file(job_id).read()
+        status = self.statuses.read(job_id)
         if status is None:
             raise NotFoundError(f"no annotation job {job_id!r}")
         future = self._futures.get(job_id)
         if status["state"] in ACTIVE and future is not None and failed(future):
-            with jobs_lock(self.jobs_dir):
-                status = self.status_file(job_id).write(state="failed", error=failure_text(future), finished_at=now())
+            status = self.statuses.fail_if_active(job_id, failure_text(future)) or status
         return status
 
     def output(self, job_id: str) -> Path:
@@ -237,10 +232,12 @@ class AnnotateJobs:
         return Path(status["out"])
 
     def cancel(self, job_id: str) -> dict[str, Any]:
-        with self._lock, jobs_lock(self.jobs_dir):
-            status = self._status(job_id)
-            if status["state"] in ACTIVE:
-                status = self.status_file(job_id).write(state="cancelled", finished_at=now())
+        """Stop the job wherever it runs (it stops at its next batch); a cancelled export's files go."""
+        self._status(job_id)  # NotFoundError for an unknown job
+        status = self.statuses.cancel(job_id)
+        if status is None:
+            raise NotFoundError(f"no annotation job {job_id!r}")
+        with self._lock:
             future = self._futures.pop(job_id, None)
         if future is not None:
             future.cancel()

@@ -1,8 +1,10 @@
 """The real server in a subprocess for the web benchmarks, and what they measure with.
 
-`Server` runs `python -m valueprint serve` on 127.0.0.1 and a free port with a clean
-environment (no inherited `VALUEPRINT_*`), waits for /v1/health, and stops it with
-SIGTERM or kills it with SIGKILL. Its output goes to `server.log` in the data dir.
+`Server` runs `python -m valueprint serve` (with `--workers N` when asked) on 127.0.0.1 and a
+free port with a clean environment (no inherited `VALUEPRINT_*`), waits for /v1/health, and
+stops it with SIGTERM or kills it with SIGKILL. Its output goes to `server.log` in the data dir.
+CPU time and memory are read from Linux's /proc for the whole process tree (uvicorn's
+supervisor and its workers).
 """
 
 from __future__ import annotations
@@ -62,8 +64,10 @@ def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
 class Server:
     """`valueprint serve` on 127.0.0.1 for one data directory (SQLite inside it)."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
-        self.data_dir = data_dir
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None, workers: int = 1
+    ) -> None:
+        self.data_dir, self.workers = data_dir, workers
         self.port = port or free_port()
         self.env = server_env(data_dir, env)
         self.log_path = data_dir / "server.log"
@@ -82,6 +86,8 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         began = time.perf_counter()
         command = [sys.executable, "-m", "valueprint", "serve", "--host", HOST, "--port", str(self.port)]
+        if self.workers > 1:
+            command += ["--workers", str(self.workers)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -111,14 +117,17 @@ class Server:
             return "(no log)"
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time the server process has used so far (Linux /proc; None elsewhere)."""
+        """User + system CPU time the server has used so far, its workers and their exited predecessors
+        included (Linux /proc; None elsewhere)."""
+        return None if self.process is None else tree_cpu_seconds(self.process.pid)
+
+    def worker_pids(self) -> list[int]:
+        """The processes serving requests: the server itself with one worker, else its worker children."""
         if self.process is None:
-            return None
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return []
+        if self.workers == 1:
+            return [self.process.pid]
+        return [pid for pid in children(self.process.pid) if "resource_tracker" not in command_line(pid)]
 
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to flush or clean up."""
@@ -145,6 +154,57 @@ def running(server: Server) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        fields = _stat_fields(int(stat.parent.name))
+        if fields is not None and int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of `pid` and every live descendant, plus what its exited children used (the
+    kernel adds a reaped child's time to its parent's cutime/cstime). None when `pid` is gone."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return None
+    ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    seconds = ticks / os.sysconf("SC_CLK_TCK")
+    for child in children(pid):
+        seconds += tree_cpu_seconds(child) or 0.0
+    return seconds
+
+
+def memory_mb(pid: int) -> dict[str, float] | None:
+    """Resident (RSS) and proportional (PSS: shared pages split among their users) memory of one process, MB."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    values = {}
+    for line in rollup.splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("Rss", "Pss"):
+            values[name.lower()] = round(int(rest.split()[0]) / 1024, 1)
+    return values
 
 
 def sqlite_scalar(database: Path, sql: str) -> Any:

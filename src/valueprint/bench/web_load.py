@@ -75,12 +75,20 @@ class Crowd:
         return self.participants * self.answers
 
 
-async def _answer_all(
-    client: Any, participant_id: str, crowd: Crowd, rng: random.Random, stats: LoadStats, on_answer: OnAnswer
+async def answer_all(
+    client: Any,
+    participant_id: str,
+    crowd: Crowd,
+    rng: random.Random,
+    stats: LoadStats,
+    on_answer: OnAnswer,
+    question: dict[str, Any] | None = None,
 ) -> None:
-    reply = await client.get("/v1/questionnaire/next")
-    reply.raise_for_status()
-    question = reply.json()
+    """Answer `crowd.answers` questions, each as asked (`question`: the first, else asked for here)."""
+    if question is None:
+        reply = await client.get("/v1/questionnaire/next")
+        reply.raise_for_status()
+        question = reply.json()
     for _ in range(crowd.answers):
         if question["done"]:
             stats.error("questionnaire_done_early")
@@ -100,18 +108,29 @@ async def _answer_all(
         question = reply.json()["next"]
 
 
+async def sign_up(client: Any, stats: LoadStats) -> str:
+    """A new participant in this client's cookie jar (CSRF header set); their id. Raises httpx errors."""
+    reply = await client.post("/v1/participants", json={"consent": True})
+    reply.raise_for_status()
+    started = reply.json()
+    client.headers["X-CSRF-Token"] = started["csrf_token"]
+    stats.participants += 1
+    return str(started["participant_id"])
+
+
+def person_rng(crowd: Crowd, index: int) -> random.Random:
+    """Participant `index`'s own answers, the same in every run with the crowd's seed."""
+    return random.Random(crowd.seed * 100_003 + index)
+
+
 async def participant(base_url: str, crowd: Crowd, index: int, stats: LoadStats, on_answer: OnAnswer) -> None:
     """One person: sign up, then answer. Stops (counting an error) on any failure, e.g. a dead server."""
     httpx = httpx_module()
-    rng = random.Random(crowd.seed * 100_003 + index)
+    rng = person_rng(crowd, index)
     async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         try:
-            reply = await client.post("/v1/participants", json={"consent": True})
-            reply.raise_for_status()
-            started = reply.json()
-            client.headers["X-CSRF-Token"] = started["csrf_token"]
-            stats.participants += 1
-            await _answer_all(client, started["participant_id"], crowd, rng, stats, on_answer)
+            participant_id = await sign_up(client, stats)
+            await answer_all(client, participant_id, crowd, rng, stats, on_answer)
         except httpx.HTTPStatusError as error:
             stats.error(f"http_{error.response.status_code}")
         except httpx.HTTPError as error:

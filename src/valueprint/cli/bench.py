@@ -393,3 +393,46 @@ def bench_moralgraph(
         )
     plot = moralgraph.plot(figures, out / "moralgraph.png")
     print_figures({**figures, "plot": str(plot)}, "moralgraph", out)
+
+
+@bench_app.command("scale")
+def bench_scale(
+    out: ResultsDir = Path("benchmarks/results"),
+    participants: Annotated[int, typer.Option(min=1, max=1000)] = 30,
+    answers: Annotated[int, typer.Option(min=1, max=150, help="Answers per participant.")] = 40,
+) -> None:
+    """The same crowd on SQLite in one process and PostgreSQL with 1, 2 and 4 workers: throughput, p95,
+    CPU per answer (web and database), memory per worker, and the projected capacity of bigger machines."""
+    from rich.progress import Progress
+
+    from valueprint.bench import scale
+    from valueprint.bench.server import phase_bars
+
+    with Progress(console=console) as progress:
+        figures = scale.run(participants, answers, on_progress=phase_bars(progress))
+    figures["plot"] = str(scale.plot(figures, out / "scale.png"))
+    print_figures(figures, "scale", out)
+
+
+@bench_app.command("soak")
+def bench_soak(
+    out: ResultsDir = Path("benchmarks/results"),
+    participants: Annotated[int, typer.Option(min=1, max=2000)] = 200,
+    seconds: Annotated[float, typer.Option(min=20, max=7200, help="How long the crowd answers.")] = 600.0,
+    think_ms: Annotated[float, typer.Option(min=0, max=60_000, help="Mean pause before each answer.")] = 5000.0,
+    workers: Annotated[int, typer.Option(min=2, max=16, help="Web workers (one of them is killed).")] = 2,
+) -> None:
+    """A crowd answering for minutes on PostgreSQL while one worker is SIGKILLed and PostgreSQL restarts:
+    no acknowledged answer may be lost, and every error clients see must be a retryable one. Exits 1 if not."""
+    from rich.progress import Progress
+
+    from valueprint.bench import soak
+    from valueprint.bench.server import phase_bars
+
+    plan = soak.SoakPlan(participants=participants, duration_s=seconds, think_s=think_ms / 1000, workers=workers)
+    with Progress(console=console) as progress:
+        figures = soak.run(plan, on_progress=phase_bars(progress))
+    print_figures(figures, "soak", out)
+    if not figures["passed"]:
+        console.print("[red]the soak failed[/]: acknowledged answers were lost, or clients saw unclear errors")
+        raise typer.Exit(1)

@@ -2,7 +2,6 @@
 
     DATA_DIR/adapters/people/<participant id>/     a person's adapter (PEFT folder + valueprint.json)
     DATA_DIR/adapters/personas/<persona id>/       an exemplar persona's adapter
-    DATA_DIR/adapters/jobs/<job id>.json           training job status (see `jobs`)
 
 Serving keeps up to `capacity` adapters loaded into the model (transformers' PEFT integration)
 and activates one per request, evicting the least recently used. Activation happens inside the
@@ -20,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from valueprint.personalize.jobs import discard_output, jobs_lock
+from valueprint.personalize.jobs import discard_output
 from valueprint.personalize.runtime import LocalModel
 from valueprint.values.personas import Persona, load_personas, persona_distances
 from valueprint.values.profile import ValueProfile
@@ -48,12 +47,9 @@ class AdapterStore:
         return (path / ADAPTER_CONFIG).is_file()
 
     def delete_person(self, participant_id: str) -> None:
-        """The adapter, any unfinished checkpoints, and the person's job records, under the jobs' lock:
-        a job still running for them finds its record gone, stops, and removes what it wrote since."""
-        with jobs_lock(self.root / "jobs"):
-            discard_output(self.person(participant_id))
-            for status in (self.root / "jobs").glob(f"{participant_id}*.json"):
-                status.unlink(missing_ok=True)
+        """The adapter and any unfinished checkpoints (files only: a job still training for them stops once
+        its record is gone, see `Personalizer.delete_adapter` and the "jobs" data duty)."""
+        discard_output(self.person(participant_id))
 
     def nearest_persona_adapter(self, profile: ValueProfile, space: ValueSpace) -> tuple[Persona, Path] | None:
         """The nearest persona that has an adapter: where a person's training starts."""

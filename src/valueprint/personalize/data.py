@@ -1,5 +1,5 @@
-"""The personalisation domain's data duties: blind picks (rows, sealed) and a person's adapter, its
-checkpoints and job records (files)."""
+"""The personalisation domain's data duties: blind picks (rows, sealed), a person's training job records
+(rows of `job_status`) and their adapter and its checkpoints (files)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from valueprint.personalize.adapters import AdapterStore, adapters_root
 from valueprint.store.duties import DataDuty, DutyContext, register
-from valueprint.store.models import BlindPick
+from valueprint.store.models import BlindPick, JobStatusRecord
 
 
 def _erase_adapter(data_dir: Path, participant_id: str) -> None:
@@ -35,5 +35,16 @@ def _blind_picks(context: DutyContext) -> list[dict[str, Any]]:
     ]
 
 
+def _jobs(context: DutyContext) -> list[dict[str, Any]]:
+    """Every job status that names the person (their adapter's training runs), as the API shows it."""
+    rows = context.session.scalars(
+        select(JobStatusRecord.status)
+        .where(JobStatusRecord.participant_id == context.participant_id)
+        .order_by(JobStatusRecord.queue, JobStatusRecord.job_id)
+    )
+    return [dict(status) for status in rows]
+
+
 register(DataDuty("blind_picks", tables=(BlindPick,), export=_blind_picks))
+register(DataDuty("jobs", tables=(JobStatusRecord,), export=_jobs))
 register(DataDuty("adapter", erase_files=_erase_adapter))

@@ -1,21 +1,20 @@
 """Adapter training as a background job: in-process by default, on a Dask cluster when configured.
 
-Both engines run the same picklable `run_training(request)`; it reports its state to a JSON
-status file (`DATA_DIR/adapters/jobs/<job id>.json`), which the API and the web app read, so
-the status looks the same whichever engine ran it (a Dask worker must share the data folder,
-as workers on the same machine do). A job is queued → preparing → training (step, total,
-ETA) → done, or failed, or cancelled. A failed job's message is one the person may read: a
-`ClientError`'s own words, anything else a generic line (its text, which may name the server's
-folders, goes to the log only).
+Both engines run the same picklable `run_training(request)`; it reports its state to the job's
+row in the database (`valueprint.jobs.JobStatuses`, queue "adapter-training"), which every web
+worker reads, so the status looks the same whichever engine ran it and whichever worker is asked.
+A job is queued → preparing → training (step, total, ETA) → done, or failed, or cancelled. A
+failed job's message is one the person may read: a `ClientError`'s own words, anything else a
+generic line (its text, which may name the server's folders, goes to the log only).
 
-Cancelling, and deleting a subject while their job runs: the job's status file is its licence.
-`Jobs.cancel` marks it cancelled and deleting a person removes it (`AdapterStore.delete_person`),
-both under the jobs folder's file lock (`jobs_lock`, shared with Dask workers on the same
-machine). The job reports progress, and finally records "done", only under that lock and only
-while its status file says it is active; otherwise it stops and removes what it wrote (the
-adapter and its checkpoints). So a job that finishes after its person was deleted leaves no
-adapter: either it finished before the deletion took the lock (the deletion removes the adapter)
-or it sees its licence gone when it does.
+Cancelling, and deleting a subject while their job runs: the job's row is its licence.
+`Jobs.cancel` marks it cancelled, and deleting a person (or their adapter) deletes it, from any
+worker. The job reports progress, and finally records "done", only with the row locked and only
+while it is active and names this run; otherwise it stops and removes what it wrote (the adapter
+and its checkpoints). So a job that finishes after its person was deleted leaves no adapter:
+either it recorded "done" before the deletion locked the row (the deletion then removes the
+adapter) or it finds its licence gone when it reports. The adapter files themselves are written to
+`DATA_DIR/adapters`, which the job's worker and the web workers must share.
 """
 
 from __future__ import annotations
@@ -34,15 +33,16 @@ from valueprint.errors import ConflictError
 from valueprint.jobs import (
     JobCancelled,
     JobEngine,
-    StatusFile,
+    JobStatuses,
     failed,
     failure_text,
-    jobs_lock,
     now,
     public_error,
     wait_for,
 )
+from valueprint.store.db import Database, shared_database
 
+QUEUE = "adapter-training"
 ACTIVE = ("queued", "preparing", "training")
 SERVER_FAILURE = "the training failed on the server (its log says why); try again later"
 log = logging.getLogger("valueprint.jobs")
@@ -60,7 +60,6 @@ class TrainingRequest:
     subject_id: str
     profile_json: str
     out: str
-    status_path: str
     data_dir: str
     datasets_dir: str
     model_dir: str | None = None
@@ -71,23 +70,24 @@ class TrainingRequest:
     steps: int = 80
     reply_prompts: int = 256
     own: list[tuple[str, str, str]] = field(default_factory=list)
-    run_id: str = ""  # set by `Jobs.submit`: a run's status file is its own, not a later run's of the same job
+    database_url: str = ""  # set by `Jobs.submit`: where the job's status row is
+    run_id: str = ""  # set by `Jobs.submit`: a run's licence is its own, not a later run's of the same job
+
+
+def statuses(db: Database) -> JobStatuses:
+    return JobStatuses(db, QUEUE, ACTIVE)
 
 
 class Licence:
-    """A running job's right to report and to keep its output: its status file, active (see module doc)."""
+    """A running job's right to report and to keep its output: its row, active and naming this run."""
 
-    def __init__(self, status: StatusFile, run_id: str) -> None:
-        self.status, self.run_id, self.lock = status, run_id, jobs_lock(status.path.parent)
+    def __init__(self, request: TrainingRequest) -> None:
+        self.statuses = statuses(shared_database(request.database_url))
+        self.job_id, self.run_id = request.job_id, request.run_id
 
     def report(self, **fields: Any) -> bool:
         """Write the status if the job is still wanted; False (and nothing written) if not."""
-        with self.lock:
-            current = self.status.read()
-            if current is None or current.get("state") not in ACTIVE or current.get("run_id") != self.run_id:
-                return False
-            self.status.write(**fields)
-            return True
+        return self.statuses.report(self.job_id, self.run_id, **fields)
 
 
 def discard_output(out: Path) -> None:
@@ -103,9 +103,9 @@ def train_subject(request: TrainingRequest, on_progress: Progress) -> dict[str, 
 
 
 def run_training(request: TrainingRequest, train: Trainer = train_subject) -> dict[str, Any]:
-    """Build the subject's preference pairs and train their adapter; the status file follows along.
+    """Build the subject's preference pairs and train their adapter; the job's status follows along.
     A cancelled job (or one whose subject was deleted) stops at its next step and removes its output."""
-    licence, out = Licence(StatusFile(Path(request.status_path)), request.run_id), Path(request.out)
+    licence, out = Licence(request), Path(request.out)
     origin: dict[str, float] = {}  # when and at which step DPO began: preparing the pairs is not a step
 
     def progress(step: int, total: int) -> None:
@@ -143,30 +143,29 @@ def run_training(request: TrainingRequest, train: Trainer = train_subject) -> di
 class Jobs:
     """Submit training jobs and read their status; in-process or on Dask (`scheduler` address)."""
 
-    def __init__(self, jobs_dir: Path, scheduler: str | None = None, train: Trainer = train_subject) -> None:
-        self.jobs_dir, self.scheduler, self.train = jobs_dir, scheduler, train
-        self._engine = JobEngine("adapter-training", scheduler)
+    def __init__(self, db: Database, scheduler: str | None = None, train: Trainer = train_subject) -> None:
+        self.db, self.scheduler, self.train = db, scheduler, train
+        self.statuses = statuses(db)
+        self._engine = JobEngine(QUEUE, scheduler)
         self.engine = self._engine.kind
         self._lock = threading.Lock()
         self._futures: dict[str, Any] = {}  # Dask forgets a task whose future is dropped
 
-    def status_file(self, job_id: str) -> StatusFile:
-        return StatusFile(self.jobs_dir / f"{job_id}.json")
-
     def submit(self, request: TrainingRequest) -> dict[str, Any]:
+        """Queue a run; ConflictError while another run of the job is active (on any worker)."""
         with self._lock:
-            current = self.status(request.job_id)
-            if current and current["state"] in ACTIVE:
-                raise ConflictError("an adapter is already being trained for this profile; wait for it to finish")
-            request = replace(request, run_id=uuid.uuid4().hex)
-            status = self.status_file(request.job_id).write(
-                job_id=request.job_id,
-                run_id=request.run_id,
+            request = replace(request, run_id=uuid.uuid4().hex, database_url=self.db.url)
+            status = self.statuses.start(
+                request.job_id,
+                request.run_id,
+                participant_id=request.subject_id if request.subject == "person" else None,
                 state="queued",
                 engine=self.engine,
                 submitted_at=now(),
                 error=None,
             )
+            if status is None:
+                raise ConflictError("an adapter is already being trained for this profile; wait for it to finish")
             self._futures[request.job_id] = self._submit(request)
             return status
 
@@ -174,22 +173,24 @@ class Jobs:
         return self._engine.submit(request.job_id, run_training, request, self.train)
 
     def cancel(self, job_id: str) -> None:
-        """Stop a queued or running job: it never starts, or stops at its next step, and removes its output."""
-        with self._lock, jobs_lock(self.jobs_dir):
-            status = self.status_file(job_id)
-            if (status.read() or {}).get("state") in ACTIVE:
-                status.write(state="cancelled", finished_at=now())
+        """Stop a queued or running job, wherever it runs: it never starts, or stops at its next step,
+        and removes its output."""
+        self.statuses.cancel(job_id)
+        with self._lock:
             future = self._futures.pop(job_id, None)
         if future is not None:
-            future.cancel()  # a queued job is dropped; a running one sees its status and stops
+            future.cancel()  # a job queued here is dropped; a running one sees its status and stops
+
+    def forget_person(self, session: Any, participant_id: str) -> None:
+        """Delete the person's job records in `session`'s unit of work (their adapter or account is going):
+        a run still going stops at its next step and removes what it wrote."""
+        self.statuses.forget(session, participant_id=participant_id)
 
     def status(self, job_id: str) -> dict[str, Any] | None:
-        status = self.status_file(job_id).read()
+        status = self.statuses.read(job_id)
         future = self._futures.get(job_id)
         if status and status["state"] in ACTIVE and future is not None and failed(future):
-            status = self.status_file(job_id).write(
-                state="failed", error=failure_text(future, SERVER_FAILURE), finished_at=now()
-            )
+            status = self.statuses.fail_if_active(job_id, failure_text(future, SERVER_FAILURE))
         return status
 
     def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any] | None:

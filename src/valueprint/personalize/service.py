@@ -28,6 +28,7 @@ from valueprint.personalize.jobs import Jobs, TrainingRequest
 from valueprint.personalize.runtime import LocalModel, model_for, upstream_for
 from valueprint.personalize.training import check_trainable
 from valueprint.settings import Settings
+from valueprint.store.db import Database, shared_database
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
@@ -43,7 +44,7 @@ def scoped_profile(view: dict[str, Any], space: ValueSpace) -> ValueProfile:
 
 
 class Personalizer:
-    def __init__(self, settings: Settings, space: ValueSpace) -> None:
+    def __init__(self, settings: Settings, space: ValueSpace, db: Database | None = None) -> None:
         self.settings, self.space = settings, space
         self._lock = threading.Lock()
         self._engine: Engine | None = None
@@ -51,7 +52,26 @@ class Personalizer:
         self._adapters: AdapterCache | None = None
         self.answer_seconds: float | None = None  # how long the last plain + personalised pair of answers took
         self.adapters = AdapterStore(adapters_root(settings.data_dir))
-        self.jobs = Jobs(self.adapters.root / "jobs", settings.dask_scheduler)
+        self._db, self._jobs = db, None
+
+    @property
+    def jobs(self) -> Jobs:
+        """Adapter training jobs, their status in the database (`db`, else the settings' database on first use)."""
+        if self._jobs is None:
+            db = self._db or shared_database(self.settings.resolved_database_url)
+            self._jobs = Jobs(db, self.settings.dask_scheduler)
+        return self._jobs
+
+    @jobs.setter
+    def jobs(self, jobs: Jobs) -> None:
+        self._jobs = jobs
+
+    def delete_adapter(self, participant_id: str) -> None:
+        """The person's adapter, its checkpoints and their job records: a job still training for them, on
+        any worker, finds its record gone at its next step, stops and removes what it wrote since."""
+        with self.jobs.db.session() as session:
+            self.jobs.forget_person(session, participant_id)
+        self.adapters.delete_person(participant_id)
 
     @property
     def steering_dir(self) -> Path:
@@ -156,7 +176,6 @@ class Personalizer:
             subject_id=subject_id,
             profile_json=profile.to_json(),
             out=str(out),
-            status_path=str(self.jobs.status_file(job_id).path),
             data_dir=str(s.data_dir),
             datasets_dir=str(s.datasets_dir),
             model_dir=str(s.model_dir) if s.model_dir else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib import resources
@@ -16,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from valueprint.errors import ConfigError
+from valueprint.errors import ConfigError, UnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,15 @@ def _private_file(path: Path) -> None:
     path.chmod(0o600)
 
 
-def make_engine(url: str) -> Engine:
+# A web worker runs requests on up to 40 threads (anyio's default), each holding at most one connection: a
+# pool that keeps that many open never opens and closes a PostgreSQL connection per request (a new backend
+# costs PostgreSQL a few ms of CPU, more than an answer's queries); a few more for background jobs.
+POOL_SIZE, POOL_OVERFLOW = 40, 5
+
+
+def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int = POOL_OVERFLOW) -> Engine:
+    """SQLite (WAL, pragmas on every connection) or PostgreSQL (a pool of `pool_size` kept connections plus
+    `max_overflow` opened when needed, each checked before use, so a restarted server costs no request)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -51,8 +60,20 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
     raise ConfigError(f"unsupported database URL {url.split(':', 1)[0]!r}; use sqlite:/// or postgresql+psycopg://")
+
+
+# What the database's being out of reach looks like to SQLAlchemy: no connection (refused, dropped, the server
+# shutting down: the driver's OperationalError), an unusable one (InterfaceError), a pool with none free in time.
+# PostgreSQL also reports a serialisation failure or a deadlock as an OperationalError: retrying is right too.
+UNREACHABLE = (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)
+
+
+def unavailable(error: BaseException) -> UnavailableError:
+    """The caller's view of a database out of reach: 503 with Retry-After (the driver's text goes to the log)."""
+    log.warning("database unavailable: %s: %s", type(error).__name__, str(error).splitlines()[0] if str(error) else "")
+    return UnavailableError()
 
 
 # pg_advisory_lock's key for schema upgrades: a fixed 64-bit number ("vp-migra" in ASCII), the same in
@@ -131,8 +152,9 @@ def schema_revisions(engine: Engine) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time and makes the others sleep and retry (naps of up
         # to 100 ms); queueing this process's units of work on a lock is much faster under
@@ -166,7 +188,8 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: committed on success, rolled back on any error.
+        """A unit of work: committed on success, rolled back on any error; UnavailableError (503, retry)
+        when the database is out of reach (a restart, a dropped connection).
 
         Opened inside another unit of work (on the same thread), it joins that one: an operation
         that spans services (store the profile, then issue the token that carries it) wraps their
@@ -175,9 +198,29 @@ class Database:
         if outer is not None:
             yield outer
             return
-        with self._queue, self.sessions() as session, session.begin():
-            self._current.session = session
-            try:
-                yield session
-            finally:
-                self._current.session = None
+        try:
+            with self._queue, self.sessions() as session, session.begin():
+                self._current.session = session
+                try:
+                    yield session
+                finally:
+                    self._current.session = None
+        except UNREACHABLE as error:  # not done, or not confirmed: the caller sends it again (503, Retry-After)
+            raise unavailable(error) from error
+
+
+_shared: weakref.WeakValueDictionary[str, Database] = weakref.WeakValueDictionary()
+_shared_lock = threading.Lock()
+
+
+def shared_database(url: str, pool_size: int = POOL_SIZE) -> Database:
+    """This process's `Database` for `url`, made on first use and kept while anyone holds it.
+
+    The web app's services and the jobs they run in-process share one engine this way, and on
+    SQLite one writer queue, so a job's status check and the write that depends on it are one unit
+    of work however many threads write; a Dask worker keeps one while its job runs."""
+    with _shared_lock:
+        database = _shared.get(url)
+        if database is None:
+            database = _shared[url] = Database(url, pool_size)
+        return database

@@ -26,6 +26,7 @@ reduction that drives the adaptive questionnaire is exact rather than estimated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -40,6 +41,7 @@ NEWTON_MAX_ITER = 25
 NEWTON_TOL = 1e-7
 MAX_NEWTON_STEP = 1.0
 INFORMATION_SAMPLES = 4000
+COVARIANCES_KEPT = 8192  # answered sets whose posterior covariance is remembered (26x26 floats: 5.4 kB each)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class ModelParams:
 class Posterior:
     mean: np.ndarray  # (d,) clipped to [-1, 1]
     cov: np.ndarray  # (d, d)
+    map_mean: np.ndarray | None = None  # (d,) the MAP estimate before clipping: where the next Newton run starts
 
     @property
     def sd(self) -> np.ndarray:
@@ -86,6 +89,9 @@ class ScoringModel:
         self._g_outer = np.einsum("rd,re->rde", self.g_rows, self.g_rows).reshape(len(self.g_rows), -1)
         flat_options = self.s_vectors.reshape(-1, self.space.size)
         self._s_outer = np.einsum("od,oe->ode", flat_options, flat_options).reshape(len(flat_options), -1)
+        # The covariance depends only on which items were answered, and the adaptive questionnaire leads
+        # everyone along the same few paths: remember it per answered set (functools' LRU is thread-safe).
+        self._covariance_of = lru_cache(maxsize=COVARIANCES_KEPT)(self._covariance_for_key)
 
     # -- construction ---------------------------------------------------------
 
@@ -175,30 +181,41 @@ class ScoringModel:
         flat = mask.astype(float) @ self.information.reshape(len(self.item_ids), d * d)
         return self.prior_precision[None] + flat.reshape(-1, d, d)
 
-    def map_means(self, encoded: EncodedAnswers) -> np.ndarray:
-        """MAP posterior means (n, d), unclipped, by batched Newton's method."""
+    def map_means(self, encoded: EncodedAnswers, start: np.ndarray | None = None) -> np.ndarray:
+        """MAP posterior means (n, d), unclipped, by batched Newton's method.
+
+        The log-posterior is strictly concave, so the maximum does not depend on where Newton starts:
+        `start` (n, d), e.g. the mean before the latest answer, only saves iterations. Without it the
+        search starts at the Gaussian answers' exact posterior mean."""
         n, d = encoded.mask.shape[0], self.space.size
         g_weight = encoded.mask[:, self.g_owner] * self.g_precision  # (n, R)
         gauss_precision = self.prior_precision[None] + (g_weight @ self._g_outer).reshape(n, d, d)
         linear = self.prior_precision @ self.prior.mean + (g_weight * encoded.gaussian_y) @ self.g_rows
-        theta = np.linalg.solve(gauss_precision, linear[..., None])[..., 0]
-        s_weight = encoded.mask[:, self.s_owner].astype(float)  # (n, S)
-        if not s_weight.any():
-            return theta
+        answered = np.flatnonzero(encoded.mask[:, self.s_owner].any(axis=0))  # scenario columns anyone answered
+        if answered.size == 0:
+            return np.linalg.solve(gauss_precision, linear[..., None])[..., 0]
+        if start is None:
+            theta = np.linalg.solve(gauss_precision, linear[..., None])[..., 0]
+        else:
+            theta = np.array(start, dtype=float).reshape(n, d)
+        # only the answered scenarios' columns: an unanswered one has zero weight in every term below
+        s_weight = encoded.mask[:, self.s_owner[answered]].astype(float)  # (n, S')
+        s_vectors, s_valid = self.s_vectors[answered], self.s_valid[answered]  # (S', K, d), (S', K)
+        s_outer = self._s_outer.reshape(-1, MAX_OPTIONS, d * d)[answered].reshape(-1, d * d)
         beta = self.params.choice_sharpness
-        chosen = np.eye(MAX_OPTIONS)[encoded.choice] * s_weight[..., None]  # (n, S, K)
-        vectors = self.s_vectors.reshape(-1, d)  # (S*K, d)
+        chosen = np.eye(MAX_OPTIONS)[encoded.choice[:, answered]] * s_weight[..., None]  # (n, S', K)
+        vectors = s_vectors.reshape(-1, d)  # (S'*K, d)
         for _ in range(NEWTON_MAX_ITER):
             utility = beta * (theta @ vectors.T).reshape(n, -1, MAX_OPTIONS)
-            utility = np.where(self.s_valid[None], utility, -np.inf)
+            utility = np.where(s_valid[None], utility, -np.inf)
             utility -= utility.max(axis=2, keepdims=True)
             p = np.exp(utility)
             p /= p.sum(axis=2, keepdims=True)
-            p_weighted = (p * s_weight[..., None]).reshape(n, -1)  # (n, S*K)
+            p_weighted = (p * s_weight[..., None]).reshape(n, -1)  # (n, S'*K)
             gradient = linear - np.matmul(gauss_precision, theta[..., None])[..., 0]
             gradient += beta * (chosen.reshape(n, -1) - p_weighted) @ vectors
-            expected = np.matmul(p[:, :, None, :], self.s_vectors[None])[:, :, 0, :]  # (n, S, d)
-            second = (p_weighted @ self._s_outer).reshape(n, d, d)
+            expected = np.matmul(p[:, :, None, :], s_vectors[None])[:, :, 0, :]  # (n, S', d)
+            second = (p_weighted @ s_outer).reshape(n, d, d)
             second -= np.matmul((expected * s_weight[..., None]).transpose(0, 2, 1), expected)
             step = np.linalg.solve(gauss_precision + beta**2 * second, gradient[..., None])[..., 0]
             norm = np.linalg.norm(step, axis=1, keepdims=True)
@@ -208,14 +225,28 @@ class ScoringModel:
                 break
         return theta
 
-    def posterior(self, answers: Answers) -> Posterior:
-        encoded = self.encode(answers)
-        mean = np.clip(self.map_means(encoded)[0], -1.0, 1.0)
-        cov = np.linalg.inv(self.precision(encoded.mask)[0])
-        return Posterior(mean=mean, cov=cov)
+    def _covariance_for_key(self, packed: bytes) -> np.ndarray:
+        mask = np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=len(self.item_ids)).astype(bool)
+        cov = np.linalg.inv(self.precision(mask[None])[0])
+        cov.setflags(write=False)  # shared by every caller: nobody may change it
+        return cov
 
-    def profile(self, answers: Answers) -> ValueProfile:
-        posterior = self.posterior(answers)
+    def covariance(self, answered: np.ndarray) -> np.ndarray:
+        """The posterior covariance for an answered-item mask (N,), read-only; remembered per answered set."""
+        return self._covariance_of(np.packbits(answered).tobytes())
+
+    def posterior(self, answers: Answers, start: np.ndarray | None = None) -> Posterior:
+        """The posterior after `answers`; `start` (d,), a MAP mean of earlier answers, only makes it faster."""
+        encoded = self.encode(answers)
+        map_mean = self.map_means(encoded, None if start is None else start[None])[0]
+        cov = self.covariance(encoded.mask[0])
+        return Posterior(mean=np.clip(map_mean, -1.0, 1.0), cov=cov, map_mean=map_mean)
+
+    def profile(self, answers: Answers, start: np.ndarray | None = None) -> ValueProfile:
+        return self.profile_of(answers, self.posterior(answers, start))
+
+    def profile_of(self, answers: Answers, posterior: Posterior) -> ValueProfile:
+        """The profile of a posterior computed from `answers`."""
         return ValueProfile.from_arrays(
             self.space,
             posterior.mean,

@@ -40,7 +40,7 @@ from valueprint.registry.schemas import (
 from valueprint.tokens.jws import MAX_TOKEN_CHARS, IssuedToken
 from valueprint.values.precis import MAX_INSTRUCTIONS_CHARS
 from valueprint.web import security
-from valueprint.web.deps import Admin, AppClient, Participant, ServicesDep
+from valueprint.web.deps import Admin, AppClient, CallerDep, Participant, ServicesDep
 from valueprint.web.views import next_view, result_view
 
 router = APIRouter(prefix="/v1")
@@ -155,9 +155,9 @@ def next_question(s: ServicesDep, participant_id: Participant) -> dict[str, Any]
 
 
 @router.put("/answers/{item_id}", response_model=AnswerAccepted, tags=["questionnaire"])
-def answer(s: ServicesDep, participant_id: Participant, item_id: str, body: AnswerRequest) -> dict[str, Any]:
+def answer(s: ServicesDep, caller: CallerDep, item_id: str, body: AnswerRequest) -> dict[str, Any]:
     """Store one answer (saved before this returns) and get the next question."""
-    step = s.accounts.record_answer(participant_id, item_id, body.value)
+    step = s.answer(caller.participant_id, item_id, body.value)
     return {"acknowledged": True, "item_id": item_id, "next": next_view(step)}
 
 
@@ -321,7 +321,7 @@ def my_adapter(s: ServicesDep, participant_id: Participant) -> dict[str, Any]:
 @router.delete("/me/adapter", status_code=204, tags=["adapters"])
 def delete_my_adapter(s: ServicesDep, participant_id: Participant) -> Response:
     """Delete my adapter (chat then falls back to the other strategies)."""
-    s.personalizer.adapters.delete_person(participant_id)
+    s.personalizer.delete_adapter(participant_id)
     return Response(status_code=204)
 
 

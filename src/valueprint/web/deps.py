@@ -25,6 +25,7 @@ __all__ = [
     "Admin",
     "AppClient",
     "BrowserSession",
+    "CallerDep",
     "CheckedForm",
     "Curator",
     "CurrentParticipant",
@@ -53,6 +54,9 @@ BrowserSession = Annotated[dict[str, Any], Depends(browser_session)]
 
 Participant = Annotated[str, Depends(security.participant)]
 """The signed-in participant's id (401 if none; CSRF-checked for state-changing requests)."""
+CallerDep = Annotated[security.Caller, Depends(security.caller)]
+"""The caller, resolved by the route itself (`caller.participant_id()`, as `Participant` would) inside its
+unit of work: for the busiest routes, where a thread and a transaction of their own cost a third of the time."""
 CurrentParticipant = Annotated[str | None, Depends(security.current)]
 """The signed-in participant's id, or None: for pages that send visitors to the welcome page instead."""
 Admin = Annotated[str, Depends(require_role(Role.ADMIN))]

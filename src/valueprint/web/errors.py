@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from valueprint.errors import ValueprintError
+from valueprint.store.db import UNREACHABLE, unavailable
 
 log = logging.getLogger("valueprint.web")
 
@@ -78,6 +79,13 @@ def install(app: FastAPI) -> None:
             error.status_code, "http_error"
         )
         return error_response(request, error.status_code, code, str(error.detail), getattr(error, "headers", None))
+
+    async def _database_unreachable(request: Request, error: Exception) -> Response:
+        """A database error outside a unit of work (`Database.session` turns those inside into UnavailableError)."""
+        return await _domain(request, unavailable(error))
+
+    for unreachable in UNREACHABLE:
+        app.add_exception_handler(unreachable, _database_unreachable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:

@@ -66,6 +66,6 @@ def train_adapter(request: Request, s: ServicesDep, participant_id: Participant,
 
 @router.post("/result/adapter/delete")
 def delete_adapter(request: Request, s: ServicesDep, participant_id: Participant, form: Form) -> Response:
-    s.personalizer.adapters.delete_person(participant_id)
+    s.personalizer.delete_adapter(participant_id)
     flash(request, "Your personal model was deleted.")
     return redirect("/result#adapter")

@@ -33,6 +33,7 @@ from valueprint.store.models.annotate_quality import (
     ScenarioCandidate,
 )
 from valueprint.store.models.base import Base, UTCDateTime, now
+from valueprint.store.models.jobs import JobStatusRecord
 from valueprint.store.models.limits import RateCounter
 from valueprint.store.models.moralgraph import (
     CanonicalCard,
@@ -69,6 +70,7 @@ __all__ = [
     "Consent",
     "CustomInstructions",
     "IssuedTokenRecord",
+    "JobStatusRecord",
     "KarmaEvent",
     "MoralContext",
     "Participant",
