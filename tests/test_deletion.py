@@ -156,7 +156,7 @@ def test_deleting_a_person_while_their_job_still_prepares_stops_it_at_the_next_h
 ) -> None:
     participant_id = participant_client.participant["participant_id"]
     trainer = PreparingTrainer()
-    jobs = services.personalizer.jobs = Jobs(services.personalizer.jobs.jobs_dir, train=trainer)
+    jobs = services.personalizer.jobs = Jobs(services.db, train=trainer)
     jobs.submit(job_for(services, participant_id))
     assert trainer.started.wait(30)
     assert jobs.status(participant_id)["state"] == "preparing"
