@@ -1,4 +1,4 @@
-"""Pre-labelling and exports as background jobs: in-process by default, on Dask when configured.
+"""Pre-labelling, large imports and exports as background jobs: in-process by default, on Dask when configured.
 
 The same pattern as adapter training (`personalize.jobs`, whose status files, file lock and worker
 thread this reuses): a picklable `run_job(request)` reports to a JSON status file under
@@ -11,7 +11,9 @@ machine pre-label yet, so a job killed half-way (its process gone) is simply sub
 carries on where it stopped. A status left "running" by a dead process does not block the new run
 (only a run this process still holds does); the new run takes a new run id, so a stale run, should
 it still be alive somewhere, loses its licence and stops. An export writes `<file>.partial` and
-renames it when complete, so a half-written export is never mistaken for a finished one.
+renames it when complete, so a half-written export is never mistaken for a finished one. An import
+(`import_job`) stages its units and publishes them when the last chunk is done; after a kill `resume`
+submits it again and it carries on; cancelled or failed, it deletes everything it stored.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from valueprint.annotate.units import load_sanitiser
 from valueprint.errors import ConflictError, NotFoundError
 from valueprint.jobs import (
     JobCancelled,
@@ -43,7 +46,8 @@ ACTIVE = ("queued", "running")
 EXPORT_FORMATS = ("jsonl", "labelstudio", "dpo", "hf")
 SUFFIXES = {"jsonl": ".jsonl", "labelstudio": ".labelstudio.json", "dpo": ".dpo.jsonl", "hf": ".hf"}
 PUBLIC_FIELDS = ("job_id", "kind", "project_id", "format", "state", "engine", "done", "total", "eta_s", "error")
-PUBLIC_FIELDS += ("submitted_at", "started_at", "finished_at", "updated_at", "written", "note")
+PUBLIC_FIELDS += ("submitted_at", "started_at", "finished_at", "updated_at", "written", "note", "import_id", "imported")
+IMPORT_BATCH = 200  # documents sanitised per committed chunk
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class JobRequest:
     """Everything a worker needs, as plain data (it may run in another process)."""
 
     job_id: str
-    kind: Literal["prelabel", "export"]
+    kind: Literal["prelabel", "export", "import"]
     project_id: str
     database_url: str
     status_path: str
@@ -61,6 +65,7 @@ class JobRequest:
     precision: str = "auto"
     batch: int = 64
     run_id: str = ""
+    import_id: str | None = None
 
 
 class Licence:
@@ -91,37 +96,81 @@ def _prelabeller(request: JobRequest) -> Any:
     return evaluator_prelabeller(request.evaluator_dir, request.precision)
 
 
-def run_job(request: JobRequest, prelabeller_factory: Callable[[JobRequest], Any] = _prelabeller) -> dict[str, Any]:
+def settings_sealer() -> Any:
+    """The sealer of this process's settings (a Dask worker: the data key is read where the job runs, never
+    sent to it)."""
+    from valueprint.settings import Settings
+    from valueprint.store.crypto import Sealer
+    from valueprint.store.secret_files import data_key
+
+    return Sealer(data_key(Settings()))
+
+
+def run_job(
+    request: JobRequest,
+    prelabeller_factory: Callable[[JobRequest], Any] = _prelabeller,
+    sanitiser_factory: Callable[[], Any] = load_sanitiser,
+    sealer_factory: Callable[[], Any] = settings_sealer,
+) -> dict[str, Any]:
     """Runs one job to its end, reporting to its status file (see the module doc)."""
-    from valueprint.annotate import export_file, prelabel_run
+    from valueprint.annotate import export_file, import_job, prelabel_run
     from valueprint.store.db import Database
 
     licence = Licence(request)
+    db = Database(request.database_url)
     try:
         licence.report(state="running", started_at=now(), error=None)
-        db = Database(request.database_url)
-        try:
-            if request.kind == "prelabel":
-                result = prelabel_run.prelabel_project(
-                    db, request.project_id, prelabeller_factory(request), licence.progress, request.batch
-                )
-            else:
-                result = export_file.export_to(
-                    db, request.project_id, request.format, Path(str(request.out)), licence.progress
-                )
-        finally:
-            db.engine.dispose()
+        if request.kind == "prelabel":
+            result = prelabel_run.prelabel_project(
+                db, request.project_id, prelabeller_factory(request), licence.progress, request.batch
+            )
+        elif request.kind == "import":
+            result = import_job.run(
+                db, str(request.import_id), sanitiser_factory(), sealer_factory(), licence.progress, request.batch
+            )
+        else:
+            result = export_file.export_to(
+                db, request.project_id, request.format, Path(str(request.out)), licence.progress
+            )
         licence.report(state="done", finished_at=now(), eta_s=0, **result)
         return result
     except JobCancelled:
         if request.kind == "export" and request.out:  # cancelled, or its project's exports were deleted
             for path in (Path(request.out), Path(request.out + ".partial")):
                 _remove(path)
+        if request.kind == "import":
+            return _import_stopped(db, request, licence)
         return {"cancelled": True}
     except BaseException as error:
+        if request.kind == "import":
+            if not isinstance(error, Exception):  # the interpreter going down: like a kill, it resumes
+                raise
+            with contextlib.suppress(Exception):
+                import_job.discard(db, str(request.import_id))
         with contextlib.suppress(JobCancelled):
             licence.report(state="failed", error=public_error(error), finished_at=now())
         raise
+    finally:
+        db.engine.dispose()
+
+
+def _import_stopped(db: Any, request: JobRequest, licence: Licence) -> dict[str, Any]:
+    """An import's run lost its licence: a newer run of it carries on (nothing to do), or it was cancelled
+    (delete what it stored, unless its units were published before the cancel arrived: then it is done)."""
+    from valueprint.annotate import import_job
+
+    with licence.lock:
+        status = licence.status.read()
+    if status is not None and status.get("state") in ACTIVE and status.get("run_id") != licence.run_id:
+        return {"superseded": True}
+    if import_job.discard(db, str(request.import_id)) == "done":
+        with licence.lock:
+            licence.status.write(
+                state="done",
+                note="the import had finished before it was cancelled",
+                **import_job.report(db, str(request.import_id)),
+            )
+    return {"cancelled": True}
 
 
 def remove_exports(jobs_dir: Path, project_ids: list[str] | set[str]) -> None:
@@ -154,10 +203,14 @@ class AnnotateJobs:
         evaluator_dir: Path | None = None,
         precision: str = "auto",
         prelabeller_factory: Callable[[JobRequest], Any] = _prelabeller,
+        sanitiser_factory: Callable[[], Any] = load_sanitiser,
+        sealer: Any = None,
     ) -> None:
+        """`sanitiser_factory` builds an import's sanitiser where the job runs; `sealer` opens its documents
+        in-process (None: the settings' data key, read where the job runs, as on Dask)."""
         self.jobs_dir, self.database_url, self.scheduler = jobs_dir, database_url, scheduler
         self.evaluator_dir, self.precision = (str(evaluator_dir) if evaluator_dir else None), precision
-        self.prelabeller_factory = prelabeller_factory
+        self.prelabeller_factory, self.sanitiser_factory, self.sealer = prelabeller_factory, sanitiser_factory, sealer
         self._engine = JobEngine("annotation-jobs", scheduler)
         self.engine = self._engine.kind
         self._lock = threading.Lock()
@@ -170,6 +223,30 @@ class AnnotateJobs:
         """Start (or resume) pre-labelling every visible unit of the project that has no machine pre-label."""
         return self._start(JobRequest(f"prelabel-{project_id}", "prelabel", project_id, "", "", batch=batch))
 
+    def import_(
+        self,
+        project_id: str,
+        import_id: str,
+        batch: int = IMPORT_BATCH,
+        sanitiser_factory: Callable[[], Any] | None = None,
+    ) -> dict[str, Any]:
+        """Start sanitising and publishing a staged import (`import_job.stage`), `batch` documents per chunk;
+        in-process, `sanitiser_factory` (e.g. the service's, already loaded) replaces the default."""
+        request = JobRequest(import_job_id(import_id), "import", project_id, "", "", batch=batch, import_id=import_id)
+        return self._start(request, sanitiser_factory)
+
+    def resume(self, job_id: str, sanitiser_factory: Callable[[], Any] | None = None) -> dict[str, Any]:
+        """Submit an import again after its process died: it carries on with the documents still pending.
+        ConflictError when it is running here, or finished (done, failed or cancelled: nothing to resume)."""
+        status = self._status(job_id)
+        if status.get("kind") != "import":
+            raise ConflictError(f"job {job_id!r} is not an import; start it again instead")
+        if status["state"] not in ACTIVE:
+            raise ConflictError(f"import job {job_id!r} is {status['state']}: there is nothing to resume")
+        return self.import_(
+            status["project_id"], status["import_id"], status.get("batch") or IMPORT_BATCH, sanitiser_factory
+        )
+
     def export(self, project_id: str, fmt: str) -> dict[str, Any]:
         """Start streaming an export of the project to a file under the jobs folder."""
         if fmt not in EXPORT_FORMATS:
@@ -178,7 +255,7 @@ class AnnotateJobs:
         out = self.jobs_dir.parent / "exports" / f"{job_id}{SUFFIXES[fmt]}"
         return self._start(JobRequest(job_id, "export", project_id, "", "", out=str(out), format=fmt))
 
-    def _start(self, request: JobRequest) -> dict[str, Any]:
+    def _start(self, request: JobRequest, sanitiser_factory: Callable[[], Any] | None = None) -> dict[str, Any]:
         with self._lock:
             held = self._futures.get(request.job_id)
             if held is not None and not held.done():
@@ -206,12 +283,19 @@ class AnnotateJobs:
                     error=None,
                     written=None,
                     note=None,
+                    import_id=request.import_id,
+                    batch=request.batch,
                 )
-            self._futures[request.job_id] = self._submit(request)
+            self._futures[request.job_id] = self._submit(request, sanitiser_factory)
             return public(status)
 
-    def _submit(self, request: JobRequest) -> Any:
-        return self._engine.submit(request.job_id, run_job, request, self.prelabeller_factory)
+    def _submit(self, request: JobRequest, sanitiser_factory: Callable[[], Any] | None = None) -> Any:
+        if self.scheduler is not None:  # a worker process builds its own tools (nothing loaded is sent)
+            sanitiser, sealer = self.sanitiser_factory, settings_sealer
+        else:
+            sanitiser = sanitiser_factory or self.sanitiser_factory
+            sealer = (lambda: self.sealer) if self.sealer is not None else settings_sealer
+        return self._engine.submit(request.job_id, run_job, request, self.prelabeller_factory, sanitiser, sealer)
 
     def status(self, job_id: str) -> dict[str, Any]:
         """The job's public status (no server paths); NotFoundError for an unknown job."""
@@ -247,7 +331,19 @@ class AnnotateJobs:
         if status.get("kind") == "export" and status.get("out"):
             for path in (Path(status["out"]), Path(status["out"] + ".partial")):
                 _remove(path)
+        if status.get("kind") == "import" and status.get("state") == "cancelled":
+            self._discard_import(str(status["import_id"]))  # also when no run is left to notice the cancel
         return public(status)
+
+    def _discard_import(self, import_id: str) -> None:
+        from valueprint.annotate import import_job
+        from valueprint.store.db import Database
+
+        db = Database(self.database_url)
+        try:
+            import_job.discard(db, import_id)
+        finally:
+            db.engine.dispose()
 
     def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any]:
         """Block until the job ends (tests, the CLI, the benchmark)."""
@@ -256,6 +352,10 @@ class AnnotateJobs:
 
     def close(self) -> None:
         self._engine.close()
+
+
+def import_job_id(import_id: str) -> str:
+    return f"import-{import_id}"
 
 
 def public(status: dict[str, Any]) -> dict[str, Any]:

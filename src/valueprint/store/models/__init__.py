@@ -24,6 +24,11 @@ from valueprint.store.models.annotate import (
     AnnotationReservation,
     AnnotationUnit,
 )
+from valueprint.store.models.annotate_import import (
+    AnnotationImport,
+    AnnotationImportDocument,
+    AnnotationImportUnit,
+)
 from valueprint.store.models.base import Base, UTCDateTime, now
 from valueprint.store.models.limits import RateCounter
 from valueprint.store.models.personalize import BlindPick
@@ -33,6 +38,9 @@ __all__ = [
     "Annotation",
     "AnnotationDocument",
     "AnnotationFlag",
+    "AnnotationImport",
+    "AnnotationImportDocument",
+    "AnnotationImportUnit",
     "AnnotationPrelabel",
     "AnnotationProject",
     "AnnotationReservation",
