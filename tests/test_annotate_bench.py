@@ -90,3 +90,15 @@ def test_the_cli_writes_annotate_json_and_a_plot(tmp_path, monkeypatch) -> None:
     written = json.loads((tmp_path / "annotate.json").read_text())
     assert written["e2e_size_requested"] == 20 and written["plot"].endswith("annotate.png")
     assert (tmp_path / "annotate.png").is_file()
+
+
+def test_a_large_run_continues_with_whole_texts_of_other_corpora() -> None:
+    from valueprint.errors import MissingDependencyError
+
+    small = bench.documents(SHARED_DATA, 100)
+    large = bench.documents(SHARED_DATA, 20_000)
+    assert len(small) == 20 and large[:20] == small[:20]
+    assert sum(max(1, len(bench.SENTENCE_END.findall(d))) for d in large) >= 20_000
+    assert any(d.startswith(("You should", "It's", "It is")) for d in large[2900:])  # Moral Stories norms follow
+    with pytest.raises(MissingDependencyError, match="ask for fewer units"):
+        bench.documents(SHARED_DATA, 10_000_000)

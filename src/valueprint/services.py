@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from valueprint.accounts.service import Accounts, NextQuestion, require_covered
-from valueprint.annotate.jobs import AnnotateJobs
+from valueprint.annotate.jobs import IMPORT_BATCH, AnnotateJobs
 from valueprint.annotate.service import Annotate
 from valueprint.errors import ForbiddenError
 from valueprint.moralgraph.consult import Consultation
@@ -213,6 +213,15 @@ class Services:
             self.annotate_prelabeller = EvaluatorPrelabeller(shared_evaluator(self.settings))
         return self.annotate_prelabeller
 
+    def start_import(self, project_id: str, import_id: str, batch: int = IMPORT_BATCH) -> dict[str, Any]:
+        """Run a staged import (`Annotate.stage_*`) as a job; in-process it uses the annotation service's
+        sanitiser (loaded once per server), on Dask each worker loads its own."""
+        return self.annotate_jobs.import_(project_id, import_id, batch, self.annotate.sanitiser)
+
+    def resume_import(self, job_id: str) -> dict[str, Any]:
+        """Carry on with an import whose process died (see `AnnotateJobs.resume`)."""
+        return self.annotate_jobs.resume(job_id, self.annotate.sanitiser)
+
     def annotator_profile(self, participant_id: str) -> str:
         """The person's current value profile (JSON), stored with every label they give; ForbiddenError until
         they have answered enough of the questionnaire for a first token (`quick_token_after` questions)."""
@@ -284,6 +293,7 @@ class Services:
                 settings.dask_scheduler,
                 settings.evaluator_dir,
                 settings.evaluator_precision,
+                sealer=sealer,
             ),
             moralgraph=moralgraph,
         )

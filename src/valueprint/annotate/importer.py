@@ -17,7 +17,7 @@ from valueprint.annotate import labelstudio
 from valueprint.annotate.dedup import NearDuplicates
 from valueprint.annotate.readers import Record
 from valueprint.annotate.schema import LabelSchema
-from valueprint.annotate.segment import segment
+from valueprint.annotate.segment import Span, segment
 from valueprint.annotate.units import Sanitiser, sanitise
 from valueprint.errors import LabelError
 from valueprint.store.crypto import Sealer
@@ -76,6 +76,37 @@ def checked_prelabels(record: Record, schema: LabelSchema) -> list[dict[str, Any
     return checked
 
 
+def checked_spans(record: Record, segmentation: str, prelabels: Sequence[dict[str, Any]]) -> list[Span]:
+    """The record's units as spans; InputFileError or LabelError naming the row when it cannot be cut so."""
+    spans = segment(record.text, segmentation, record.row)
+    if prelabels and len(spans) != 1:
+        raise LabelError(
+            f"{record.row}: its pre-labels are for the whole task, but it makes {len(spans)} units; "
+            "import it into a project with segmentation 'posts'"
+        )
+    return spans
+
+
+def prepare_document(
+    record: Record,
+    spans: Sequence[Span],
+    prelabels: list[dict[str, Any]],
+    sanitiser: Sanitiser,
+    seen: NearDuplicates,
+) -> tuple[PreparedDocument, int]:
+    """The document with its kept units (sanitised) and the number of near-duplicate units dropped; remembers
+    the kept units' raw text in `seen`. Calls the sanitiser once per kept unit."""
+    document, duplicates = PreparedDocument(record, prelabels=prelabels), 0
+    for span in spans:
+        raw = record.text[span.start : span.end]
+        if seen.repeats(raw):
+            duplicates += 1
+            continue
+        text, entities = sanitise(sanitiser, raw)
+        document.units.append(PreparedUnit(len(document.units), span.start, span.end, text, entities))
+    return document, duplicates
+
+
 def prepare(
     records: Sequence[Record],
     segmentation: str,
@@ -87,20 +118,10 @@ def prepare(
     units dropped. Calls the sanitiser once per kept unit; raises before anything is stored."""
     documents, duplicates = [], 0
     for record in records:
-        document = PreparedDocument(record, prelabels=checked_prelabels(record, schema))
-        spans = segment(record.text, segmentation, record.row)
-        if document.prelabels and len(spans) != 1:
-            raise LabelError(
-                f"{record.row}: its pre-labels are for the whole task, but it makes {len(spans)} units; "
-                "import it into a project with segmentation 'posts'"
-            )
-        for span in spans:
-            raw = record.text[span.start : span.end]
-            if seen.repeats(raw):
-                duplicates += 1
-                continue
-            text, entities = sanitise(sanitiser, raw)
-            document.units.append(PreparedUnit(len(document.units), span.start, span.end, text, entities))
+        prelabels = checked_prelabels(record, schema)
+        spans = checked_spans(record, segmentation, prelabels)
+        document, dropped = prepare_document(record, spans, prelabels, sanitiser, seen)
+        duplicates += dropped
         if document.units:
             documents.append(document)
     return documents, duplicates
@@ -149,12 +170,12 @@ def store(
                 created.append(row)
             units, entities = units + 1, entities + len(unit.entities)
             for entry in prepared.prelabels:
-                session.add(_prelabel(row.id, entry))
+                session.add(prelabel_row(row.id, entry))
                 prelabels += 1
     return ImportReport(len(documents), units, 0, prelabels, entities)
 
 
-def _prelabel(unit_id: int, entry: dict[str, Any]) -> AnnotationPrelabel:
+def prelabel_row(unit_id: int, entry: dict[str, Any]) -> AnnotationPrelabel:
     return AnnotationPrelabel(
         unit_id=unit_id,
         origin=entry["origin"],

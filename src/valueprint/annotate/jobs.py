@@ -1,4 +1,4 @@
-"""Pre-labelling and exports as background jobs: in-process by default, on Dask when configured.
+"""Pre-labelling, large imports and exports as background jobs: in-process by default, on Dask when configured.
 
 The same pattern as adapter training (`personalize.jobs`; both use `valueprint.jobs`): a picklable
 `run_job(request)` reports to the job's row in the database (queue "annotation-jobs"), so the
@@ -12,7 +12,9 @@ machine pre-label yet, so a job killed half-way (its process gone) is simply sub
 carries on where it stopped. A status left "running" by a dead process does not block the new run
 (only a run this process still holds does); the new run takes a new run id, so a stale run, should
 it still be alive somewhere, loses its licence and stops. An export writes `<file>.partial` and
-renames it when complete, so a half-written export is never mistaken for a finished one.
+renames it when complete, so a half-written export is never mistaken for a finished one. An import
+(`import_job`) stages its units and publishes them when the last chunk is done; after a kill `resume`
+submits it again and it carries on; cancelled or failed, it deletes everything it stored.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from valueprint.annotate.units import load_sanitiser
 from valueprint.errors import ConflictError, NotFoundError
 from valueprint.jobs import (
     JobCancelled,
@@ -48,7 +51,8 @@ ACTIVE = ("queued", "running")
 EXPORT_FORMATS = ("jsonl", "labelstudio", "dpo", "hf")
 SUFFIXES = {"jsonl": ".jsonl", "labelstudio": ".labelstudio.json", "dpo": ".dpo.jsonl", "hf": ".hf"}
 PUBLIC_FIELDS = ("job_id", "kind", "project_id", "format", "state", "engine", "done", "total", "eta_s", "error")
-PUBLIC_FIELDS += ("submitted_at", "started_at", "finished_at", "updated_at", "written", "note")
+PUBLIC_FIELDS += ("submitted_at", "started_at", "finished_at", "updated_at", "written", "note", "import_id", "imported")
+IMPORT_BATCH = 200  # documents sanitised per committed chunk
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class JobRequest:
     """Everything a worker needs, as plain data (it may run in another process)."""
 
     job_id: str
-    kind: Literal["prelabel", "export"]
+    kind: Literal["prelabel", "export", "import"]
     project_id: str
     database_url: str
     out: str | None = None  # exports: the file (or, for `hf`, the folder) written
@@ -65,6 +69,7 @@ class JobRequest:
     precision: str = "auto"
     batch: int = 64
     run_id: str = ""
+    import_id: str | None = None
 
 
 def statuses(db: Database) -> JobStatuses:
@@ -96,9 +101,24 @@ def _prelabeller(request: JobRequest) -> Any:
     return evaluator_prelabeller(request.evaluator_dir, request.precision)
 
 
-def run_job(request: JobRequest, prelabeller_factory: Callable[[JobRequest], Any] = _prelabeller) -> dict[str, Any]:
+def settings_sealer() -> Any:
+    """The sealer of this process's settings (a Dask worker: the data key is read where the job runs, never
+    sent to it)."""
+    from valueprint.settings import Settings
+    from valueprint.store.crypto import Sealer
+    from valueprint.store.secret_files import data_key
+
+    return Sealer(data_key(Settings()))
+
+
+def run_job(
+    request: JobRequest,
+    prelabeller_factory: Callable[[JobRequest], Any] = _prelabeller,
+    sanitiser_factory: Callable[[], Any] = load_sanitiser,
+    sealer_factory: Callable[[], Any] = settings_sealer,
+) -> dict[str, Any]:
     """Runs one job to its end, reporting to its row (see the module doc)."""
-    from valueprint.annotate import export_file, prelabel_run
+    from valueprint.annotate import export_file, import_job, prelabel_run
 
     db = shared_database(request.database_url)  # in-process: the web app's own
     licence = Licence(request, db)
@@ -108,12 +128,18 @@ def run_job(request: JobRequest, prelabeller_factory: Callable[[JobRequest], Any
             result = prelabel_run.prelabel_project(
                 db, request.project_id, prelabeller_factory(request), licence.progress, request.batch
             )
+        elif request.kind == "import":
+            result = import_job.run(
+                db, str(request.import_id), sanitiser_factory(), sealer_factory(), licence.progress, request.batch
+            )
         else:
             out = Path(str(request.out))
             result = export_file.export_to(db, request.project_id, request.format, out, licence.progress)
         licence.report(state="done", finished_at=now(), eta_s=0, **result)
         return result
     except JobCancelled:
+        if request.kind == "import":
+            return _import_stopped(db, request, licence)
         if request.kind == "export" and request.out:  # cancelled, or its project's exports were deleted
             for path in (Path(request.out), Path(request.out + ".partial")):
                 _remove(path)
@@ -121,7 +147,30 @@ def run_job(request: JobRequest, prelabeller_factory: Callable[[JobRequest], Any
     except BaseException as error:
         with contextlib.suppress(JobCancelled):
             licence.report(state="failed", error=public_error(error), finished_at=now())
+        if request.kind == "import":
+            if not isinstance(error, Exception):  # the interpreter going down: like a kill, it resumes
+                raise
+            with contextlib.suppress(Exception):
+                import_job.discard(db, str(request.import_id))
         raise
+
+
+def _import_stopped(db: Database, request: JobRequest, licence: Licence) -> dict[str, Any]:
+    """An import's run lost its licence: a newer run of it carries on (nothing to do), or it was cancelled
+    (delete what it stored, unless its units were published before the cancel arrived: then it is done)."""
+    from valueprint.annotate import import_job
+
+    status = licence.statuses.read(request.job_id)
+    if status is not None and status.get("state") in ACTIVE and status.get("run_id") != licence.run_id:
+        return {"superseded": True}
+    if import_job.discard(db, str(request.import_id)) == "done":
+        licence.statuses.update(
+            request.job_id,
+            state="done",
+            note="the import had finished before it was cancelled",
+            **import_job.report(db, str(request.import_id)),
+        )
+    return {"cancelled": True}
 
 
 def remove_exports(session: Session, exports_dir: Path, project_ids: list[str] | set[str]) -> None:
@@ -152,10 +201,14 @@ class AnnotateJobs:
         evaluator_dir: Path | None = None,
         precision: str = "auto",
         prelabeller_factory: Callable[[JobRequest], Any] = _prelabeller,
+        sanitiser_factory: Callable[[], Any] = load_sanitiser,
+        sealer: Any = None,
     ) -> None:
+        """`sanitiser_factory` builds an import's sanitiser where the job runs; `sealer` opens its documents
+        in-process (None: the settings' data key, read where the job runs, as on Dask)."""
         self.exports_dir, self.database_url, self.scheduler = exports_dir, database_url, scheduler
         self.evaluator_dir, self.precision = (str(evaluator_dir) if evaluator_dir else None), precision
-        self.prelabeller_factory = prelabeller_factory
+        self.prelabeller_factory, self.sanitiser_factory, self.sealer = prelabeller_factory, sanitiser_factory, sealer
         self.statuses = statuses(shared_database(database_url))
         self._engine = JobEngine(QUEUE, scheduler)
         self.engine = self._engine.kind
@@ -174,7 +227,31 @@ class AnnotateJobs:
         out = self.exports_dir / f"{job_id}{SUFFIXES[fmt]}"
         return self._start(JobRequest(job_id, "export", project_id, "", out=str(out), format=fmt))
 
-    def _start(self, request: JobRequest) -> dict[str, Any]:
+    def import_(
+        self,
+        project_id: str,
+        import_id: str,
+        batch: int = IMPORT_BATCH,
+        sanitiser_factory: Callable[[], Any] | None = None,
+    ) -> dict[str, Any]:
+        """Start sanitising and publishing a staged import (`import_job.stage`), `batch` documents per chunk;
+        in-process, `sanitiser_factory` (e.g. the service's, already loaded) replaces the default."""
+        request = JobRequest(import_job_id(import_id), "import", project_id, "", "", batch=batch, import_id=import_id)
+        return self._start(request, sanitiser_factory)
+
+    def resume(self, job_id: str, sanitiser_factory: Callable[[], Any] | None = None) -> dict[str, Any]:
+        """Submit an import again after its process died: it carries on with the documents still pending.
+        ConflictError when it is running here, or finished (done, failed or cancelled: nothing to resume)."""
+        status = self._status(job_id)
+        if status.get("kind") != "import":
+            raise ConflictError(f"job {job_id!r} is not an import; start it again instead")
+        if status["state"] not in ACTIVE:
+            raise ConflictError(f"import job {job_id!r} is {status['state']}: there is nothing to resume")
+        return self.import_(
+            status["project_id"], status["import_id"], status.get("batch") or IMPORT_BATCH, sanitiser_factory
+        )
+
+    def _start(self, request: JobRequest, sanitiser_factory: Callable[[], Any] | None = None) -> dict[str, Any]:
         with self._lock:
             held = self._futures.get(request.job_id)
             if held is not None and not held.done():
@@ -201,13 +278,20 @@ class AnnotateJobs:
                 error=None,
                 written=None,
                 note=None,
+                import_id=request.import_id,
+                batch=request.batch,
             )
             assert status is not None  # take_over: a new run always starts
-            self._futures[request.job_id] = self._submit(request)
+            self._futures[request.job_id] = self._submit(request, sanitiser_factory)
             return public(status)
 
-    def _submit(self, request: JobRequest) -> Any:
-        return self._engine.submit(request.job_id, run_job, request, self.prelabeller_factory)
+    def _submit(self, request: JobRequest, sanitiser_factory: Callable[[], Any] | None = None) -> Any:
+        if self.scheduler is not None:  # a worker process builds its own tools (nothing loaded is sent)
+            sanitiser, sealer = self.sanitiser_factory, settings_sealer
+        else:
+            sanitiser = sanitiser_factory or self.sanitiser_factory
+            sealer = (lambda: self.sealer) if self.sealer is not None else settings_sealer
+        return self._engine.submit(request.job_id, run_job, request, self.prelabeller_factory, sanitiser, sealer)
 
     def status(self, job_id: str) -> dict[str, Any]:
         """The job's public status (no server paths); NotFoundError for an unknown job."""
@@ -244,6 +328,10 @@ class AnnotateJobs:
         if status.get("kind") == "export" and status.get("out"):
             for path in (Path(status["out"]), Path(status["out"] + ".partial")):
                 _remove(path)
+        if status.get("kind") == "import" and status.get("state") == "cancelled":
+            from valueprint.annotate import import_job
+
+            import_job.discard(shared_database(self.database_url), str(status["import_id"]))  # also with no run left
         return public(status)
 
     def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any]:
@@ -257,3 +345,7 @@ class AnnotateJobs:
 
 def public(status: dict[str, Any]) -> dict[str, Any]:
     return {name: status.get(name) for name in PUBLIC_FIELDS if name in status}
+
+
+def import_job_id(import_id: str) -> str:
+    return f"import-{import_id}"

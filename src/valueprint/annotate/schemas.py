@@ -97,3 +97,38 @@ class RawUnit(BaseModel):
     unit_id: int
     raw: str = Field(description="The unit's original text, before sanitisation (curators only).")
     text: str
+
+
+class ImportSummary(BaseModel):
+    """An import that ran as a job: pending until its units are published (then done), with its counts."""
+
+    import_id: str
+    project_id: str
+    source: str
+    state: str = Field(description="pending (running, or stopped and waiting to be resumed) or done.")
+    total: int = Field(description="Documents checked and staged.")
+    done: int = Field(description="Documents sanitised so far.")
+    counts: ImportView
+    created_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any, pending: int) -> ImportSummary:
+        counts = ImportView(
+            documents=row.documents,
+            units=row.units,
+            duplicates=row.duplicates,
+            prelabels=row.prelabels,
+            entities=row.entities,
+        )
+        return cls(
+            import_id=row.id,
+            project_id=row.project_id,
+            source=row.source,
+            state=row.state,
+            total=row.total,
+            done=row.total - pending,
+            counts=counts,
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+        )

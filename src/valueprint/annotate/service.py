@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from valueprint.annotate import data as _data  # noqa: F401  (registers the annotator's data duty)
-from valueprint.annotate import export, importer, karma, labels, quality, queue
+from valueprint.annotate import export, import_job, importer, karma, labels, quality, queue
 from valueprint.annotate.dedup import NearDuplicates
 from valueprint.annotate.own_pairs import own_preference_pairs
 from valueprint.annotate.readers import Fields, Record, labelstudio_records, read_records, records_from_items
@@ -27,6 +27,7 @@ from valueprint.annotate.schema import LabelSchema, check_labels, parse_spec
 from valueprint.annotate.schemas import (
     FlaggedUnit,
     GivenLabels,
+    ImportSummary,
     ImportView,
     ProjectView,
     RawUnit,
@@ -146,6 +147,33 @@ class Annotate:
             documents, duplicates = importer.prepare(records, project.segmentation, schema, sanitiser, seen)
             report = importer.store(session, project, documents, self.sealer)
         return ImportView(**replace(report, duplicates=duplicates).as_dict())
+
+    # -- import as a job (large corpora) ------------------------------------------------------
+
+    def stage_file(self, project_id: str, path: Path, fmt: str | None = None, fields: Fields | None = None) -> str:
+        """Reads and checks a file's documents (an error names the row, and nothing is stored), then stores
+        them sealed as a pending import for a job to sanitise and publish (`import_job`); the import's id."""
+        return self.stage_records(project_id, read_records(path, fmt, fields or Fields()), path.name)
+
+    def stage_items(self, project_id: str, items: list[Any], fields: Fields, source: str) -> str:
+        return self.stage_records(project_id, records_from_items(items, fields, source), source)
+
+    def stage_labelstudio(self, project_id: str, tasks: Any, fields: Fields, source: str) -> str:
+        return self.stage_records(project_id, labelstudio_records(tasks, fields, source), source)
+
+    def stage_records(self, project_id: str, records: list[Record], source: str) -> str:
+        """Checks and stages the records as one pending import (one unit of work); its id. Nothing of it
+        reaches annotators until its job publishes it."""
+        self.sanitiser()  # fails before any work when the sanitiser is missing
+        with self.db.session() as session:
+            return import_job.stage(session, self._project(session, project_id), records, self.sealer, source)
+
+    def imports(self, project_id: str) -> list[ImportSummary]:
+        """The project's imports that ran as jobs, newest first: pending ones (running, or stopped by a kill
+        and waiting to be resumed) with their progress, and finished ones with their counts."""
+        with self.db.session() as session:
+            self._project(session, project_id)
+            return [ImportSummary.of(row, pending) for row, pending in import_job.listed(session, project_id)]
 
     # -- annotating -----------------------------------------------------------------------
 

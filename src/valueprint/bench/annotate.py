@@ -11,22 +11,27 @@ end-to-end run with its memory peak.
 - throughput: units per second for segment (spaCy sentencizer) + sanitise + pre-label on the same
   documents, in this process and on a Dask `LocalCluster` of `workers` single-threaded worker processes,
   in the same run; each worker loads its sanitiser and pre-labeller before the clock starts.
-- end to end: `size` units imported into a fresh SQLite project (segment, near-duplicate removal,
-  sanitise, seal, store), pre-labelled by the job code (`prelabel_run`) and exported as JSONL, timed, with
-  the process's peak resident memory. It runs first, so the peak is the end-to-end run's (plus the
-  evaluator, loaded before it).
+- end to end: about `size` units imported into a fresh SQLite project by the import job (`import_job`:
+  every row checked and the documents staged sealed, then segment, near-duplicate removal and sanitise a
+  committed chunk of 200 documents at a time, then the units published at once), pre-labelled by the
+  pre-label job's code (`prelabel_run`) and exported as JSONL, each step timed, with the process's peak
+  resident memory after each. It runs first, so the peak is the end-to-end run's (plus the evaluator,
+  loaded before it).
 
-Documents are Social Chemistry actions from the *train* buckets (five to a document), so the throughput
-and scale texts are real sentences that the quality figures never see.
+Documents are Social Chemistry actions from the *train* buckets, then its train rules of thumb (five
+sentences to a document), so the throughput and scale texts are real sentences that the quality
+figures never see. A run larger than those (about 14,000 sentences) continues with whole texts from
+Moral Stories, Touché23 training premises and ValueFulcra dialogues (their sentences become units).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import resource
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +58,47 @@ def peak_rss_mb() -> float:
 
 
 def documents(root: Path, units: int) -> list[str]:
-    """About `units` sentences of real text, five to a document: Social Chemistry train actions, then its
-    train rules of thumb (both outside every held-out split)."""
+    """About `units` sentences of real text: Social Chemistry train actions, then its train rules of thumb
+    (both outside every held-out split), five to a document; beyond those, whole texts of other corpora
+    (`more_texts`) until their sentences make up the rest."""
     from valueprint.evaluate.datasets import social_chemistry
 
     texts = sc_actions(root, units, buckets=TRAIN_BUCKETS).texts
     if len(texts) < units:
         texts += social_chemistry(root, "train").texts[: units - len(texts)]
-    if len(texts) < units:
-        raise MissingDependencyError(f"only {len(texts)} distinct Social Chemistry train texts; ask for fewer units")
     sentences = [a[0].upper() + a[1:].rstrip(".") + "." for a in texts[:units]]
-    return [" ".join(sentences[i : i + ACTIONS_PER_DOCUMENT]) for i in range(0, len(sentences), ACTIONS_PER_DOCUMENT)]
+    docs = [" ".join(sentences[i : i + ACTIONS_PER_DOCUMENT]) for i in range(0, len(sentences), ACTIONS_PER_DOCUMENT)]
+    missing = units - len(sentences)
+    for text in more_texts(root) if missing > 0 else ():
+        if missing <= 0:
+            break
+        docs.append(text)
+        missing -= max(1, len(SENTENCE_END.findall(text)))
+    if missing > 0:
+        raise MissingDependencyError(f"the shared data hold about {units - missing} sentences; ask for fewer units")
+    return docs
+
+
+SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
+
+
+def more_texts(root: Path) -> Iterator[str]:
+    """Whole texts beyond Social Chemistry: Moral Stories rows (norm and action), Touché23 training premises,
+    ValueFulcra dialogues."""
+    import csv
+    import json
+
+    for name in ("norm_distance_dev.jsonl", "norm_distance_test.jsonl"):
+        with open(root / "moral_stories" / name, encoding="utf-8") as handle:
+            for line in handle:
+                row = json.loads(line)
+                yield " ".join(row[k] for k in ("norm", "moral_action", "immoral_action") if row.get(k))
+    with open(root / "touche23_valueeval" / "arguments-training.tsv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            yield f"{row['Conclusion']}. {row['Premise']}"
+    with open(root / "value_fulcra" / "trustworthy_data.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)["dialogue"]
 
 
 # -- the pipeline (picklable for Dask) ----------------------------------------------------------------
@@ -260,7 +295,9 @@ def end_to_end(
     prelabeller: Any,
     progress: Progress = lambda stage, done, total: None,
 ) -> dict[str, Any]:
-    """Import, pre-label and export the documents in a fresh SQLite-backed valueprint (see the module doc)."""
+    """Import (as a job), pre-label and export the documents in a fresh SQLite-backed valueprint (see the
+    module doc)."""
+    from valueprint.annotate.jobs import IMPORT_BATCH, AnnotateJobs
     from valueprint.annotate.prelabel_run import prelabel_project
     from valueprint.annotate.readers import Record
     from valueprint.annotate.service import Annotate
@@ -272,15 +309,34 @@ def end_to_end(
         annotate = Annotate(
             services.db, services.model.space, services.accounts.sealer, sanitiser_factory=sanitiser_factory
         )
+        jobs = AnnotateJobs(
+            Path(folder) / "jobs",
+            services.settings.resolved_database_url,
+            sanitiser_factory=annotate.sanitiser,
+            sealer=services.accounts.sealer,
+        )
         project = annotate.create_project(None, {"name": "bench", "segmentation": "sentences"})
         records = [
-            Record(f"document {i + 1}", d, "social-chemistry-101 train", "CC-BY-SA-4.0") for i, d in enumerate(docs)
+            Record(f"document {i + 1}", d, "shared data (see bench.annotate)", "see shared/data SOURCE.md")
+            for i, d in enumerate(docs)
         ]
-        progress("end to end: import (segment, de-duplicate, sanitise, store)", 0, None)
+        progress("end to end: check and stage (sealed)", 0, None)
         started = time.perf_counter()
-        imported = annotate.import_records(project.id, records)
-        import_s = time.perf_counter() - started
-        total = imported.units
+        import_id = annotate.stage_records(project.id, records, "bench")
+        stage_s = time.perf_counter() - started
+        rss_staged = peak_rss_mb()
+        started = time.perf_counter()
+        status = jobs.import_(project.id, import_id, IMPORT_BATCH)
+        while (status := jobs.status(status["job_id"]))["state"] in ("queued", "running"):
+            progress("end to end: import job (segment, de-duplicate, sanitise)", status.get("done") or 0, len(docs))
+            time.sleep(1)
+        imported = jobs.wait(status["job_id"])
+        job_s = time.perf_counter() - started
+        jobs.close()
+        if imported["state"] != "done":
+            raise RuntimeError(f"the import job ended {imported['state']}: {imported.get('error')}")
+        counts = imported["imported"]
+        rss_imported = peak_rss_mb()
         started = time.perf_counter()
         labelled = prelabel_project(
             services.db,
@@ -294,18 +350,29 @@ def end_to_end(
         started = time.perf_counter()
         lines = sum(1 for _ in annotate.export_jsonl(project.id))
         export_s = time.perf_counter() - started
+        database_mb = round(Path(services.settings.resolved_database_url.split("///", 1)[1]).stat().st_size / 2**20, 1)
         services.db.engine.dispose()
+    import_s = stage_s + job_s
     seconds = import_s + prelabel_s + export_s
+    total = counts["units"]
     return {
         "e2e_documents": len(docs),
         "e2e_units": total,
-        "e2e_duplicates_dropped": imported.duplicates,
+        "e2e_duplicates_dropped": counts["duplicates"],
+        "e2e_entities_replaced": counts["entities"],
         "e2e_prelabelled": labelled["written"],
         "e2e_exported_lines": lines,
+        "e2e_import_chunks": -(-len(docs) // IMPORT_BATCH),
+        "e2e_stage_s": round(stage_s, 1),
+        "e2e_import_job_s": round(job_s, 1),
         "e2e_import_s": round(import_s, 1),
+        "e2e_import_units_per_s": round(total / import_s, 1) if import_s else None,
         "e2e_prelabel_s": round(prelabel_s, 1),
         "e2e_export_s": round(export_s, 1),
         "e2e_units_per_s": round(total / seconds, 1) if seconds else None,
+        "e2e_database_mb": database_mb,
+        "peak_rss_after_stage_mb": rss_staged,
+        "peak_rss_after_import_mb": rss_imported,
     }
 
 

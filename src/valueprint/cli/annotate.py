@@ -79,14 +79,71 @@ def import_documents(
     id_field: Annotated[str, typer.Option(help="The field holding a document's own id.")] = "id",
     licence: Annotated[str | None, typer.Option(help="Licence of documents without a licence field.")] = None,
     source: Annotated[str | None, typer.Option(help="Source of documents without a source field.")] = None,
+    job: Annotated[
+        bool | None,
+        typer.Option(
+            "--job/--now",
+            help="Run as a resumable job with a progress bar (default: for files of more than 200 documents).",
+        ),
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option(help="Documents sanitised per committed chunk of a job (default 200).")
+    ] = None,
 ) -> None:
-    """Import a file or folder: segmented, near-duplicates dropped, sanitised, stored all or nothing."""
-    from valueprint.annotate.readers import Fields
+    """Import a file or folder: every row checked first (nothing stored if one is bad), then segmented,
+    near-duplicates dropped, sanitised and stored; annotators see its units only once all are stored.
+    A large import runs as a job: killed or interrupted, it carries on with `annotate resume-import`."""
+    from valueprint.annotate.import_job import SYNCHRONOUS_MAX
+    from valueprint.annotate.jobs import IMPORT_BATCH
+    from valueprint.annotate.readers import Fields, read_records
 
+    services = _services()
+    annotate = services.annotate
+    project_id = annotate.resolve(project)
+    records = read_records(path, fmt, Fields(text=text_field, id=id_field, source=source, licence=licence))
+    if not (job if job is not None else len(records) > SYNCHRONOUS_MAX):
+        typer.echo(json.dumps(annotate.import_records(project_id, records).model_dump()))
+        return
+    import_id = annotate.stage_records(project_id, records, path.name)
+    _finish_import(services, services.start_import(project_id, import_id, batch or IMPORT_BATCH))
+
+
+@annotate_app.command("resume-import")
+def resume_import(job_id: Annotated[str, typer.Argument(help="The import job (import-...).")]) -> None:
+    """Carry on with an import job that a kill or Ctrl-C stopped, from its last committed chunk."""
+    services = _services()
+    _finish_import(services, services.resume_import(job_id))
+
+
+@annotate_app.command("imports")
+def list_imports(project: ProjectRef) -> None:
+    """The project's job imports, newest first: pending (running or waiting to be resumed) or done."""
     annotate = _services().annotate
-    fields = Fields(text=text_field, id=id_field, source=source, licence=licence)
-    report = annotate.import_file(annotate.resolve(project), path, fmt, fields)
-    typer.echo(json.dumps(report.model_dump()))
+    for row in annotate.imports(annotate.resolve(project)):
+        typer.echo(row.model_dump_json())
+
+
+@annotate_app.command("cancel")
+def cancel(job_id: Annotated[str, typer.Argument(help="The job's id.")]) -> None:
+    """Cancel a job; a cancelled import deletes every document and unit it stored."""
+    typer.echo(json.dumps(_services().annotate_jobs.cancel(job_id)))
+
+
+def _finish_import(services: Any, started: dict[str, Any]) -> None:
+    """Follow an import job to its end; the final status and counts as one JSON line (exit 1 unless done)."""
+    try:
+        final = _follow(services.annotate_jobs, started)
+    except KeyboardInterrupt:
+        console.print(
+            f"[yellow]stopped[/]: nothing of it is visible yet; carry on with "
+            f"`valueprint annotate resume-import {started['job_id']}` or drop it with `valueprint annotate cancel`",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+    summary = {key: final.get(key) for key in ("job_id", "import_id", "state", "error", "note")}
+    typer.echo(json.dumps(summary | (final.get("imported") or {})))
+    if final["state"] != "done":
+        raise typer.Exit(1)
 
 
 @annotate_app.command("flagged")

@@ -2,7 +2,8 @@
 
 Curators (and administrators) create projects, import documents, fix flagged units and export; any
 signed-in person annotates once they have a value profile. Imports over HTTP are JSON bodies within
-the app's request size limit; large corpora are imported with `valueprint annotate import`.
+the app's request size limit, stored at once (`/documents`) or as a resumable job (`/imports`); large
+corpora are imported with `valueprint annotate import`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from valueprint.accounts.roles import Role
 from valueprint.annotate.readers import Fields
 from valueprint.annotate.schema import MAX_WHY_CHARS, LabelSchema, Segmentation
-from valueprint.annotate.schemas import FlaggedUnit, ImportView, NextUnit, ProjectView, RawUnit, Recorded, Undone
+from valueprint.annotate.schemas import (
+    FlaggedUnit,
+    ImportSummary,
+    ImportView,
+    NextUnit,
+    ProjectView,
+    RawUnit,
+    Recorded,
+    Undone,
+)
 from valueprint.errors import ForbiddenError, NotFoundError
 from valueprint.web.deps import Curator, Participant, ServicesDep, UnitId
 
@@ -44,6 +54,10 @@ class ImportRequest(Body):
     text_field: str = Field("text", max_length=100)
     licence: str | None = Field(None, max_length=200, description="For documents without a `licence` field.")
     source: str = Field("api", max_length=500, description="Where the documents come from.")
+
+
+class ImportJobRequest(ImportRequest):
+    batch: int = Field(200, ge=1, le=5000, description="Documents sanitised per committed chunk.")
 
 
 class LabelsRequest(Body):
@@ -102,6 +116,8 @@ class JobStatus(BaseModel):
     error: str | None = None
     written: int | None = Field(None, description="Rows (or DPO pairs) written, once done.")
     note: str | None = Field(None, description="Why an export wrote nothing (a DPO export without pairs).")
+    import_id: str | None = Field(None, description="An import job's import (see /projects/{id}/imports).")
+    imported: ImportView | None = Field(None, description="An import job's counts so far, final once done.")
     submitted_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
@@ -139,6 +155,24 @@ def import_documents(s: ServicesDep, _: Curator, project_id: str, body: ImportRe
     if body.format == "labelstudio":
         return s.annotate.import_labelstudio(project_id, body.items, fields, body.source)
     return s.annotate.import_items(project_id, body.items, fields, body.source)
+
+
+@router.post("/projects/{project_id}/imports", status_code=202)
+def start_import(s: ServicesDep, _: Curator, project_id: str, body: ImportJobRequest) -> JobStatus:
+    """Import documents as a background job: every row is checked first (a bad one is refused, named, and
+    nothing is stored), then units are segmented, de-duplicated and sanitised a committed chunk at a time
+    (progress at /jobs/{job_id}). Annotators see none of them until all are done; a failed or cancelled
+    import leaves nothing behind, and one stopped by a server restart carries on with /jobs/{job_id}/resume."""
+    fields = Fields(text=body.text_field, licence=body.licence, source=body.source)
+    stage = s.annotate.stage_labelstudio if body.format == "labelstudio" else s.annotate.stage_items
+    import_id = stage(project_id, body.items, fields, body.source)
+    return JobStatus(**s.start_import(project_id, import_id, body.batch))
+
+
+@router.get("/projects/{project_id}/imports")
+def list_imports(s: ServicesDep, _: Curator, project_id: str) -> list[ImportSummary]:
+    """The project's job imports, newest first: pending ones with their progress, finished ones with counts."""
+    return s.annotate.imports(project_id)
 
 
 @router.post("/projects/{project_id}/next")
@@ -236,8 +270,16 @@ def job_status(s: ServicesDep, _: Curator, job_id: str) -> JobStatus:
 
 @router.delete("/jobs/{job_id}")
 def cancel_job(s: ServicesDep, _: Curator, job_id: str) -> JobStatus:
-    """Cancel a job: it stops at its next batch (pre-labels written so far stay; an export's file is removed)."""
+    """Cancel a job: it stops at its next batch (pre-labels written so far stay; an export's file is removed;
+    an import's documents and units are all deleted)."""
     return JobStatus(**s.annotate_jobs.cancel(job_id))
+
+
+@router.post("/jobs/{job_id}/resume", status_code=202)
+def resume_job(s: ServicesDep, _: Curator, job_id: str) -> JobStatus:
+    """Carry on with an import job stopped by a kill or restart, from its last committed chunk (409 when it is
+    running here, finished, or not an import)."""
+    return JobStatus(**s.resume_import(job_id))
 
 
 @router.get(

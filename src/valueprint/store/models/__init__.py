@@ -24,6 +24,11 @@ from valueprint.store.models.annotate import (
     AnnotationReservation,
     AnnotationUnit,
 )
+from valueprint.store.models.annotate_import import (
+    AnnotationImport,
+    AnnotationImportDocument,
+    AnnotationImportUnit,
+)
 from valueprint.store.models.annotate_quality import (
     Adjudication,
     AnnotationGold,
@@ -54,6 +59,9 @@ __all__ = [
     "AnnotationDocument",
     "AnnotationFlag",
     "AnnotationGold",
+    "AnnotationImport",
+    "AnnotationImportDocument",
+    "AnnotationImportUnit",
     "AnnotationPrelabel",
     "AnnotationProject",
     "AnnotationReservation",
