@@ -5,7 +5,7 @@ posterior only a little. What does not depend on the answers' values is remember
 the model itself (the covariance per answered set, `ScoringModel.covariance`; the next
 item and the questions left per path, `adaptive.plan`). What does depend on them, the
 MAP mean, has no closed form once a scenario was answered: Newton's method finds it.
-`PosteriorMemo` keeps the posteriors it computed, keyed by the answers they came from, so
+`PosteriorMemo` keeps the MAP means it computed, keyed by the answers they came from, so
 the next answer's search starts at the last mean (a step or two away) instead of at the
 Gaussian answers' mean, and the same answers scored again (the profile read after the
 answer, a retried request) get the very same posterior back. The log-posterior is
@@ -21,10 +21,12 @@ import hashlib
 import threading
 from collections import OrderedDict
 
+import numpy as np
+
 from valueprint.values.answers import Answers
 from valueprint.values.scoring import Posterior, ScoringModel
 
-POSTERIORS_KEPT = 20_000  # two 26-float vectors each (the covariance is shared): about 10 MB with the keys
+MEANS_KEPT = 20_000  # one 26-float MAP mean each (the covariance comes from the model's own cache): ~8 MB
 
 
 def answers_key(answers: Answers) -> bytes:
@@ -36,34 +38,36 @@ def answers_key(answers: Answers) -> bytes:
 
 
 class PosteriorMemo:
-    """Posteriors by the answers they were computed from (bounded LRU, thread-safe); see the module."""
+    """MAP means by the answers they were computed from (bounded LRU, thread-safe); see the module. Only the
+    mean is kept: the rest of a posterior follows from it and from which items were answered."""
 
-    def __init__(self, model: ScoringModel, size: int = POSTERIORS_KEPT) -> None:
+    def __init__(self, model: ScoringModel, size: int = MEANS_KEPT) -> None:
         self.model, self.size = model, size
         self.lock = threading.Lock()
-        self.posteriors = OrderedDict[bytes, Posterior]()
+        self.means = OrderedDict[bytes, np.ndarray]()
 
-    def _get(self, key: bytes) -> Posterior | None:
+    def _get(self, key: bytes) -> np.ndarray | None:
         with self.lock:
-            posterior = self.posteriors.get(key)
-            if posterior is not None:
-                self.posteriors.move_to_end(key)
-            return posterior
+            mean = self.means.get(key)
+            if mean is not None:
+                self.means.move_to_end(key)
+            return mean
 
-    def _put(self, key: bytes, posterior: Posterior) -> None:
+    def _put(self, key: bytes, mean: np.ndarray) -> None:
         with self.lock:
-            self.posteriors[key] = posterior
-            self.posteriors.move_to_end(key)
-            while len(self.posteriors) > self.size:
-                self.posteriors.popitem(last=False)
+            self.means[key] = mean
+            self.means.move_to_end(key)
+            while len(self.means) > self.size:
+                self.means.popitem(last=False)
 
     def posterior(self, answers: Answers, before: bytes | None = None) -> Posterior:
-        """The posterior after `answers` (remembered); `before` is `answers_key` of the answers as they were
-        before the latest change, whose MAP mean, if remembered, is where the search starts."""
+        """The posterior after `answers` (its mean remembered); `before` is `answers_key` of the answers as they
+        were before the latest change, whose MAP mean, if remembered, is where the search starts."""
         key = answers_key(answers)
-        if (known := self._get(key)) is not None:
-            return known
-        previous = None if before is None else self._get(before)
-        posterior = self.model.posterior(answers, None if previous is None else previous.map_mean)
-        self._put(key, posterior)
+        if (known := self._get(key)) is not None:  # the very same numbers as when it was computed
+            answered = self.model.encode(answers).mask[0]
+            return Posterior(mean=np.clip(known, -1.0, 1.0), cov=self.model.covariance(answered), map_mean=known)
+        posterior = self.model.posterior(answers, None if before is None else self._get(before))
+        assert posterior.map_mean is not None
+        self._put(key, posterior.map_mean)
         return posterior

@@ -41,7 +41,7 @@ NEWTON_MAX_ITER = 25
 NEWTON_TOL = 1e-7
 MAX_NEWTON_STEP = 1.0
 INFORMATION_SAMPLES = 4000
-COVARIANCES_KEPT = 8192  # answered sets whose posterior covariance is remembered (26x26 floats: 5.4 kB each)
+COVARIANCES_KEPT = 2048  # answered sets whose covariance is remembered (26x26 floats: 5.4 kB each, 11 MB in all)
 
 
 @dataclass(frozen=True)
