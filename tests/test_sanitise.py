@@ -160,3 +160,10 @@ def test_the_benchmark_runs_at_a_tiny_size(shared_data: Path, tmp_path: Path):
     assert figures["overall"]["recall_ci95"][0] <= figures["overall"]["recall"] <= figures["overall"]["recall_ci95"][1]
     assert "background" in figures and isinstance(figures["goals_missed"], list)
     json.dumps(figures)  # serialisable as written by the CLI
+
+
+def test_field_labels_are_never_names_and_a_possessive_stays_outside_the_name(sanitiser: Sanitiser):
+    text = "Email: jill83@mills.org\nPassport: X4829103\nYesterday Margaret Okafor's dog barked at me."
+    result = sanitiser.sanitise(text)
+    assert result.text.startswith("Email: [EMAIL]\nPassport: [ID]\n"), result.text
+    assert "[PERSON]'s dog" in result.text

@@ -7,8 +7,17 @@ the last layer of all-MiniLM-L6-v2 (the sentence encoder the evaluator already c
 wheel, frozen), plus casing and shape features that the uncased encoder cannot see; a small
 MLP scores each word, and consecutive name words become one span. The head (a few hundred
 kB of safetensors under `artefact/`) was trained by `valueprint.annotate.pii.train_names` on
-CC BY 4.0 NER corpora (WNUT-17 train, the Broad Twitter Corpus, WikiGold) with its threshold
-chosen on the WNUT-17 dev split; `artefact/SOURCE.md` names repository, commit and licence.
+CC BY 4.0 NER corpora (WNUT-17 train, the Broad Twitter Corpus, WikiGold); `artefact/SOURCE.md`
+names repository, commit and licence.
+
+Those corpora are mostly tweets, where names are often written in lower case, so the head alone
+also fires on ordinary words of well-written text ("email:", "my friend", "tattling"). Rules decide
+before it (`ruled_out`): a closed-class word (spaCy's English stop words: "She", "It", "Who", "her")
+or the label of a personal data field ("Email:", "SSN", "Passport") is never a name, and in a text
+written with capitals (`is_cased`) a word in lower case may be asked to score higher than others
+(`lowercase_threshold`). Both thresholds were chosen on a validation set of real sentences that the
+PII benchmark never reads (`pii.tune_names`); it chose 0.10 for both (asking more of lower-case
+words cost more names written in lower case than it saved ordinary words), see `artefact/SOURCE.md`.
 
 Loading the encoder costs about a second and 90 MB; it happens once, on first use.
 """
@@ -36,6 +45,52 @@ MAX_TOKENS = 512
 LONGEST_NAME_WORD = 30  # longer "words" (hashes, base64, garbage) are never names
 N_SHAPE = 17  # columns of `shape_features`
 SENTENCE_END = re.compile(r"[.!?\n\"“”:;(\[]\s*$")
+CAN_BE_NAMES = frozenset({"may", "will"})  # stop words that are also given names (May, Will)
+# The words that label personal data ("Email: ...", "SSN 123-...", "Passport number ..."): they stand
+# next to what the sanitiser replaces, and are never a person's name.
+FIELD_LABELS = frozenset(
+    [
+        "address",
+        "addresses",
+        "e-mail",
+        "email",
+        "emails",
+        "mail",
+        "phone",
+        "tel",
+        "telephone",
+        "mobile",
+        "cell",
+        "fax",
+        "ssn",
+        "passport",
+        "id",
+        "ids",
+        "iban",
+        "card",
+        "visa",
+        "mastercard",
+        "amex",
+        "number",
+        "nr",
+        "dob",
+        "birthday",
+        "national",
+        "insurance",
+        "account",
+        "licence",
+        "license",
+        "postcode",
+        "zip",
+        "url",
+        "website",
+        "ip",
+        "contact",
+        "username",
+        "password",
+        "pin",
+    ]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +101,15 @@ class Word:
 
 
 def words_of(text: str) -> list[Word]:
-    """The words of `text` with their character offsets."""
-    return [Word(m.start(), m.end(), m.group()) for m in WORD.finditer(text)]
+    """The words of `text` with their character offsets; a possessive "'s" is not part of its word, so that
+    "John's" is read (and redacted) as the name "John", as the CoNLL corpora the head learned from split it."""
+    words = []
+    for match in WORD.finditer(text):
+        start, end = match.span()
+        if end - start > 3 and text[end - 2] in "'’" and text[end - 1] in "sS":
+            end -= 2
+        words.append(Word(start, end, text[start:end]))
+    return words
 
 
 def shape_features(text: str, words: Sequence[Word]) -> np.ndarray:
@@ -80,6 +142,41 @@ def shape_features(text: str, words: Sequence[Word]) -> np.ndarray:
         mention = word.start > 0 and text[word.start - 1] in "@#"
         rows.append([*own(word), float(starts_sentence), float(mention), *previous[:4], *following[:4]])
     return np.asarray(rows, dtype=np.float32).reshape(len(words), N_SHAPE)
+
+
+@cache
+def closed_class() -> frozenset[str]:
+    """Words that are never names: spaCy's English stop words (pronouns, determiners, auxiliaries, ...) and
+    the labels of personal data fields."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return (frozenset(STOP_WORDS) - CAN_BE_NAMES) | FIELD_LABELS
+
+
+def _lowercase(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return bool(letters) and all(c.islower() for c in letters)
+
+
+def is_cased(text: str, words: Sequence[Word]) -> bool:
+    """Whether the text is written with capitals: most of its sentences begin with one. (In text typed all
+    in lower case, as many tweets and chats are, a lower-case word may well be a name.)"""
+    starts = [
+        word.text
+        for i, word in enumerate(words)
+        if any(c.isalpha() for c in word.text)
+        and (i == 0 or SENTENCE_END.search(text[max(0, word.start - 3) : word.start]))
+    ]
+    return bool(starts) and sum(not _lowercase(w) for w in starts) * 2 >= len(starts)
+
+
+def ruled_out(text: str, words: Sequence[Word]) -> tuple[np.ndarray, np.ndarray]:
+    """(never a name, in lower case in a cased text) per word: see the module doc."""
+    never = closed_class()
+    cased = is_cased(text, words)
+    closed = np.array([w.text.lower().replace("’", "'") in never for w in words], dtype=bool)
+    lower = np.array([cased and _lowercase(w.text) for w in words], dtype=bool)
+    return closed, lower
 
 
 class WordEncoder:
@@ -152,6 +249,7 @@ class Head:
     w2: np.ndarray
     b2: np.ndarray
     threshold: float
+    lowercase_threshold: float = 1.0  # a lower-case word of a cased text must score at least this
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         z = (x - self.mean) / self.scale
@@ -164,6 +262,7 @@ class Head:
 
         tensors = {k: np.ascontiguousarray(getattr(self, k), dtype=np.float32) for k in _TENSORS}
         tensors["threshold"] = np.asarray([self.threshold], dtype=np.float32)
+        tensors["lowercase_threshold"] = np.asarray([self.lowercase_threshold], dtype=np.float32)
         save_file(tensors, str(path), metadata=metadata)
 
     @classmethod
@@ -181,7 +280,9 @@ class Head:
                 f"the person-name head {path} is corrupt ({error}); re-create it with "
                 "python -m valueprint.annotate.pii.train_names"
             ) from error
-        return cls(**{k: tensors[k] for k in _TENSORS}, threshold=float(tensors["threshold"][0]))
+        threshold = float(tensors["threshold"][0])
+        lowercase = float(tensors["lowercase_threshold"][0]) if "lowercase_threshold" in tensors else threshold
+        return cls(**{k: tensors[k] for k in _TENSORS}, threshold=threshold, lowercase_threshold=lowercase)
 
 
 _TENSORS = ("mean", "scale", "w1", "b1", "w2", "b2")
@@ -210,6 +311,7 @@ class PersonNameFinder:
             return self._encoder
 
     def word_scores(self, text: str) -> tuple[list[Word], np.ndarray]:
+        """The head's score of each word (0 for words that cannot be names by their shape)."""
         words = words_of(text)
         if not words:
             return words, np.zeros(0, dtype=np.float32)
@@ -218,27 +320,38 @@ class PersonNameFinder:
         return words, scores
 
     def find(self, text: str) -> list[NameSpan]:
-        """Name spans: runs of words scoring above the threshold, joined across spaces,
-        hyphens, apostrophes and initials' periods (never across other punctuation)."""
+        """Name spans: runs of name words (`is_name`), joined across spaces, hyphens, apostrophes and
+        initials' periods (never across other punctuation)."""
         words, scores = self.word_scores(text)
-        spans: list[NameSpan] = []
-        run: list[int] = []
+        return spans_of(text, words, scores, self.is_name(text, words, scores))
 
-        def close() -> None:
-            if run:
-                first, last = words[run[0]], words[run[-1]]
-                spans.append(NameSpan(first.start, last.end, float(scores[run].max())))
-                run.clear()
+    def is_name(self, text: str, words: Sequence[Word], scores: np.ndarray) -> np.ndarray:
+        """Per word: the head's score clears the threshold, and the rules (`ruled_out`) allow it."""
+        closed, lower = ruled_out(text, words)
+        needed = np.where(lower, self.head.lowercase_threshold, self.head.threshold)
+        return (scores >= needed) & ~closed
 
-        for i, word in enumerate(words):
-            if scores[i] < self.head.threshold:
-                close()
-                continue
-            if run and not _joinable(text[words[run[-1]].end : word.start]):
-                close()
-            run.append(i)
-        close()
-        return spans
+
+def spans_of(text: str, words: Sequence[Word], scores: np.ndarray, named: np.ndarray) -> list[NameSpan]:
+    """Consecutive name words joined into spans (see `PersonNameFinder.find`)."""
+    spans: list[NameSpan] = []
+    run: list[int] = []
+
+    def close() -> None:
+        if run:
+            first, last = words[run[0]], words[run[-1]]
+            spans.append(NameSpan(first.start, last.end, float(scores[run].max())))
+            run.clear()
+
+    for i, word in enumerate(words):
+        if not named[i]:
+            close()
+            continue
+        if run and not _joinable(text[words[run[-1]].end : word.start]):
+            close()
+        run.append(i)
+    close()
+    return spans
 
 
 def _joinable(gap: str) -> bool:
