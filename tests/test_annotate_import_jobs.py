@@ -300,3 +300,25 @@ def test_on_postgresql_an_interrupted_run_resumes_and_publishes_once(pg_cluster,
     assert finished["imported"] == expected.model_dump() and finished["import_state"] == "done"
     assert stored_units(pg, pid) == stored_units(pg, reference)
     pg.db.engine.dispose()
+
+
+def test_two_runs_of_one_import_racing_stage_and_publish_each_unit_once(services, annotate) -> None:
+    from valueprint.annotate import import_job
+
+    pid, reference = project(annotate), project(annotate)
+    import_id = annotate.stage_items(pid, posts(CORPUS), Fields(), "corpus")
+    sealer = services.accounts.sealer
+
+    class StartsARivalRun(EmailOnlySanitiser):
+        rival_done = False
+
+        def sanitise(self, text):
+            if not StartsARivalRun.rival_done:  # a stale run, still alive, does all of it meanwhile
+                StartsARivalRun.rival_done = True
+                import_job.run(services.db, import_id, EmailOnlySanitiser(), sealer, batch=5)
+            return super().sanitise(text)
+
+    finished = import_job.run(services.db, import_id, StartsARivalRun(), sealer, batch=5)
+    expected = annotate.import_items(reference, posts(CORPUS), Fields(), "corpus")
+    assert finished["imported"] == expected.model_dump()
+    assert stored_units(services, pid) == stored_units(services, reference)

@@ -19,13 +19,16 @@ Resuming after a kill: the committed chunks are staged units and the rest is sti
 carries on with the pending documents; it first remembers the raw text of the units staged so far for
 near-duplicate detection, exactly as the killed run had, so the result is the one an uninterrupted run
 gives (units, duplicates, gold marks). A chunk is written only if its pending entries are still there
-(a stale run racing a new one gives up with `JobCancelled`), so no unit is staged twice.
+(should a stale run still be going, whichever commits a chunk first wins it and the other moves on), and
+the import's row is locked while a chunk or the publication is written, so no unit is staged or
+published twice.
 
 `discard` deletes an unfinished import and everything it stored (a failed or cancelled job).
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import uuid
 from collections.abc import Callable, Sequence
@@ -121,7 +124,7 @@ def run(
     batch: int = 200,
 ) -> dict[str, Any]:
     """Sanitises and stages the import's pending documents a committed chunk at a time, then publishes its
-    units (see the module doc); the import's report with its id. JobCancelled when another run took a chunk."""
+    units (see the module doc); the import's report with its id. JobCancelled when it is discarded meanwhile."""
     with db.session() as session:
         imported = _import(session, import_id)
         project = session.get(AnnotationProject, imported.project_id)
@@ -135,17 +138,30 @@ def run(
     progress(done, total, first)
     while chunk := _next_chunk(db, import_id, project.id, sealer, batch):
         prepared = [(entry, *_prepare(entry, text, record, sanitiser, seen)) for entry, text, record in chunk]
-        _commit_chunk(db, import_id, project, prepared)
+        with contextlib.suppress(_Taken):  # another run committed (some of) these documents first: they are done
+            _commit_chunk(db, import_id, project, prepared)
         done += len(chunk)
         progress(done, total, first)
     publish(db, import_id)
     return report(db, import_id)
 
 
+class _Taken(Exception):
+    """A chunk's documents were no longer all pending: another run wrote them."""
+
+
 def _import(session: Session, import_id: str) -> AnnotationImport:
     found = session.get(AnnotationImport, import_id)
     if found is None:
         raise NotFoundError(f"no import {import_id!r}")
+    return found
+
+
+def _locked(session: Session, import_id: str) -> AnnotationImport:
+    """The import's row, locked until the unit of work ends; JobCancelled when it was discarded meanwhile."""
+    found = session.get(AnnotationImport, import_id, with_for_update=True)
+    if found is None:
+        raise JobCancelled(f"import {import_id} was discarded")
     return found
 
 
@@ -212,17 +228,18 @@ def _commit_chunk(
     prepared: list[tuple[AnnotationImportDocument, PreparedDocument, int]],
 ) -> None:
     """One unit of work: the chunk's units staged, its emptied documents deleted, its pending entries gone,
-    the counts updated. JobCancelled (nothing written) when another run took some of these documents."""
+    the counts updated. `_Taken` (nothing written) when another run wrote some of these documents first;
+    JobCancelled when the import was discarded meanwhile."""
     ids = [entry.document_id for entry, _, _ in prepared]
     with db.session() as session:
+        imported = _locked(session, import_id)
         taken = session.execute(
             delete(AnnotationImportDocument).where(
                 AnnotationImportDocument.import_id == import_id, AnnotationImportDocument.document_id.in_(ids)
             )
         )
         if taken.rowcount != len(ids):
-            raise JobCancelled(f"another run of import {import_id} took these documents")
-        imported = _import(session, import_id)
+            raise _Taken(import_id)
         empty = []
         for entry, document, dropped in prepared:
             imported.duplicates += dropped
@@ -257,7 +274,7 @@ def publish(db: Database, import_id: str) -> None:
     pre-labels, the staging rows go, and the import is done. A no-op for an import already done."""
     staged = AnnotationImportUnit
     with db.session() as session:
-        imported = _import(session, import_id)
+        imported = _locked(session, import_id)
         if imported.state == "done":
             return
         columns = ["project_id", "document_id", "position", "start", "end", "text", "entities", "gold"]
