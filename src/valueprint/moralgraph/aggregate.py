@@ -4,7 +4,8 @@ A pure function of the votes and three parameters: the same votes always give th
 holding the exported votes can recompute it (`votes_digest` names the input).
 
 **Votes.** A vote answers "did this person become wiser?" for a transition shown as A → B: yes, no or not
-sure, with a weight w (1 for everyone: valueprint has no karma yet, so fresh accounts cannot weigh less).
+sure, with a weight w (1 for everyone: votes are not weighted by annotation karma yet, so fresh accounts
+do not weigh less).
 For a pair of canonical cards {A, B} of one context:
 
     Y(A→B) = Σ w of "yes" on A→B          N(A→B) = Σ w of "no" on A→B

@@ -179,7 +179,7 @@ class Voting(GraphBase):
                     high_id=high,
                     answer=str(answer),
                     why=reason,
-                    weight=1.0,  # valueprint has no karma yet: every person's vote weighs the same
+                    weight=1.0,  # not weighted by annotation karma yet: every person's vote weighs the same
                 )
             )
             session.flush()
