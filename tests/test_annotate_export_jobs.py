@@ -135,3 +135,24 @@ def test_a_dpo_export_with_no_pairs_says_why_in_its_status(services, annotate, j
     assert "the text before the earlier one" in final["note"]
     judged = jobs.wait(jobs.export(judged_story(services, annotate), "dpo")["job_id"], timeout=30)
     assert judged["written"] == 1 and judged.get("note") is None
+
+
+def test_a_finished_export_run_again_by_the_engine_keeps_its_file_and_a_missing_file_is_a_404(
+    services, annotate, jobs
+) -> None:
+    from valueprint.annotate.jobs import JobRequest, run_job
+    from valueprint.errors import NotFoundError
+
+    pid = judged_story(services, annotate)
+    started = jobs.export(pid, "jsonl")
+    assert jobs.wait(started["job_id"], timeout=60)["state"] == "done"
+    out = jobs.output(started["job_id"])
+    status = jobs.statuses.read(started["job_id"])
+    again = JobRequest(  # what Dask does when the worker holding the result goes away: the same run again
+        started["job_id"], "export", pid, services.settings.resolved_database_url, out=str(out), run_id=status["run_id"]
+    )
+    assert run_job(again) == {"superseded": True}
+    assert out.exists() and jobs.output(started["job_id"]) == out
+    out.unlink()
+    with pytest.raises(NotFoundError, match="is gone"):
+        jobs.output(started["job_id"])

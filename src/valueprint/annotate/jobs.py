@@ -140,8 +140,11 @@ def run_job(
     except JobCancelled:
         if request.kind == "import":
             return _import_stopped(db, request, licence)
-        if request.kind == "export" and request.out:  # cancelled, or its project's exports were deleted
-            for path in (Path(request.out), Path(request.out + ".partial")):
+        if request.kind == "export" and request.out:
+            finished = (licence.statuses.read(request.job_id) or {}).get("state") == "done"
+            if finished:  # a recomputed run (Dask lost the worker that held the result): the file stays
+                return {"superseded": True}
+            for path in (Path(request.out), Path(request.out + ".partial")):  # cancelled, or exports deleted
                 _remove(path)
         return {"cancelled": True}
     except BaseException as error:
@@ -313,6 +316,8 @@ class AnnotateJobs:
         status = self._status(job_id)
         if status.get("kind") != "export" or status.get("state") != "done" or not status.get("out"):
             raise NotFoundError(f"job {job_id!r} has no finished export (state {status.get('state')!r})")
+        if not Path(status["out"]).exists():
+            raise NotFoundError(f"the file of export {job_id!r} is gone; start the export again")
         return Path(status["out"])
 
     def cancel(self, job_id: str) -> dict[str, Any]:
