@@ -167,3 +167,10 @@ def test_field_labels_are_never_names_and_a_possessive_stays_outside_the_name(sa
     result = sanitiser.sanitise(text)
     assert result.text.startswith("Email: [EMAIL]\nPassport: [ID]\n"), result.text
     assert "[PERSON]'s dog" in result.text
+
+
+def test_a_name_overlapping_an_email_does_not_retype_it():
+    from valueprint.annotate.sanitize import Entity, _merge
+
+    merged = _merge([Entity("PERSON", 0, 8, "[PERSON]", 0.2), Entity("EMAIL", 7, 14, "[EMAIL]")])
+    assert [(e.type, e.start, e.end) for e in merged] == [("EMAIL", 0, 14)]

@@ -9,8 +9,9 @@ no HTML escaping (templates escape on output), no normalisation, control charact
 
 Patterns come from Presidio on a blank spaCy pipeline (`pii/patterns.py`); person names from
 a small head over the frozen MiniLM encoder (`pii/names.py`), loaded on first use. Nothing is
-downloaded, ever. Overlapping findings become one entity spanning them all, typed by the
-longest, so no fragment of a longer item survives (an e-mail's domain, an IBAN's digits).
+downloaded, ever. Overlapping findings become one entity spanning them all, so no fragment of a
+longer item survives (an e-mail's domain, an IBAN's digits), typed by the longest pattern finding
+among them: a person name (the least certain finding) types it only when no pattern overlaps it.
 
 The result is a fixed point: the sanitised text is sanitised again (at most `PASSES` times in
 all) until nothing new is found, because a replacement changes the context a name is read in.
@@ -126,14 +127,15 @@ def _chunks(text: str) -> Iterable[tuple[int, str]]:
 
 
 def _merge(entities: Sequence[Entity]) -> list[Entity]:
-    """Overlapping entities joined into one spanning them all, typed by the longest."""
+    """Overlapping entities joined into one spanning them all, typed by the longest pattern finding (a
+    person name only when it overlaps none)."""
     merged: list[Entity] = []
     group: list[Entity] = []
 
     def close() -> None:
         if not group:
             return
-        best = min(group, key=lambda e: (-(e.end - e.start), PRIORITY.index(e.type)))
+        best = min(group, key=lambda e: (e.type == "PERSON", -(e.end - e.start), PRIORITY.index(e.type)))
         start, end = min(e.start for e in group), max(e.end for e in group)
         merged.append(Entity(best.type, start, end, placeholder(best.type), max(e.score for e in group)))
         group.clear()

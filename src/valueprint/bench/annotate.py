@@ -346,6 +346,7 @@ def end_to_end(
             BATCH,
         )
         prelabel_s = time.perf_counter() - started
+        rss_prelabelled = peak_rss_mb()
         progress("end to end: export", 0, None)
         started = time.perf_counter()
         lines = sum(1 for _ in annotate.export_jsonl(project.id))
@@ -373,6 +374,7 @@ def end_to_end(
         "e2e_database_mb": database_mb,
         "peak_rss_after_stage_mb": rss_staged,
         "peak_rss_after_import_mb": rss_imported,
+        "peak_rss_after_prelabel_mb": rss_prelabelled,
     }
 
 
