@@ -46,6 +46,21 @@ class Planted:
     spans: tuple[tuple[EntityType, int, int], ...]
     source: str
 
+    @classmethod
+    def fill(cls, carrier: str, sentence: str, kind: EntityType, x: str, y: str, source: str) -> Planted:
+        """`carrier` with `{s}` replaced by the sentence and `{x}`, `{y}` by planted items of `kind` (spans kept)."""
+        text, spans, sentence_at = "", [], 0
+        for piece in carrier.replace("{", "\0{").replace("}", "}\0").split("\0"):
+            if piece == "{s}":
+                sentence_at, text = len(text), text + sentence
+            elif piece in ("{x}", "{y}"):
+                value = x if piece == "{x}" else y
+                spans.append((kind, len(text), len(text) + len(value)))
+                text += value
+            else:
+                text += piece
+        return cls(text, sentence_at, sentence, tuple(spans), source)
+
 
 def real_sentences(datasets_dir: Path, count: int, seed: int) -> list[tuple[str, str]]:
     """(source, sentence) pairs, drawn evenly from three corpora of everyday moral situations."""
@@ -134,18 +149,7 @@ def plant(sentences: list[tuple[str, str]], seed: int) -> list[Planted]:
         carrier = rng.choice(CARRIERS[kind])
         x = _fake_value(fake, kind, carrier, rng)
         y = _fake_value(fake, kind, carrier, rng)
-        text, spans, sentence_at = "", [], 0
-        for piece in carrier.replace("{", "\0{").replace("}", "}\0").split("\0"):
-            if piece == "{s}":
-                sentence_at = len(text)
-                text += sentence
-            elif piece in ("{x}", "{y}"):
-                value = x if piece == "{x}" else y
-                spans.append((kind, len(text), len(text) + len(value)))
-                text += value
-            else:
-                text += piece
-        out.append(Planted(text, sentence_at, sentence, tuple(spans), source))
+        out.append(Planted.fill(carrier, sentence, kind, x, y, source))
     return out
 
 

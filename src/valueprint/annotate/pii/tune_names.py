@@ -193,17 +193,7 @@ def plant(sentences: list[tuple[str, str]], names: list[str], seed: int) -> list
             x, y = (v.lower() if rng.random() < 0.1 else v for v in (x, y))
         else:
             x = y = _other_item(kind, rng)
-        text, spans, sentence_at = "", [], 0
-        for piece in carrier.replace("{", "\0{").replace("}", "}\0").split("\0"):
-            if piece == "{s}":
-                sentence_at, text = len(text), text + sentence
-            elif piece in ("{x}", "{y}"):
-                value = x if piece == "{x}" else y
-                spans.append((kind, len(text), len(text) + len(value)))
-                text += value
-            else:
-                text += piece
-        out.append(Planted(text, sentence_at, sentence, tuple(spans), source))
+        out.append(Planted.fill(carrier, sentence, kind, x, y, source))
     return out
 
 
