@@ -114,6 +114,20 @@ def test_a_token_in_the_header_adds_the_consented_precis(chat_app, person) -> No
     assert "precis" in extra["notes"]
 
 
+def test_frame_opens_the_reply_with_what_the_person_values_and_says_so(chat_app, person) -> None:
+    _, client = chat_app
+    api_key, issued = person
+    response = client.post(
+        "/v1/chat/completions",
+        json={"messages": QUESTION, "max_tokens": 24, "value_token": issued["token"], "strategies": "precis+frame"},
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    opening = body["valueprint"]["notes"]["frame"]  # None when no consented value of theirs bears on the question
+    assert opening is None or body["choices"][0]["message"]["content"].startswith(opening)
+
+
 def test_streaming_through_the_openai_client_with_a_handle(chat_app, person) -> None:
     _, client = chat_app
     api_key, issued = person

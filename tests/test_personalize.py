@@ -35,7 +35,7 @@ def test_strategies_parse_by_name_in_a_fixed_order(space) -> None:
     assert parse_strategies(None) == []
     with pytest.raises(StrategyError, match="combine it with precis"):
         parse_strategies("guide")
-    with pytest.raises(StrategyError, match="choose from precis, steer, adapter, guide, rerank"):
+    with pytest.raises(StrategyError, match="choose from precis, frame, steer, adapter, guide, rerank"):
         parse_strategies("precis+telepathy")
 
 

@@ -11,6 +11,9 @@ without personalisation, answering each prompt once (greedy).
     against base, 1 − mean(strategy) / mean(base), with a paired bootstrap over prompts), and
     how often it ranks the strategy's reply above the plain one (`referee_win_rate`);
   - the **evaluator** (`ValueEvaluator`, trained separately): `distance_*`, `reduction_*`;
+  - for strategies that open the reply with the person's values (`frame`), the referee's
+    distance again on the replies without their opening (`referee_distance_continuation_*`):
+    how far the model's own words moved, not only the words it was given;
   - beside them, the **self-graded** figure: how often the picking judge itself prefers the
     strategy's reply (`self_win_rate`), which is not evidence.
   Prompts: held-out DailyDilemmas (no judge, evaluator or strategy trained on them; the
@@ -41,7 +44,7 @@ from valueprint.evaluate.evaluator import shared_evaluator
 from valueprint.evaluate.fit import PERSONA_SD, sample_dilemmas, select_personas
 from valueprint.judge.quality import mean_logprobs
 from valueprint.judge.service import referee, shared_judge
-from valueprint.personalize import heldout
+from valueprint.personalize import framing, heldout
 from valueprint.personalize.engine import Engine
 from valueprint.personalize.guidance import DEFAULT_GUIDANCE
 from valueprint.personalize.runtime import Message, Sampling
@@ -53,7 +56,14 @@ from valueprint.values.profile import ValueProfile
 from valueprint.values.space import load_space
 
 SINGLE = ("precis", "rerank", "steer")
-COMBINATIONS = ("precis+rerank", "precis+guide", "precis+guide+rerank", "precis+steer+rerank")
+COMBINATIONS = (
+    "precis+rerank",
+    "precis+frame",
+    "precis+frame+guide",
+    "precis+guide",
+    "precis+guide+rerank",
+    "precis+steer+rerank",
+)
 EXAMPLES = 4
 Progress = Callable[[str, int, int], None]
 
@@ -170,14 +180,36 @@ class Bench:
             for i, prompt in enumerate(prompts)
         ]
         self.progress("scoring replies", len(runs), len(runs))
+        referee_reads = lambda t: np.tanh(self.referee.readings(t))  # noqa: E731
         measured = {
             "distance": self._distances(personas, replies, self.evaluator.score),
-            "referee_distance": self._distances(personas, replies, lambda t: np.tanh(self.referee.readings(t))),
+            "referee_distance": self._distances(personas, replies, referee_reads),
         }
+        framed = self._without_openings(personas, prompts, replies)
+        if len(framed) > 1:  # how far the model's own words moved, without the opening it was given
+            measured["referee_distance_continuation"] = self._distances(personas, framed, referee_reads)
+            for k, row in enumerate(self.replies):  # rows are persona-major, as built above
+                for strategy in framed.keys() - {"base"}:
+                    row[f"{strategy}:continuation"] = framed[strategy][k // len(prompts)][k % len(prompts)]
         figures = self._alignment_figures(personas, measured, batch_tokens_per_s)
         figures |= self._pairwise(personas, prompts, replies)
         figures |= self._coherence(prompts, replies)
         return figures
+
+    def _without_openings(
+        self, personas: Sequence[Persona], prompts: Sequence[str], replies: dict[str, list[list[str]]]
+    ) -> dict[str, list[list[str]]]:
+        """The base replies and, for strategies that open replies (frame), the replies without their openings."""
+        out = {"base": replies["base"]}
+        for strategy in (s for s in self.config.strategies if "frame" in s.split("+")):
+            out[strategy] = []
+            for k, persona in enumerate(personas):
+                texts = []
+                for prompt, text in zip(prompts, replies[strategy][k], strict=True):
+                    opened = framing.opening(self.profile(persona), self.space, prompt, self.engine.precis_max_sd)
+                    texts.append(text[len(opened) :].strip() if opened and text.startswith(opened) else text)
+                out[strategy].append(texts)
+        return out
 
     def _distances(
         self, personas: Sequence[Persona], replies: dict[str, list[list[str]]], read: Callable[[list[str]], np.ndarray]
@@ -206,7 +238,7 @@ class Bench:
             reduction_key = prefix.replace("distance", "reduction")
             base = distances["base"]
             figures[f"{prefix}_base"] = round(float(base.mean()), 4)
-            for strategy in c.strategies:
+            for strategy in (s for s in c.strategies if s in distances):
                 reduction = bootstrap_reduction(base, distances[strategy], c.resamples, c.seed)
                 figures[f"{prefix}_{key(strategy)}"] = round(float(distances[strategy].mean()), 4)
                 figures[f"{reduction_key}_{key(strategy)}"] = reduction["mean"]

@@ -1,6 +1,6 @@
 """One chat completion, personalised by any combination of strategies, on the local model or an upstream.
 
-    messages ─► prepare (précis) ─► generate N under the hooks (steer) ─► choose (rerank) ─► text
+    messages ─► prepare (précis) ─► open (frame) ─► generate N under the hooks (steer) ─► choose (rerank) ─► text
 
 With no profile (no token) or no strategies, the engine is the plain model: the baseline
 every strategy is measured against.
@@ -19,7 +19,16 @@ import numpy as np
 from valueprint.errors import StrategyError
 from valueprint.evaluate.endpoint import ChatEndpoint
 from valueprint.personalize.guidance import DEFAULT_GUIDANCE, Guidance
-from valueprint.personalize.runtime import FinishReason, Generation, LocalModel, Message, Sampling, TextStream
+from valueprint.personalize.runtime import (
+    FinishReason,
+    Generation,
+    LocalModel,
+    Message,
+    Sampling,
+    TextStream,
+    opening_message,
+    opening_of,
+)
 from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, Context, Judge, Strategy
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
@@ -46,6 +55,12 @@ def neutral_profile(space: ValueSpace) -> ValueProfile:
 def last_user_message(messages: list[Message]) -> str:
     """What the person asked: the last user turn (what a judge ranks the replies against)."""
     return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+
+
+def _opened_like(plain: list[Message], planned: list[Message]) -> list[Message]:
+    """The caller's own conversation, ending with the same opening as the planned one (guidance compares the
+    two token by token, so both must continue the same words)."""
+    return [*plain, planned[-1]] if opening_of(planned) else plain
 
 
 @contextmanager
@@ -109,10 +124,17 @@ class Engine:
         )
 
     def _plan(self, messages: list[Message], strategies: list[Strategy], context: Context) -> tuple[list[Message], int]:
+        """The conversation the model continues (prepared, and ending with an opening if a strategy gives one)
+        and how many candidates to generate."""
+        prompt = last_user_message(messages)
         for strategy in strategies:
             if strategy.needs_local_model and self.model is None:
                 raise StrategyError(f"{strategy.name} changes the model itself, so it needs the local model")
             messages = strategy.prepare(messages, context)
+        for strategy in strategies:
+            opening = strategy.opening(prompt, context)
+            if opening:
+                messages = [*messages, opening_message(opening)]
         return messages, max([s.candidates(context) for s in strategies] or [1])
 
     def complete(
@@ -138,7 +160,9 @@ class Engine:
             n,
             strategies,
             context,
-            self._guidance(conversations, strategies, context),
+            self._guidance(
+                [_opened_like(c, m) for c, (m, _) in zip(conversations, planned, strict=True)], strategies, context
+            ),
         )
         completions = []
         for messages, candidates in zip(conversations, generations, strict=True):
@@ -198,7 +222,7 @@ class Engine:
         if n > 1 or self.model is None:
             return TextStream(self._replay(messages, sampling, strategies, context))
         hooks = [h for h in (s.hook(context) for s in strategies) if h is not None]
-        guidance = self._guidance([list(messages)], strategies, context)
+        guidance = self._guidance([_opened_like(list(messages), planned)], strategies, context)
         return self.model.stream(planned, sampling, hook=_all(hooks) if hooks else None, guidance=guidance)
 
     def _replay(

@@ -20,7 +20,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,10 +186,19 @@ class LocalModel:
         self.lock = threading.Lock()  # a Lock, not an RLock: a stream may be resumed on another thread
 
     def encode(self, conversations: list[list[Message]]) -> Any:
-        """Token ids and attention mask for a batch of conversations, left-padded for generation."""
-        return self.tokenizer.apply_chat_template(
-            conversations, add_generation_prompt=True, return_tensors="pt", return_dict=True, padding=True
-        )
+        """Token ids and attention mask for a batch of conversations, left-padded for generation; a
+        conversation that ends with an opening (`opening_message`) is continued from it, not answered anew."""
+        texts = [
+            self.tokenizer.apply_chat_template(
+                [{"role": m["role"], "content": m["content"]} for m in conversation],
+                tokenize=False,
+                add_generation_prompt=not opening_of(conversation),
+                continue_final_message=bool(opening_of(conversation)),
+            )
+            for conversation in conversations
+        ]
+        # The template already wrote the special tokens (SmolLM2's and Qwen's add none of their own).
+        return self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
 
     def generate(
         self,
@@ -243,7 +252,8 @@ class LocalModel:
             raw = row[width:].tolist()
             ended = next((k for k, t in enumerate(raw) if t in self.stop_ids), None)
             new = raw if ended is None else raw[:ended]
-            text = self.tokenizer.decode(new, skip_special_tokens=True).strip()
+            text = self.tokenizer.decode(new, skip_special_tokens=True)
+            text = continued(opening_of(conversations[i // n]), text).strip()
             text, reason = finish(text, cut=ended is None and len(raw) >= sampling.max_new_tokens)
             if i % n == 0:
                 results.append([])
@@ -311,11 +321,17 @@ class LocalModel:
 
         hold_from = max(sampling.max_new_tokens - HOLD_TOKENS, sampling.max_new_tokens // 2)
         sent, held = "", ""  # text already yielded; text held back since the last sentence end
+        opening = opening_of(messages)
         with self.lock:
             worker = threading.Thread(target=run, daemon=True)
             worker.start()
             try:
+                if opening:
+                    sent = opening.rstrip()
+                    yield sent
                 for piece in streamer:
+                    if opening and len(sent) == len(opening.rstrip()):  # the first words after the opening
+                        piece = continued(sent, piece)[len(sent) :]
                     if not piece:
                         continue
                     if streamer.tokens < hold_from and not held:
@@ -347,6 +363,29 @@ class LocalModel:
 
 
 HOLD_TOKENS = 32
+OPENING = "opening"  # marks an assistant message as the start of the reply to continue (see `opening_message`)
+
+
+def opening_message(text: str) -> Message:
+    """A last, unfinished assistant message: the reply is generated as its continuation (prefilling the
+    assistant's turn), and the returned text starts with it."""
+    return {"role": "assistant", "content": text, OPENING: "1"}
+
+
+def opening_of(conversation: Sequence[Message]) -> str:
+    """The opening a conversation ends with, or ""."""
+    last = conversation[-1] if conversation else {}
+    return last["content"] if last.get(OPENING) else ""
+
+
+def continued(opening: str, text: str) -> str:
+    """`text` generated after `opening`, joined to it as one reply (one space between, none before punctuation)."""
+    if not opening:
+        return text
+    head, tail = opening.rstrip(), text.lstrip()
+    if not tail:
+        return head
+    return head + ("" if tail[0] in ",.;:!?)" else " ") + tail
 
 
 def counting_streamer(tokenizer: Any, stop_ids: set[int]) -> Any:

@@ -3,6 +3,8 @@
 A strategy may do any of three things to one chat completion:
 
 - `prepare`: change the messages before generation (précis: the profile as a system prompt);
+- `opening`: start the reply with some words the model then continues (frame: "Since you put
+  your family first, ..."; see `personalize.framing`);
 - `hook`: change the model while it generates (steer: add the person's steering vector;
   adapter: switch on the person's LoRA adapter);
 - `guidance`: weigh each generated token between the prepared and the caller's own messages
@@ -65,6 +67,10 @@ class Strategy:
     def prepare(self, messages: list[Message], context: Context) -> list[Message]:
         return messages
 
+    def opening(self, prompt: str, context: Context) -> str | None:
+        """The words the reply to `prompt` starts with (None: not this strategy's, or nothing to say)."""
+        return None
+
     def hook(self, context: Context) -> AbstractContextManager | None:
         return None
 
@@ -103,6 +109,21 @@ class Precis(Strategy):
         rest = [m for m in messages if m.get("role") != "system"]
         merged = "\n\n".join([text, *(m["content"] for m in own_system)])
         return [{"role": "system", "content": merged}, *rest]
+
+
+@register
+class Frame(Strategy):
+    """Open the reply with the person's values that the question touches, for the model to continue."""
+
+    name = "frame"
+    needs_local_model = True  # an OpenAI-style upstream cannot be asked to continue the assistant's turn
+
+    def opening(self, prompt: str, context: Context) -> str | None:
+        from valueprint.personalize.framing import opening
+
+        text = opening(context.profile, context.space, prompt, context.precis_max_sd)
+        context.notes["frame"] = text
+        return text
 
 
 @register

@@ -3,6 +3,10 @@ space, one first-person instruction for its high pole and one for its low pole.
 
 `load_guidance(space)` validates the file against the space (every dimension, both poles, no
 unknown dimension) and raises a CatalogueError naming what is missing.
+
+`load_openers(space)` does the same for `data/openers.toml`: for every dimension that is a value
+rather than a manner of answering, what a person at each pole cares about ("Since you ..."),
+which the `frame` strategy opens a reply with.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from valueprint.values.catalogue import read_package_toml, validate_model
 from valueprint.values.space import ValueSpace
 
 GUIDANCE_FILE = "guidance.toml"
+OPENERS_FILE = "openers.toml"
+MANNER_GROUP = "behaviour"  # how to answer, rather than what the person values: no opener
 
 
 class PoleGuidance(BaseModel):
@@ -36,34 +42,53 @@ class Guidance(BaseModel):
     def of(self, dim_id: str) -> PoleGuidance:
         return self.dimension[dim_id]
 
-    def check(self, space: ValueSpace) -> Guidance:
-        missing = [d for d in space.ids if d not in self.dimension]
-        unknown = sorted(set(self.dimension) - set(space.ids))
+    def check(self, space: ValueSpace, file: str = GUIDANCE_FILE, dims: tuple[str, ...] | None = None) -> Guidance:
+        """Self, if it covers exactly `dims` (default: every dimension of `space`) with both poles."""
+        dims = space.ids if dims is None else dims
+        missing = [d for d in dims if d not in self.dimension]
+        unknown = sorted(set(self.dimension) - set(dims))
         if missing or unknown:
             raise CatalogueError(
-                f"data/{GUIDANCE_FILE} must cover every dimension of value space {space.version} with a high and "
-                f"a low instruction: missing {missing}, unknown {unknown}"
+                f"data/{file} must cover these dimensions of value space {space.version} with a high and "
+                f"a low pole: missing {missing}, unknown {unknown}"
             )
         if self.version != space.version:
-            raise CatalogueError(f"data/{GUIDANCE_FILE} is for value space {self.version}, not {space.version}")
+            raise CatalogueError(f"data/{file} is for value space {self.version}, not {space.version}")
         return self
+
+
+def value_dims(space: ValueSpace) -> tuple[str, ...]:
+    """The dimensions that are values, not manners of answering (the ones a reply can be framed by)."""
+    return tuple(d.id for d in space.dimensions if d.group != MANNER_GROUP)
 
 
 def build_guidance(data: dict[str, Any], space: ValueSpace) -> Guidance:
     return validate_model(Guidance, data, f"data/{GUIDANCE_FILE}").check(space)
 
 
-@lru_cache(maxsize=1)
-def _raw() -> dict[str, Any]:
-    return read_package_toml(GUIDANCE_FILE)
+def build_openers(data: dict[str, Any], space: ValueSpace) -> Guidance:
+    return validate_model(Guidance, data, f"data/{OPENERS_FILE}").check(space, OPENERS_FILE, value_dims(space))
 
 
-_checked: dict[tuple[str, tuple[str, ...]], Guidance] = {}
+@lru_cache(maxsize=2)
+def _raw(file: str) -> dict[str, Any]:
+    return read_package_toml(file)
+
+
+_checked: dict[tuple[str, str, tuple[str, ...]], Guidance] = {}
 
 
 def load_guidance(space: ValueSpace) -> Guidance:
     """The packaged guidance, validated against `space` (once per space)."""
-    key = (space.version, space.ids)
+    key = (GUIDANCE_FILE, space.version, space.ids)
     if key not in _checked:
-        _checked[key] = build_guidance(_raw(), space)
+        _checked[key] = build_guidance(_raw(GUIDANCE_FILE), space)
+    return _checked[key]
+
+
+def load_openers(space: ValueSpace) -> Guidance:
+    """The packaged openers, validated against `space`'s value dimensions (once per space)."""
+    key = (OPENERS_FILE, space.version, space.ids)
+    if key not in _checked:
+        _checked[key] = build_openers(_raw(OPENERS_FILE), space)
     return _checked[key]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from valueprint.values.guidance import load_guidance
+from valueprint.values.guidance import MANNER_GROUP, load_guidance
 from valueprint.values.profile import ValueProfile
 from valueprint.values.space import ValueSpace
 
@@ -24,7 +24,6 @@ MAX_WORDS = 120
 MAX_INSTRUCTIONS_CHARS = 1200  # a person's own edited précis (custom instructions), carried by their token
 MIN_STRENGTH = 0.25
 STRONG = 0.6
-MANNER_GROUP = "behaviour"  # how to answer, rather than what the person values
 SAFETY_LINE = "Safety comes first: none of this makes harmful help acceptable."
 NEUTRAL = "I have not stated my values with enough confidence yet; answer me in a balanced, neutral way."
 
@@ -38,17 +37,18 @@ class Clause:
     rank: float
 
 
-def _clauses(profile: ValueProfile, space: ValueSpace, max_sd: float) -> list[Clause]:
+def mentionable(profile: ValueProfile, space: ValueSpace, max_sd: float) -> list[Clause]:
+    """What the précis may mention: confident dimensions away from the middle, not overridden, surest first."""
     guidance = load_guidance(space)
     overridden = {dim for b in profile.boundaries for dim in space.boundary(b).overrides}
-    clauses = []
+    found = []
     for dim in space.dimensions:
         score = profile.scores[dim.id]
         if score.sd >= max_sd or abs(score.mean) < max(MIN_STRENGTH, score.sd) or dim.id in overridden:
             continue
         text = guidance.of(dim.id).for_mean(score.mean)
-        clauses.append(Clause(dim.id, dim.group, text, abs(score.mean), abs(score.mean) / max(score.sd, 1e-3)))
-    return sorted(clauses, key=lambda c: (-c.rank, c.dim))
+        found.append(Clause(dim.id, dim.group, text, abs(score.mean), abs(score.mean) / max(score.sd, 1e-3)))
+    return sorted(found, key=lambda c: (-c.rank, c.dim))
 
 
 def above_all(sentence: str) -> str:
@@ -74,7 +74,7 @@ def word_count(text: str) -> int:
 def precis(profile: ValueProfile, space: ValueSpace, max_sd: float = 0.35, max_words: int = MAX_WORDS) -> str:
     """Custom instructions for any AI, in the person's voice, in at most `max_words` words."""
     profile.check_space(space)
-    clauses = _clauses(profile, space, max_sd)
+    clauses = mentionable(profile, space, max_sd)
     boundaries = [space.boundary(b).text for b in profile.boundaries]
     text = _compose(clauses, boundaries)
     while word_count(text) > max_words and clauses:

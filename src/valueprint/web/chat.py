@@ -77,7 +77,7 @@ class ChatRequest(BaseModel):
     )
     strategies: list[str] | str | None = Field(
         default=None,
-        description="precis, steer, adapter, guide, rerank, combined with + (default: precis when a token is given).",
+        description="precis, frame, steer, adapter, guide, rerank, combined with + (default: precis when a token is given).",
     )
     rerank_n: int = Field(default=4, ge=2, le=8)
     steer_strength: float = Field(default=DEFAULT_STEER_STRENGTH, ge=0.0, le=4.0)
@@ -200,7 +200,7 @@ def chat_completions(
 
 
 def _public_notes(notes: dict[str, Any]) -> dict[str, Any]:
-    public = ("precis", "rerank_scores", "rerank_because", "steer_strength", "guidance", "adapter")
+    public = ("precis", "frame", "rerank_scores", "rerank_because", "steer_strength", "guidance", "adapter")
     return {k: v for k, v in notes.items() if k in public}
 
 
