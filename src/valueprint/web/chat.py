@@ -77,7 +77,9 @@ class ChatRequest(BaseModel):
     )
     strategies: list[str] | str | None = Field(
         default=None,
-        description="precis, frame, steer, adapter, guide, rerank, combined with + (default: precis when a token is given).",
+        description=(
+            "precis, frame, steer, adapter, guide, rerank, combined with + (default: precis when a token is given)."
+        ),
     )
     rerank_n: int = Field(default=4, ge=2, le=8)
     steer_strength: float = Field(default=DEFAULT_STEER_STRENGTH, ge=0.0, le=4.0)
