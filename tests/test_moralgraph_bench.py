@@ -36,6 +36,16 @@ def test_coordinated_accounts_crown_their_value_eventually() -> None:
     assert aggregate(range(6), base).winner != 0
 
 
+def test_fresh_accounts_need_more_of_them_against_established_annotators() -> None:
+    found = bench.fresh_attack(6, 30, 5, target=4, seeds=4)
+    plain, weighted = found["unweighted"]["per_seed"], found["weighted_established_crowd"]["per_seed"]
+    assert None not in plain and None not in weighted
+    for p, w in zip(plain, weighted, strict=True):  # 0 where the honest crowd already crowned the target
+        assert (w > p) if p > 0 else (w == 0), "a fresh account weighs 0.1 of an established one"
+    assert found["weighted_established_crowd"]["median_attackers"] > 3 * found["unweighted"]["median_attackers"]
+    assert found["fresh_weight"] == 0.1 and found["target_true_rank"] == 2
+
+
 def test_paraphrase_cards_come_from_valuebench_items_and_their_rephrasings(shared_data) -> None:
     cards = bench.paraphrase_cards(shared_data)
     assert len(cards) > 300 and {c[0] for c in cards} == {"dev", "test"}

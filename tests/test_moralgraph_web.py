@@ -40,6 +40,7 @@ def test_a_person_writes_a_card_and_judges_a_transition_over_the_api(api, servic
         "answer": "yes",
         "replaced": False,
         "judged": 1,
+        "weight": 0.1,  # a fresh account: no annotation karma yet
     }
     assert api.get(f"{url}/next").json() == {"transition": None}
     graph = api.get(f"{url}/graph").json()

@@ -13,6 +13,9 @@ percentiles.
 
 **Coordinated voters.** An honest crowd, then k coordinated accounts that each judge every pair with a
 target value, shown as X → target, answering yes: the smallest k that makes the target the winner.
+`fresh_accounts_attack` repeats it on the same crowds (the second best, a close winner, and the worst) with
+votes weighted by annotation karma as the product stores them: attackers are fresh accounts (weight 0.1),
+the honest crowd established annotators (1), or as fresh as the attackers; and, in the same run, unweighted.
 
 **Deduplication.** Paraphrase groups from real text: ValueBench's psychometric items (MIT) each come with
 the authors' rephrasing of the item as an advice-seeking question ("It is important to me to be rich …"
@@ -106,16 +109,54 @@ def recovery(values: int, voters: int, pairs_per_voter: int, adversarial: float,
 
 
 def attackers_to_flip(
-    values: int, honest: int, pairs_per_voter: int, target: int, seed: int, most: int = 500
+    values: int,
+    honest: int,
+    pairs_per_voter: int,
+    target: int,
+    seed: int,
+    most: int = 500,
+    attacker_weight: float = 1.0,
+    honest_weight: float = 1.0,
 ) -> int | None:
-    """The fewest coordinated accounts (each endorsing every move to `target`) that make it the winner."""
+    """The fewest coordinated accounts (each endorsing every move to `target`, one vote per pair) that make it
+    the winner; votes weigh `attacker_weight` and `honest_weight` (see `aggregate`: karma weights)."""
     rng = np.random.default_rng(seed)
-    base = crowd_votes(rng, values, honest, pairs_per_voter)
-    attack = [Vote(x, target, "yes") for x in range(values) if x != target]
+    base = [
+        Vote(v.from_id, v.to_id, v.answer, honest_weight) for v in crowd_votes(rng, values, honest, pairs_per_voter)
+    ]
+    attack: list[Vote] = []
     for k in range(most + 1):
-        if aggregate(range(values), base + attack * k).winner == target:
+        if aggregate(range(values), base + attack).winner == target:
             return k
+        attack += [Vote(x, target, "yes", attacker_weight, f"attacker{k}") for x in range(values) if x != target]
     return None
+
+
+def fresh_attack(values: int, honest: int, pairs_per_voter: int, target: int, seeds: int) -> dict[str, Any]:
+    """Coordinated fresh accounts (no annotation karma: `karma.FRESH_WEIGHT`) against the same honest crowds,
+    counted three ways: every vote weighing 1 (no karma weighting), the honest crowd established annotators
+    (weight 1) against fresh attackers, and an honest crowd as fresh as the attackers."""
+    from valueprint.annotate.karma import FRESH_WEIGHT
+
+    ways = {
+        "unweighted": (1.0, 1.0, 500),
+        "weighted_established_crowd": (FRESH_WEIGHT, 1.0, 5000),
+        "weighted_fresh_crowd": (FRESH_WEIGHT, FRESH_WEIGHT, 500),
+    }
+    out: dict[str, Any] = {"target_true_rank": values - target, "fresh_weight": FRESH_WEIGHT}
+    for name, (attacker, crowd, most) in ways.items():
+        needed = [
+            attackers_to_flip(values, honest, pairs_per_voter, target, seed, most, attacker, crowd)
+            for seed in range(seeds)
+        ]
+        found = [k for k in needed if k is not None]
+        out[name] = {
+            "median_attackers": float(np.median(found)) if found else None,
+            "min_attackers": min(found) if found else None,
+            f"never_flipped_within_{most}": len(needed) - len(found),
+            "per_seed": needed,
+        }
+    return out
 
 
 # -- deduplication on paraphrase groups -----------------------------------------------------------
@@ -336,6 +377,11 @@ def run(
             "adversarial_10pct": adversarial,
         },
         "coordinated_attack": {"honest_voters": 100, **attacks},
+        "fresh_accounts_attack": {
+            "honest_voters": 100,
+            "close_winner": fresh_attack(values, 100, pairs_per_voter, values - 2, min(seeds, 10)),
+            "worst": fresh_attack(values, 100, pairs_per_voter, 0, min(seeds, 10)),
+        },
     }
     if embed is not None:
         figures["dedup"] = dedup(embed, datasets_dir, product_threshold)

@@ -88,6 +88,9 @@ class VoteRecorded(BaseModel):
     answer: str
     replaced: bool = Field(description="True when it replaced the person's earlier answer on this pair.")
     judged: int
+    weight: float = Field(
+        description="The vote's weight from the voter's annotation karma: 0.1 for a fresh account, 1 from 6 karma."
+    )
 
 
 class EdgeView(BaseModel):
@@ -96,7 +99,8 @@ class EdgeView(BaseModel):
     endorse: float
     against: float
     unsure: float
-    votes: float
+    votes: float = Field(description="n: the summed weight of everyone who judged the pair.")
+    voters: int = Field(description="v: how many people judged the pair (the minimum votes counts these).")
     likelihood: float
     entropy: float
     kept: bool
