@@ -29,6 +29,21 @@ class ContextView(BaseModel):
     winner: ValueView | None = None
 
 
+class ContextProposal(BaseModel):
+    """A context proposed to curators, not yet accepted or dismissed."""
+
+    key: str = Field(description='Its name: "dd-<DailyDilemmas idx>" or "unit-<annotation unit id>-<n>".')
+    text: str = Field(description='The situation, as "when …" (a curator may reword it on accepting).')
+    detail: str = Field(description="Where it was read: the dilemma, or the annotation unit's sanitised text.")
+    source: str = Field(description="daily_dilemmas or annotation.")
+    source_ref: str
+
+
+class ContextProposals(BaseModel):
+    daily_dilemmas: list[ContextProposal]
+    annotation: list[ContextProposal]
+
+
 class MergeView(BaseModel):
     canonical_id: int
     method: str = Field(description="new, embedding (merged by similarity), split or merge (by the card's author).")

@@ -5,6 +5,8 @@ API) propose contexts, write values cards, keep a card apart from (or merge it i
 tell the story of a transition, judge transitions ("did this person become wiser?"), say whether a
 winning value represents them, and read the graph and its JSON export. With an upstream model
 configured, the interview can run as a chat that drafts the card (or a story) for the person to edit.
+Curators (and administrators) see contexts proposed from DailyDilemmas and annotation units, and accept
+(perhaps reworded) or dismiss them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from valueprint.moralgraph import interview
 from valueprint.moralgraph.cards import MAX_POLICIES, STORY_CHARS, WHY_CHARS
 from valueprint.moralgraph.schemas import (
     CardView,
+    ContextProposal,
+    ContextProposals,
     ContextView,
     GraphView,
     PolicySuggestion,
@@ -26,7 +30,7 @@ from valueprint.moralgraph.schemas import (
     TransitionView,
     VoteRecorded,
 )
-from valueprint.web.deps import Participant, ServicesDep
+from valueprint.web.deps import Curator, Participant, ServicesDep
 
 router = APIRouter(prefix="/v1/moralgraph", tags=["moral graph"])
 MAX_ID = 2**31 - 1
@@ -34,6 +38,9 @@ ContextId = Annotated[int, Path(ge=1, le=MAX_ID, description="A context's id.")]
 CardId = Annotated[int, Path(ge=1, le=MAX_ID, description="A values card's id.")]
 TransitionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A transition's id.")]
 BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
+ProposalKey = Annotated[
+    str, Path(max_length=64, description='A proposed context: "dd-<DailyDilemmas idx>" or "unit-<unit id>-<n>".')
+]
 
 
 class Body(BaseModel):
@@ -42,6 +49,12 @@ class Body(BaseModel):
 
 class ContextRequest(Body):
     text: str = Field(max_length=300, description='A situation, as "when …" ("when" is added if missing).')
+
+
+class AcceptRequest(Body):
+    text: str | None = Field(
+        None, max_length=300, description="The context in the curator's words; the proposal's own when absent."
+    )
 
 
 class CardRequest(Body):
@@ -126,6 +139,26 @@ def list_contexts(s: ServicesDep, _: Participant) -> list[ContextView]:
 def propose_context(s: ServicesDep, participant_id: Participant, body: ContextRequest) -> ContextView:
     """Propose a context in your words (the existing one if it is already there)."""
     return s.moralgraph.propose_context(participant_id, body.text)
+
+
+@router.get("/proposals")
+def proposed_contexts(
+    s: ServicesDep, _: Curator, per_source: Annotated[int, Query(ge=1, le=50)] = 10
+) -> ContextProposals:
+    """Contexts proposed from DailyDilemmas and from annotation units, not yet accepted or dismissed."""
+    return s.moralgraph.proposed_contexts(per_source)
+
+
+@router.post("/proposals/{key}/accept", status_code=201)
+def accept_proposal(s: ServicesDep, curator_id: Curator, key: ProposalKey, body: AcceptRequest) -> ContextView:
+    """Make the proposal a context (in `text` when you reworded it)."""
+    return s.moralgraph.accept_proposal(curator_id, key, body.text)
+
+
+@router.post("/proposals/{key}/dismiss")
+def dismiss_proposal(s: ServicesDep, curator_id: Curator, key: ProposalKey) -> ContextProposal:
+    """Dismiss the proposal: it is not proposed again."""
+    return s.moralgraph.dismiss_proposal(curator_id, key)
 
 
 @router.get("/contexts/{context_id}")

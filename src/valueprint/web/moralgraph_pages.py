@@ -6,8 +6,9 @@ guided interview (`…/interview`) helps a person write their card in their own 
 policies beside each field and, with an upstream model, a chat that drafts the card for them to edit;
 `…/vote` shows one transition at a time ("did this person become wiser?"); `…/represent` asks whether
 the winning value represents the person; `/moralgraph/mine` lists a person's cards with their merges,
-to keep apart or merge. Every form posts with the session's CSRF token; an error shows the page again
-with what was typed and what to fix (422), so nothing is lost.
+to keep apart or merge; `/moralgraph/proposals` shows curators the contexts proposed from DailyDilemmas and
+annotation units, to accept (perhaps reworded) or dismiss. Every form posts with the session's CSRF token;
+an error shows the page again with what was typed and what to fix (422), so nothing is lost.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from valueprint.errors import BadRequestError, CardError, NotFoundError
 from valueprint.moralgraph import interview
 from valueprint.moralgraph.cards import MAX_POLICIES, MIN_POLICIES
 from valueprint.services import Services
-from valueprint.web.deps import CurrentParticipant, Form, Participant, ServicesDep
+from valueprint.web.deps import Curator, CurrentParticipant, Form, Participant, ServicesDep
 from valueprint.web.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -30,6 +31,7 @@ ContextId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CardId = Annotated[int, Path(ge=1, le=MAX_ID)]
 TransitionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 POLICY_FIELDS = MAX_POLICIES
+ProposalKey = Annotated[str, Path(max_length=64)]
 
 
 def _visitor(request: Request) -> Response:
@@ -77,6 +79,37 @@ def context_page(
     graph = s.moralgraph.graph(context_id)
     names = {v.id: v.title for v in graph.values}
     return render(request, "moralgraph_context.html", {"graph": graph, "context": graph.context, "names": names})
+
+
+# -- proposed contexts (curators) ----------------------------------------------------------------
+
+
+@router.get("/moralgraph/proposals", response_class=HTMLResponse)
+def proposals_page(request: Request, s: ServicesDep, _: Curator) -> Response:
+    return _proposals(request, s)
+
+
+def _proposals(request: Request, s: Services, **more: Any) -> Response:
+    page = {"proposals": s.moralgraph.proposed_contexts(), **more}
+    return render(request, "moralgraph_proposals.html", page, status_code=422 if more.get("error") else 200)
+
+
+@router.post("/moralgraph/proposals/{key}/accept")
+def accept_proposal(request: Request, s: ServicesDep, curator_id: Curator, key: ProposalKey, form: Form) -> Response:
+    text = str(form.get("text") or "")
+    try:
+        context = s.moralgraph.accept_proposal(curator_id, key, text)
+    except CardError as error:
+        return _proposals(request, s, error=str(error), error_key=key, typed=text)
+    flash(request, f"“{context.text}” is now a context people can write cards for and judge.")
+    return redirect("/moralgraph/proposals")
+
+
+@router.post("/moralgraph/proposals/{key}/dismiss")
+def dismiss_proposal(request: Request, s: ServicesDep, curator_id: Curator, key: ProposalKey) -> Response:
+    dismissed = s.moralgraph.dismiss_proposal(curator_id, key)
+    flash(request, f"Dismissed “{dismissed.text}”: it will not be proposed again.")
+    return redirect("/moralgraph/proposals")
 
 
 # -- the interview and the card ------------------------------------------------------------------
