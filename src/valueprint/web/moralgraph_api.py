@@ -7,6 +7,13 @@ winning value represents them, and read the graph and its JSON export. With an u
 configured, the interview can run as a chat that drafts the card (or a story) for the person to edit.
 Curators (and administrators) see contexts proposed from DailyDilemmas and annotation units, and accept
 (perhaps reworded) or dismiss them.
+
+**Who reads the graph.** The contexts with their winning values, a context's graph, the representation
+figures and the export are read by signed-in people and by registered third-party apps with their API key
+(`Authorization: Bearer vpk_…`, as for `/v1/rank`): the graph is an aggregate (no voter ids, no reasons), so
+an app needs no person's consent or scope to read it, but it is not public either: its values are people's
+own words, shared with the people who build the graph and the apps this server's operator registered, not
+with anonymous scrapers. Without a session or a key: 401. Apps only read; writing is for people.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from valueprint.moralgraph.schemas import (
     TransitionView,
     VoteRecorded,
 )
-from valueprint.web.deps import Curator, Participant, ServicesDep
+from valueprint.web.deps import Curator, GraphReader, Participant, ServicesDep
 
 router = APIRouter(prefix="/v1/moralgraph", tags=["moral graph"])
 MAX_ID = 2**31 - 1
@@ -130,8 +137,8 @@ class DraftStory(BaseModel):
 
 
 @router.get("/contexts")
-def list_contexts(s: ServicesDep, _: Participant) -> list[ContextView]:
-    """Every context, with its counts and its winning value where people have judged it."""
+def list_contexts(s: ServicesDep, _: GraphReader) -> list[ContextView]:
+    """Every context, with its counts and its winning value where people have judged it (people and apps)."""
     return s.moralgraph.contexts()
 
 
@@ -162,12 +169,12 @@ def dismiss_proposal(s: ServicesDep, curator_id: Curator, key: ProposalKey) -> C
 
 
 @router.get("/contexts/{context_id}")
-def get_context(s: ServicesDep, _: Participant, context_id: ContextId) -> ContextView:
+def get_context(s: ServicesDep, _: GraphReader, context_id: ContextId) -> ContextView:
     return s.moralgraph.context(context_id)
 
 
 @router.get("/contexts/{context_id}/graph")
-def get_graph(s: ServicesDep, _: Participant, context_id: ContextId) -> GraphView:
+def get_graph(s: ServicesDep, _: GraphReader, context_id: ContextId) -> GraphView:
     """The context's graph: values by PageRank, every judged edge with its figures, the winning value."""
     return s.moralgraph.graph(context_id)
 
@@ -213,13 +220,13 @@ def represent(
 
 
 @router.get("/representation")
-def representation(s: ServicesDep, _: Participant) -> RepresentationSummary:
+def representation(s: ServicesDep, _: GraphReader) -> RepresentationSummary:
     """How many people said the winning values represent them."""
     return s.moralgraph.representation()
 
 
 @router.get("/export")
-def export(s: ServicesDep, _: Participant) -> dict[str, Any]:
+def export(s: ServicesDep, _: GraphReader) -> dict[str, Any]:
     """Every context's graph with the votes it was computed from (no voter ids, no reasons)."""
     return s.moralgraph.export()
 
