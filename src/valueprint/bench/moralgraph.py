@@ -25,6 +25,9 @@ Cards of the same scale are the hard negatives. Cards are split in two halves by
 is chosen on the dev half (best F1) and precision and recall are reported on the test half, in contexts of
 `DEDUP_CONTEXT` cards, with pairwise precision and recall over "merged together".
 
+**Context detection** (with the embedder): the chat's rule for finding a prompt's context, on prompts
+labelled by hand, threshold chosen on dev and reported on test (`bench.context_detection`).
+
 **Build time.** 10,000 canonical cards and 100,000 votes stored in SQLite (100 contexts × 100 values), then
 every context's graph built from the stored votes (`MoralGraph.export`); and the aggregation alone for one
 context holding all 10,000 values and 100,000 votes.
@@ -343,6 +346,7 @@ def run(
     embed: Embed | None,
     datasets_dir: Path,
     product_threshold: float,
+    product_similarity: float = 0.48,
     seeds: int = 20,
     values: int = 8,
     pairs_per_voter: int = 6,
@@ -384,8 +388,12 @@ def run(
         },
     }
     if embed is not None:
+        from valueprint.bench import context_detection
+
         figures["dedup"] = dedup(embed, datasets_dir, product_threshold)
         show("dedup", 1, 1)
+        figures["context_detection"] = context_detection.run(embed, datasets_dir, product_similarity)
+        show("detection", 1, 1)
     figures["build"] = build_time(100, 100, 100_000)
     figures["single_context"] = single_context_time(10_000, 100_000)
     show("build", 1, 1)
@@ -400,7 +408,7 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
 
     from valueprint.bench.report import save_figure
 
-    panels = 3 if "dedup" in figures else 2
+    panels = 2 + ("dedup" in figures) + ("context_detection" in figures)
     fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4))
     crowd = figures["crowd"]
     for key, label, style in (("honest", "honest crowd", "-"), ("adversarial_10pct", "10% adversarial", "--")):
@@ -439,4 +447,15 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
         axes[2].set_title("dedup on ValueBench paraphrases")
         axes[2].legend()
         axes[2].grid(alpha=0.3)
+    if "context_detection" in figures:
+        detection, ax = figures["context_detection"], axes[panels - 1]
+        curve = detection["test_curve"]
+        xs = [c["threshold"] for c in curve]
+        for key, label in (("precision", "precision"), ("recall", "recall"), ("false_match_rate", "false matches")):
+            ax.plot(xs, [c[key] for c in curve], label=label)
+        ax.axvline(detection["chosen_on_dev"]["threshold"], color="C3", linestyle=":", label="chosen on dev")
+        ax.set_xlabel("similarity threshold")
+        ax.set_title(f"chat context detection (test half, {detection['test']['prompts']} prompts)", fontsize=9)
+        ax.legend()
+        ax.grid(alpha=0.3)
     return save_figure(fig, path)
