@@ -226,7 +226,13 @@ def vote(
         recorded = s.moralgraph.vote(participant_id, transition_id, form.get("answer"), form.get("why"))
     except CardError as error:
         return _vote(request, s, participant_id, shown.context_id, error=str(error), why=str(form.get("why") or ""))
-    flash(request, f"Recorded. You have judged {recorded.judged} transition{'s' if recorded.judged != 1 else ''} here.")
+    message = f"Recorded. You have judged {recorded.judged} transition{'s' if recorded.judged != 1 else ''} here."
+    if recorded.weight < 1:
+        message += (
+            f" Your judgement weighs {recorded.weight:g} of an established annotator's: annotating carefully earns"
+            " the karma that makes it count fully."
+        )
+    flash(request, message)
     return redirect(f"/moralgraph/contexts/{shown.context_id}/vote")
 
 
