@@ -149,6 +149,7 @@ def test_curators_list_accept_and_dismiss_proposals_over_the_api(curator_client,
 
 
 def test_proposals_are_for_curators_only(participant_client, client) -> None:
+    assert 'href="/moralgraph/proposals"' not in participant_client.get("/moralgraph").text
     assert participant_client.get("/v1/moralgraph/proposals").status_code == 403
     assert participant_client.post("/v1/moralgraph/proposals/dd-55/dismiss").status_code == 403
     assert participant_client.get("/moralgraph/proposals").status_code == 403
@@ -157,6 +158,7 @@ def test_proposals_are_for_curators_only(participant_client, client) -> None:
 
 def test_the_proposals_page_accepts_a_reworded_context_and_keeps_a_mistake(curator_client, services) -> None:
     ids = add_units(services, UNITS)
+    assert 'href="/moralgraph/proposals"' in curator_client.get("/moralgraph").text
     page = curator_client.get("/moralgraph/proposals")
     assert page.status_code == 200 and "when my boss ignores me in every meeting" in page.text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)

@@ -11,8 +11,9 @@ when it is cast (`voting.vote_weight`), from the voter's annotation karma k at t
     w = 0.1 + 0.9 · min(1, max(0, k) / 6)           (`karma.weight`: FRESH_WEIGHT 0.1, FULL_KARMA 6)
 
 so a fresh account (no annotation karma history, or none above 0) weighs 0.1 of an established annotator
-(karma 6 or more, weight 1), and a weight grows linearly in between. Weights decide how much a vote moves
-an edge; whether a pair has been judged enough counts people, not weight.
+(karma 6 or more, weight 1), and a weight grows linearly in between; a vote keeps the weight it was cast
+with until its voter answers on the pair again. Weights decide how much a vote moves an edge; whether a
+pair has been judged enough counts people, not weight.
 For a pair of canonical cards {A, B} of one context:
 
     Y(A→B) = Σ w of "yes" on A→B          N(A→B) = Σ w of "no" on A→B

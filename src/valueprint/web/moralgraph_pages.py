@@ -18,10 +18,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
+from valueprint.accounts.roles import Role
 from valueprint.errors import BadRequestError, CardError, NotFoundError
 from valueprint.moralgraph import interview
 from valueprint.moralgraph.cards import MAX_POLICIES, MIN_POLICIES
 from valueprint.services import Services
+from valueprint.web import security
 from valueprint.web.deps import Curator, CurrentParticipant, Form, Participant, ServicesDep
 from valueprint.web.templating import flash, redirect, render
 
@@ -49,11 +51,17 @@ def contexts_page(request: Request, s: ServicesDep, participant_id: CurrentParti
     return _contexts(request, s)
 
 
+def _is_curator(request: Request) -> bool:
+    viewer = security.signed_in(request)
+    return viewer is not None and viewer.role in (Role.CURATOR, Role.ADMIN)
+
+
 def _contexts(request: Request, s: Services, **more: Any) -> Response:
     context = {
         "contexts": s.moralgraph.contexts(),
         "proposals": s.moralgraph.context_proposals(),
         "summary": s.moralgraph.representation(),
+        "curator": _is_curator(request),
         **more,
     }
     return render(request, "moralgraph.html", context, status_code=422 if more.get("error") else 200)
