@@ -102,6 +102,21 @@ def test_a_dismissed_proposal_is_not_proposed_again_by_key_or_by_text(services, 
     assert [p.key for p in graph.proposed_contexts().annotation] == [f"unit-{ids[1]}-0"], "same text: left out"
 
 
+def test_a_curator_s_dismissals_are_in_their_export_and_stay_dismissed_without_them(services) -> None:
+    from valueprint.store.models import ContextDismissal
+
+    leaving = services.accounts.create(role=Role.CURATOR).id
+    first = services.moralgraph.proposed_contexts(1).daily_dilemmas[0]
+    services.moralgraph.dismiss_proposal(leaving, first.key)
+    exported = services.accounts.export(leaving)["moral_graph"]["contexts_dismissed"]
+    assert [(d["key"], d["text"]) for d in exported] == [(first.key, first.text)]
+    services.delete_participant(leaving)
+    with services.db.session() as session:
+        kept = session.query(ContextDismissal).one()
+        assert (kept.key, kept.dismissed_by) == (first.key, None)
+    assert first.key not in {p.key for p in services.moralgraph.proposed_contexts(50).daily_dilemmas}
+
+
 def test_a_key_naming_nothing_is_a_404_and_a_bad_wording_a_clear_error(services, curator) -> None:
     ids = add_units(services, UNITS, hidden=frozenset({0}))
     for key in ("dd-999999999", f"unit-{ids[0]}-0", f"unit-{ids[1]}-0", "unit-x-0", "../etc"):
