@@ -82,13 +82,21 @@ def test_a_curator_accepts_a_unit_s_situation_in_their_words(services, curator) 
     )
     context = graph.accept_proposal(curator, proposed[0].key, "When your manager ignores you in meetings")
     assert context.text == "when your manager ignores you in meetings" and context.source == "annotation"
-    assert context.detail == UNITS[0] and context.source_ref == proposed[0].source_ref
+    assert context.source_ref == proposed[0].source_ref
+    assert context.detail == "", "a unit's text stays with its project's annotators: the context names the unit"
     with services.db.session() as session:
         assert session.get(MoralContext, context.id).proposed_by is None, "a curated context outlives its curator"
     assert graph.proposed_contexts().annotation == [proposed[0]], "its own wording is still open"
     as_proposed = graph.accept_proposal(curator, proposed[0].key)
     assert as_proposed.text == proposed[0].text and graph.proposed_contexts().annotation == []
     assert graph.accept_proposal(curator, proposed[0].key).id == as_proposed.id, "accepting again changes nothing"
+
+
+def test_an_accepted_dilemma_keeps_the_dilemma_as_its_detail(services, curator) -> None:
+    proposal = services.moralgraph.proposed_contexts(1).daily_dilemmas[0]
+    context = services.moralgraph.accept_proposal(curator, proposal.key)
+    assert (context.text, context.detail, context.source) == (proposal.text, proposal.detail, "daily_dilemmas")
+    assert context.source_ref.startswith(f"DailyDilemmas idx {proposal.key.removeprefix('dd-')} ")
 
 
 def test_a_dismissed_proposal_is_not_proposed_again_by_key_or_by_text(services, curator) -> None:

@@ -115,14 +115,17 @@ class Proposing(GraphBase):
     def accept_proposal(self, curator_id: str, key: str, text: object = None) -> ContextView:
         """Side effect: a new context from the proposal, in `text` when the curator reworded it (the existing
         context when one has that text already). The curator is not recorded as its proposer: a curated
-        context outlives its curator's account."""
+        context outlives its curator's account. A DailyDilemmas dilemma becomes the context's detail; an
+        annotation unit's text does not (contexts are read by every participant and by apps, a project's
+        units only by its annotators): `source_ref` names the unit instead."""
         with self.db.session() as session:
             proposal = self._proposal(session, key)
             wording = check_context(proposal.text if text is None or text == "" else text)
             existing = session.scalar(select(MoralContext).where(func.lower(MoralContext.text) == wording.lower()))
             if existing is None:
+                detail = proposal.detail if proposal.source == "daily_dilemmas" else ""
                 existing = MoralContext(
-                    text=wording, detail=proposal.detail, source=proposal.source, source_ref=proposal.source_ref
+                    text=wording, detail=detail, source=proposal.source, source_ref=proposal.source_ref
                 )
                 session.add(existing)
                 session.flush()
