@@ -1,8 +1,10 @@
 """The moral graph's journey in a real browser (Debian's chromium through Playwright) against a real uvicorn
 server: a new person writes a card in a context (with a suggestion of similar policies shown, used only by
 choice), judges five transitions, sees the graph drawn and the winning value, and says whether it
-represents them. Other people's cards and judgements are made through the domain beforehand; embeddings
-are the word-overlap stand-in (`moralgraph_factories.words`), so no model is loaded."""
+represents them; then a chat about the same situation, through the live server's chat endpoint, says in its
+notes that the graph was consulted and which value it drew on (issue 17's "Done when", end to end). Other
+people's cards and judgements are made through the domain beforehand; embeddings are the word-overlap
+stand-in (`moralgraph_factories.words`) and the chat model a recording double, so no model is loaded."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from sqlalchemy import select
 from tests.conftest import live_server
 from tests.moralgraph_factories import VALUES, four_values, grief_context, judge_all, person, stories_upward, words
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_moralgraph_product import RecordingUpstream
+from valueprint.personalize.engine import Engine
 from valueprint.settings import Settings
 from valueprint.store.models import WiserVote
 from valueprint.web.app import create_app
@@ -28,9 +32,15 @@ HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("moralgraph"), environment="test"))
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("moralgraph"),
+        environment="test",
+        moralgraph_context_similarity=0.3,  # for the word-overlap stand-in, as in test_moralgraph_product
+    )
+    app = create_app(settings)
     services = app.state.services
     services.moralgraph.embedder = words
+    services.personalizer._engine = Engine(services.model.space, upstream=RecordingUpstream())  # type: ignore[arg-type]
     context = grief_context(services)
     ids = four_values(services, context)
     hostile = services.moralgraph.create_card(
@@ -136,3 +146,14 @@ def test_a_new_person_writes_a_card_judges_five_transitions_and_sees_the_winner(
     with services.db.session() as session:
         whys = session.scalars(select(WiserVote.why).where(WiserVote.why.like("judgement %"))).all()
     assert sorted(whys) == [f"judgement {i}" for i in range(1, 6)], "five judgements, each with its why"
+
+    app = services.registry.register_app("Chat app", ["moral"])
+    asked = page.request.post(
+        "/v1/chat/completions",
+        data={"messages": [{"role": "user", "content": "How can I help a friend who is grieving her mother?"}]},
+        headers={"Authorization": f"Bearer {app.api_key}"},
+    )
+    assert asked.ok, asked.text()
+    consulted = asked.json()["valueprint"]["notes"]["moral_graph"]
+    assert consulted["consulted"] and consulted["used"] == "winning_value"
+    assert consulted["context"] == "when someone is grieving" and consulted["value"]["title"] == "Being there"

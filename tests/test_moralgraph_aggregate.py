@@ -102,10 +102,40 @@ def test_pagerank_agrees_with_an_exact_linear_solve_when_out_weights_need_scalin
     assert graph.ordering()[0] == 3
 
 
-def test_weights_count_as_that_many_votes() -> None:
-    light = aggregate([1, 2], [Vote(1, 2, "yes", 0.5), Vote(1, 2, "yes", 0.5), Vote(2, 1, "yes", 1.0)])
-    e = edge_of(light, 1, 2)
-    assert (e.endorse, e.against) == (1.0, 1.0) and e.status == "too_few_votes"
+def test_weights_move_an_edge_but_the_minimum_votes_counts_people() -> None:
+    # three fresh accounts (weight 0.1 each) say yes on 1→2: three people judged the pair, so it has enough
+    # votes; for = 0.3, n = 0.3, ℓ = (0.3 + 1) / (0.3 + 2)
+    fresh = [Vote(1, 2, "yes", 0.1, voter=f"fresh{i}") for i in range(3)]
+    e = edge_of(aggregate([1, 2], fresh), 1, 2)
+    assert (e.voters, e.votes, e.endorse) == (3, pytest.approx(0.3), pytest.approx(0.3))
+    assert e.status == "kept" and e.likelihood == pytest.approx(1.3 / 2.3)
+    # two established annotators are still too few people, however much they weigh
+    assert edge_of(aggregate([1, 2], [Vote(1, 2, "yes", 1.0, "a"), Vote(1, 2, "yes", 1.0, "b")]), 1, 2).voters == 2
+    assert edge_of(aggregate([1, 2], [Vote(1, 2, "yes", 1.0), Vote(1, 2, "yes", 1.0)]), 1, 2).status == (
+        "too_few_votes"
+    )
+
+
+def test_ten_fresh_accounts_do_not_outvote_three_established_annotators() -> None:
+    # 3 established yes on 2→1 (weight 1) and 10 fresh yes on 1→2 (weight 0.1)
+    established = [Vote(2, 1, "yes", 1.0, voter=f"old{i}") for i in range(3)]
+    fresh = [Vote(1, 2, "yes", 0.1, voter=f"new{i}") for i in range(10)]
+    weighted = aggregate([1, 2], established + fresh)
+    down, up = edge_of(weighted, 2, 1), edge_of(weighted, 1, 2)
+    # 2→1: for 3, against 1.0 (the fresh yes on 1→2), n = 4, 13 people; f = 0.75, H(0.75) = 0.8113 ≤ 0.95
+    assert (down.endorse, down.against, down.voters) == (3.0, pytest.approx(1.0), 13)
+    assert down.likelihood == pytest.approx(4 / 6) and down.entropy == pytest.approx(0.8113, abs=1e-4)
+    assert down.status == "kept" and up.status == "not_endorsed" and weighted.winner == 1
+    # had every account weighed the same, the ten would have won: 1→2 for 10, against 3, H(10/13) = 0.779
+    unweighted = aggregate([1, 2], [Vote(v.from_id, v.to_id, v.answer, 1.0, v.voter) for v in established + fresh])
+    assert edge_of(unweighted, 1, 2).status == "kept" and unweighted.winner == 2
+
+
+def test_one_person_has_one_vote_per_pair_whichever_way_it_was_shown() -> None:
+    with pytest.raises(ValueError, match="one person one vote per pair"):
+        aggregate([1, 2], [Vote(1, 2, "yes", 1.0, "ann"), Vote(2, 1, "no", 1.0, "ann")])
+    both = aggregate([1, 2, 3], [Vote(1, 2, "yes", 1.0, "ann"), Vote(2, 3, "yes", 1.0, "ann")])
+    assert [e.voters for e in both.edges] == [1, 1, 1, 1]
 
 
 def test_the_graph_is_reproducible_from_its_votes_in_any_order() -> None:
@@ -120,6 +150,9 @@ def test_bad_votes_are_refused() -> None:
         aggregate([1, 2], [Vote(1, 2, "maybe")])
     with pytest.raises(ValueError, match="another"):
         aggregate([1], [Vote(1, 1, "yes")])
+    for weight in (0.0, -1.0, math.nan):
+        with pytest.raises(ValueError, match="weight"):
+            aggregate([1, 2], [Vote(1, 2, "yes", weight)])
 
 
 def test_an_empty_context_has_no_graph_to_speak_of() -> None:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tests.moralgraph_factories import words
+from valueprint.bench import context_detection as detection
 from valueprint.bench import moralgraph as bench
 from valueprint.moralgraph.aggregate import aggregate
 
@@ -36,6 +37,80 @@ def test_coordinated_accounts_crown_their_value_eventually() -> None:
     assert aggregate(range(6), base).winner != 0
 
 
+def test_fresh_accounts_need_more_of_them_against_established_annotators() -> None:
+    found = bench.fresh_attack(6, 30, 5, target=4, seeds=4)
+    plain, weighted = found["unweighted"]["per_seed"], found["weighted_established_crowd"]["per_seed"]
+    assert None not in plain and None not in weighted
+    for p, w in zip(plain, weighted, strict=True):  # 0 where the honest crowd already crowned the target
+        assert (w > p) if p > 0 else (w == 0), "a fresh account weighs 0.1 of an established one"
+    assert found["weighted_established_crowd"]["median_attackers"] > 3 * found["unweighted"]["median_attackers"]
+    assert found["fresh_weight"] == 0.1 and found["target_true_rank"] == 2
+
+
+def test_the_labelled_prompts_name_seeded_contexts_and_split_evenly_per_context(shared_data) -> None:
+    from valueprint.moralgraph.contexts import curated
+
+    rows = detection.labelled()
+    seeded = {c.text for c in curated(shared_data)}
+    assert len({r["id"] for r in rows}) == len(rows) == 148
+    assert {r["context"] for r in rows} - {None} == seeded, "every seeded context has prompts, and only those"
+    assert sum(r["context"] is None for r in rows) == 48
+    halves = detection.split(rows)
+    assert len(halves["dev"]) + len(halves["test"]) == len(rows)
+    assert not {r["id"] for r in halves["dev"]} & {r["id"] for r in halves["test"]}
+    for context in {r["context"] for r in rows}:
+        dev = sum(r["context"] == context for r in halves["dev"])
+        test = sum(r["context"] == context for r in halves["test"])
+        assert test >= 1 and dev - test in (0, 1), "each context alternates dev, test, dev, …"
+
+
+def test_detection_counts_right_wrong_missed_and_false_matches_by_hand() -> None:
+    scores = np.array(
+        [
+            [0.70, 0.20],  # context 0, found: right
+            [0.50, 0.60],  # context 0, but 1 is closer: wrong
+            [0.40, 0.10],  # context 1, under the threshold: missed
+            [0.30, 0.55],  # no context, but 1 reaches it: a false match
+            [0.10, 0.20],  # no context, none found
+        ]
+    )
+    tally = detection.counts(scores, [0, 0, 1, None, None], threshold=0.5)
+    assert tally == {
+        "right": 1, "wrong": 1, "missed": 1, "false_match": 1, "with_context": 3, "without_context": 2
+    }  # fmt: skip
+    found = detection.figures(tally, 0.5)
+    # precision 1 / (1 + 1 + 1), recall 1 / 3, F0.5 = 1.25·p·r / (0.25·p + r) = 1/3, false matches 1 / 2
+    assert (found["precision"], found["recall"], found["f0_5"], found["false_match_rate"]) == (0.333, 0.333, 0.333, 0.5)
+
+
+def test_detection_picks_its_threshold_on_dev_and_reports_test(shared_data) -> None:
+    found = detection.run(words, shared_data, product_threshold=0.45)
+    chosen = found["chosen_on_dev"]
+    assert chosen["dev"]["f0_5"] == max(f["f0_5"] for f in _dev_curve(shared_data))
+    assert chosen["test"]["threshold"] == chosen["threshold"] and found["product_setting_on_test"]["threshold"] == 0.45
+    assert found["test"]["prompts"] == 60 and found["dev"]["prompts"] == 88
+
+
+def _dev_curve(shared_data) -> list[dict]:
+    """The dev curve recomputed here, to check the choice independently of `run`."""
+    from valueprint.moralgraph.consult import similarities
+    from valueprint.moralgraph.contexts import curated
+
+    contexts = [c.text for c in curated(shared_data)]
+    dev = detection.split(detection.labelled())["dev"]
+    scores = similarities(words([r["prompt"] for r in dev]), words(contexts))
+    expected = [None if r["context"] is None else contexts.index(r["context"]) for r in dev]
+    return [detection.figures(detection.counts(scores, expected, t), t) for t in detection.THRESHOLDS]
+
+
+def test_the_chat_takes_the_closest_context_only_from_the_threshold_up() -> None:
+    from valueprint.moralgraph.consult import closest
+
+    assert closest(np.array([0.2, 0.48, 0.3]), 0.48) == (1, 0.48)
+    assert closest(np.array([0.2, 0.47999, 0.3]), 0.48) == (1, 0.48), "similarities are rounded to 4 places"
+    assert closest(np.array([0.2, 0.47, 0.3]), 0.48) == (None, 0.47)
+
+
 def test_paraphrase_cards_come_from_valuebench_items_and_their_rephrasings(shared_data) -> None:
     cards = bench.paraphrase_cards(shared_data)
     assert len(cards) > 300 and {c[0] for c in cards} == {"dev", "test"}
@@ -52,7 +127,7 @@ def test_dedup_counts_pairs_and_picks_its_threshold_on_the_dev_half(shared_data)
     assert found["product_setting"]["threshold"] == 0.9 and len(found["test_curve"]) == len(bench.THRESHOLDS)
 
 
-def test_graphs_are_built_from_stored_votes_and_plotted(tmp_path) -> None:
+def test_graphs_are_built_from_stored_votes_and_plotted(tmp_path, shared_data) -> None:
     built = bench.build_time(contexts=3, values=5, votes=300)
     assert built["canonical_cards"] == 15 and 0 < built["votes"] <= 300 and built["edges_kept"] >= 0
     single = bench.single_context_time(50, 500)
@@ -68,3 +143,5 @@ def test_graphs_are_built_from_stored_votes_and_plotted(tmp_path) -> None:
     }
     path = bench.plot(figures, tmp_path / "moralgraph.png")
     assert path.stat().st_size > 10_000
+    figures["context_detection"] = detection.run(words, shared_data, 0.45)
+    assert bench.plot(figures, tmp_path / "with_detection.png").stat().st_size > path.stat().st_size

@@ -159,6 +159,39 @@ def test_a_second_answer_on_a_pair_replaces_the_first_either_way_round(graph, se
         graph.vote(who, there.id, "yes", "x" * 1001)
 
 
+def earn_karma(services, who: str, delta: float) -> None:
+    from valueprint.annotate import karma
+
+    with services.db.session() as session:
+        karma.add(session, who, "gold_agree", delta, "agreed with a known answer", None, None)
+
+
+def test_a_vote_weighs_by_the_voters_annotation_karma_when_cast(graph, services) -> None:
+    context = grief_context(services)
+    ids = four_values(services, context)
+    shown = graph.propose_transition(person(services), ids["Practical advice"], ids["Being there"], "A story. " * 3)
+    fresh, halfway, established = person(services), person(services), person(services)
+    earn_karma(services, halfway, 3.0)  # 0.1 + 0.9 · 3/6
+    earn_karma(services, established, 4.0)
+    earn_karma(services, established, 5.0)  # 9 karma: past FULL_KARMA (6), so 1
+    assert [graph.vote(p, shown.id, "yes").weight for p in (fresh, halfway, established)] == [0.1, 0.55, 1.0]
+    with services.db.session() as session:
+        stored = dict(session.execute(select(WiserVote.participant_id, WiserVote.weight)).all())
+    assert stored == {fresh: 0.1, halfway: 0.55, established: 1.0}
+    e = next(e for e in graph.graph(context).edges if e.from_id == ids["Practical advice"] and e.endorse)
+    # three people judged the pair (enough), together weighing 1.65: ℓ = (1.65 + 1) / (1.65 + 2)
+    assert e.voters == 3 and e.votes == pytest.approx(1.65) and e.likelihood == pytest.approx(2.65 / 3.65)
+    assert e.status == "kept"
+    exported = next(c for c in graph.export()["contexts"] if c["id"] == context)
+    assert sorted(v["weight"] for v in exported["votes"]) == [0.1, 0.55, 1.0]
+    assert all(set(v) == {"from_id", "to_id", "answer", "weight"} for v in exported["votes"])  # no voter
+    earn_karma(services, fresh, 6.0)  # a vote weighs what its voter's karma was when they cast it ...
+    assert (
+        next(c for c in graph.export()["contexts"] if c["id"] == context)["votes_digest"] == (exported["votes_digest"])
+    )
+    assert graph.vote(fresh, shown.id, "yes").weight == 1.0  # ... until they vote on the pair again
+
+
 def test_stories_are_shown_with_the_transition_and_pick_its_direction(graph, services) -> None:
     context = grief_context(services)
     ids = four_values(services, context)

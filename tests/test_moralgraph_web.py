@@ -40,6 +40,7 @@ def test_a_person_writes_a_card_and_judges_a_transition_over_the_api(api, servic
         "answer": "yes",
         "replaced": False,
         "judged": 1,
+        "weight": 0.1,  # a fresh account: no annotation karma yet
     }
     assert api.get(f"{url}/next").json() == {"transition": None}
     graph = api.get(f"{url}/graph").json()
@@ -125,6 +126,7 @@ def test_the_vote_page_records_a_judgement_and_moves_on(api, services) -> None:
     assert done.status_code == 303
     after = api.get(f"/moralgraph/contexts/{context}/vote")
     assert "You have judged 1 transition here." in after.text and 'id="all-judged"' in after.text
+    assert "weighs 0.1 of an established annotator" in after.text, "a fresh account is told its vote weighs less"
 
 
 def test_pages_render_for_a_signed_in_person(api, services) -> None:

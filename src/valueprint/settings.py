@@ -133,11 +133,11 @@ class Settings(BaseSettings):
         "best F1 on the dev half of `bench moralgraph`'s paraphrase cards).",
     )
     moralgraph_context_similarity: float = Field(
-        default=0.45,
+        default=0.48,
         gt=0.0,
         lt=1.0,
-        description="Cosine similarity (MiniLM) at which a chat prompt is taken to be in a moral-graph context (0.45: "
-        "set by eye on a handful of prompts; unrelated ones scored at most 0.32).",
+        description="Cosine similarity (MiniLM) at which a chat prompt is taken to be in a moral-graph context (0.48: "
+        "chosen by F0.5 on the dev half of `bench moralgraph`'s labelled chat prompts; see moralgraph.json).",
     )
     dask_scheduler: str | None = Field(
         default=None, description="Run training jobs on this Dask scheduler (tcp://host:8786); default in-process."

@@ -13,6 +13,9 @@ percentiles.
 
 **Coordinated voters.** An honest crowd, then k coordinated accounts that each judge every pair with a
 target value, shown as X → target, answering yes: the smallest k that makes the target the winner.
+`fresh_accounts_attack` repeats it on the same crowds (the second best, a close winner, and the worst) with
+votes weighted by annotation karma as the product stores them: attackers are fresh accounts (weight 0.1),
+the honest crowd established annotators (1), or as fresh as the attackers; and, in the same run, unweighted.
 
 **Deduplication.** Paraphrase groups from real text: ValueBench's psychometric items (MIT) each come with
 the authors' rephrasing of the item as an advice-seeking question ("It is important to me to be rich …"
@@ -21,6 +24,9 @@ item its description, the other three its policies); the same four items rephras
 Cards of the same scale are the hard negatives. Cards are split in two halves by a hash: the merge threshold
 is chosen on the dev half (best F1) and precision and recall are reported on the test half, in contexts of
 `DEDUP_CONTEXT` cards, with pairwise precision and recall over "merged together".
+
+**Context detection** (with the embedder): the chat's rule for finding a prompt's context, on prompts
+labelled by hand, threshold chosen on dev and reported on test (`bench.context_detection`).
 
 **Build time.** 10,000 canonical cards and 100,000 votes stored in SQLite (100 contexts × 100 values), then
 every context's graph built from the stored votes (`MoralGraph.export`); and the aggregation alone for one
@@ -106,16 +112,54 @@ def recovery(values: int, voters: int, pairs_per_voter: int, adversarial: float,
 
 
 def attackers_to_flip(
-    values: int, honest: int, pairs_per_voter: int, target: int, seed: int, most: int = 500
+    values: int,
+    honest: int,
+    pairs_per_voter: int,
+    target: int,
+    seed: int,
+    most: int = 500,
+    attacker_weight: float = 1.0,
+    honest_weight: float = 1.0,
 ) -> int | None:
-    """The fewest coordinated accounts (each endorsing every move to `target`) that make it the winner."""
+    """The fewest coordinated accounts (each endorsing every move to `target`, one vote per pair) that make it
+    the winner; votes weigh `attacker_weight` and `honest_weight` (see `aggregate`: karma weights)."""
     rng = np.random.default_rng(seed)
-    base = crowd_votes(rng, values, honest, pairs_per_voter)
-    attack = [Vote(x, target, "yes") for x in range(values) if x != target]
+    base = [
+        Vote(v.from_id, v.to_id, v.answer, honest_weight) for v in crowd_votes(rng, values, honest, pairs_per_voter)
+    ]
+    attack: list[Vote] = []
     for k in range(most + 1):
-        if aggregate(range(values), base + attack * k).winner == target:
+        if aggregate(range(values), base + attack).winner == target:
             return k
+        attack += [Vote(x, target, "yes", attacker_weight, f"attacker{k}") for x in range(values) if x != target]
     return None
+
+
+def fresh_attack(values: int, honest: int, pairs_per_voter: int, target: int, seeds: int) -> dict[str, Any]:
+    """Coordinated fresh accounts (no annotation karma: `karma.FRESH_WEIGHT`) against the same honest crowds,
+    counted three ways: every vote weighing 1 (no karma weighting), the honest crowd established annotators
+    (weight 1) against fresh attackers, and an honest crowd as fresh as the attackers."""
+    from valueprint.annotate.karma import FRESH_WEIGHT
+
+    ways = {
+        "unweighted": (1.0, 1.0, 500),
+        "weighted_established_crowd": (FRESH_WEIGHT, 1.0, 5000),
+        "weighted_fresh_crowd": (FRESH_WEIGHT, FRESH_WEIGHT, 500),
+    }
+    out: dict[str, Any] = {"target_true_rank": values - target, "fresh_weight": FRESH_WEIGHT}
+    for name, (attacker, crowd, most) in ways.items():
+        needed = [
+            attackers_to_flip(values, honest, pairs_per_voter, target, seed, most, attacker, crowd)
+            for seed in range(seeds)
+        ]
+        found = [k for k in needed if k is not None]
+        out[name] = {
+            "median_attackers": float(np.median(found)) if found else None,
+            "min_attackers": min(found) if found else None,
+            f"never_flipped_within_{most}": len(needed) - len(found),
+            "per_seed": needed,
+        }
+    return out
 
 
 # -- deduplication on paraphrase groups -----------------------------------------------------------
@@ -302,6 +346,7 @@ def run(
     embed: Embed | None,
     datasets_dir: Path,
     product_threshold: float,
+    product_similarity: float = 0.48,
     seeds: int = 20,
     values: int = 8,
     pairs_per_voter: int = 6,
@@ -336,10 +381,19 @@ def run(
             "adversarial_10pct": adversarial,
         },
         "coordinated_attack": {"honest_voters": 100, **attacks},
+        "fresh_accounts_attack": {
+            "honest_voters": 100,
+            "close_winner": fresh_attack(values, 100, pairs_per_voter, values - 2, min(seeds, 10)),
+            "worst": fresh_attack(values, 100, pairs_per_voter, 0, min(seeds, 10)),
+        },
     }
     if embed is not None:
+        from valueprint.bench import context_detection
+
         figures["dedup"] = dedup(embed, datasets_dir, product_threshold)
         show("dedup", 1, 1)
+        figures["context_detection"] = context_detection.run(embed, datasets_dir, product_similarity)
+        show("detection", 1, 1)
     figures["build"] = build_time(100, 100, 100_000)
     figures["single_context"] = single_context_time(10_000, 100_000)
     show("build", 1, 1)
@@ -354,7 +408,7 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
 
     from valueprint.bench.report import save_figure
 
-    panels = 3 if "dedup" in figures else 2
+    panels = 2 + ("dedup" in figures) + ("context_detection" in figures)
     fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4))
     crowd = figures["crowd"]
     for key, label, style in (("honest", "honest crowd", "-"), ("adversarial_10pct", "10% adversarial", "--")):
@@ -393,4 +447,15 @@ def plot(figures: dict[str, Any], path: Path) -> Path:
         axes[2].set_title("dedup on ValueBench paraphrases")
         axes[2].legend()
         axes[2].grid(alpha=0.3)
+    if "context_detection" in figures:
+        detection, ax = figures["context_detection"], axes[panels - 1]
+        curve = detection["test_curve"]
+        xs = [c["threshold"] for c in curve]
+        for key, label in (("precision", "precision"), ("recall", "recall"), ("false_match_rate", "false matches")):
+            ax.plot(xs, [c[key] for c in curve], label=label)
+        ax.axvline(detection["chosen_on_dev"]["threshold"], color="C3", linestyle=":", label="chosen on dev")
+        ax.set_xlabel("similarity threshold")
+        ax.set_title(f"chat context detection (test half, {detection['test']['prompts']} prompts)", fontsize=9)
+        ax.legend()
+        ax.grid(alpha=0.3)
     return save_figure(fig, path)

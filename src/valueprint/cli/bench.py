@@ -371,7 +371,8 @@ def bench_moralgraph(
     dedup: Annotated[bool, typer.Option(help="Measure deduplication (loads the evaluator's MiniLM).")] = True,
 ) -> None:
     """The moral graph: ordering recovered from synthetic crowds (honest, 10% adversarial, coordinated
-    accounts), deduplication on ValueBench paraphrases, and building 10,000 cards' and 100,000 votes' graphs."""
+    accounts, fresh accounts with and without karma weights), deduplication on ValueBench paraphrases, the
+    chat's context detection on labelled prompts, and building 10,000 cards' and 100,000 votes' graphs."""
     from rich.progress import Progress
 
     from valueprint.bench import moralgraph
@@ -388,6 +389,7 @@ def bench_moralgraph(
             embed,
             settings.datasets_dir,
             settings.moralgraph_merge_similarity,
+            settings.moralgraph_context_similarity,
             seeds=seeds,
             on_progress=stage_bars(progress),
         )

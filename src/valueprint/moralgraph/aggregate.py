@@ -4,13 +4,22 @@ A pure function of the votes and three parameters: the same votes always give th
 holding the exported votes can recompute it (`votes_digest` names the input).
 
 **Votes.** A vote answers "did this person become wiser?" for a transition shown as A → B: yes, no or not
-sure, with a weight w (1 for everyone: votes are not weighted by annotation karma yet, so fresh accounts
-do not weigh less).
+sure. One person has one vote per pair {A, B}, whichever way it was shown (the store keeps the latest;
+`Vote.voter`, where given, makes this function refuse a second). Each vote carries a weight w, stored with it
+when it is cast (`voting.vote_weight`), from the voter's annotation karma k at that moment (`annotate.karma`):
+
+    w = 0.1 + 0.9 · min(1, max(0, k) / 6)           (`karma.weight`: FRESH_WEIGHT 0.1, FULL_KARMA 6)
+
+so a fresh account (no annotation karma history, or none above 0) weighs 0.1 of an established annotator
+(karma 6 or more, weight 1), and a weight grows linearly in between; a vote keeps the weight it was cast
+with until its voter answers on the pair again. Weights decide how much a vote moves an edge; whether a
+pair has been judged enough counts people, not weight.
 For a pair of canonical cards {A, B} of one context:
 
     Y(A→B) = Σ w of "yes" on A→B          N(A→B) = Σ w of "no" on A→B
     U{A,B} = Σ w of "not sure" on A→B or B→A
-    n{A,B} = Y(A→B) + N(A→B) + Y(B→A) + N(B→A) + U{A,B}        (everyone who judged the pair)
+    n{A,B} = Y(A→B) + N(A→B) + Y(B→A) + N(B→A) + U{A,B}        (the weight of everyone who judged the pair)
+    v{A,B} = the number of people who judged the pair            (each counts 1, whatever their weight)
 
 **An endorsement of A→B counts against B→A** (and a "no" on A→B counts against A→B, but for nothing):
 
@@ -18,7 +27,8 @@ For a pair of canonical cards {A, B} of one context:
     against(A→B) = N(A→B) + Y(B→A)
 
 **Edge likelihood**: the share of the pair's judges who endorse the move, with one pseudo-vote each way
-(Laplace), so that one vote is never certainty and "not sure" dilutes it:
+(Laplace, each of the weight of an established annotator), so that one vote is never certainty and "not
+sure" dilutes it (a pair judged only by fresh accounts stays near ½: their 0.1 each moves it little):
 
     ℓ(A→B) = (for(A→B) + 1) / (n{A,B} + 2)
 
@@ -26,7 +36,8 @@ For a pair of canonical cards {A, B} of one context:
 
     f = for / (for + against),      H(A→B) = −f·log₂ f − (1−f)·log₂(1−f)
 
-**An edge A→B is kept** iff n{A,B} ≥ m (minimum votes, default 3), for(A→B) > against(A→B) and
+**An edge A→B is kept** iff v{A,B} ≥ m (minimum votes: distinct voters, default 3; a fresh account's 0.1
+counts as one voter here, so weighting never keeps a pair from being judged), for(A→B) > against(A→B) and
 H(A→B) ≤ h (default 0.95 bits: the majority holds at least about 62% of the decided votes).
 
 **PageRank per context** over the kept edges, weighted by likelihood: a value passes to each wiser value the
@@ -68,6 +79,7 @@ class Vote:
     to_id: int
     answer: str
     weight: float = 1.0
+    voter: str | None = None  # who cast it, where known: a second vote of theirs on the pair is refused
 
 
 @dataclass(frozen=True)
@@ -86,7 +98,8 @@ class Edge:
     endorse: float  # for(A→B)
     against: float
     unsure: float
-    votes: float  # n{A,B}
+    votes: float  # n{A,B}, weighted
+    voters: int  # v{A,B}, people
     likelihood: float
     entropy: float
     kept: bool
@@ -143,31 +156,46 @@ def votes_digest(votes: Iterable[Vote]) -> str:
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
-def tally(votes: Iterable[Vote]) -> dict[tuple[int, int], dict[str, float]]:
-    """Per ordered pair (A, B): the weights of yes, no and not sure shown as A→B."""
-    counts: dict[tuple[int, int], dict[str, float]] = defaultdict(lambda: dict.fromkeys(ANSWERS, 0.0))
+Tallies = dict[tuple[int, int], dict[str, float]]
+
+
+def tally(votes: Iterable[Vote]) -> Tallies:
+    """Per ordered pair (A, B): the weights of yes, no and not sure shown as A→B, and under "voters" how many
+    people answered it that way round."""
+    counts: Tallies = defaultdict(lambda: dict.fromkeys((*ANSWERS, "voters"), 0.0))
+    seen: set[tuple[str, int, int]] = set()
     for vote in votes:
         if vote.answer not in ANSWERS:
             raise ValueError(f"a vote's answer is one of {ANSWERS}, not {vote.answer!r}")
         if vote.from_id == vote.to_id:
             raise ValueError("a transition goes from one card to another")
-        counts[(vote.from_id, vote.to_id)][vote.answer] += vote.weight
+        if not vote.weight > 0 or not math.isfinite(vote.weight):
+            raise ValueError(f"a vote's weight is a positive number, not {vote.weight!r}")
+        if vote.voter is not None:
+            key = (vote.voter, min(vote.from_id, vote.to_id), max(vote.from_id, vote.to_id))
+            if key in seen:
+                raise ValueError(f"one person one vote per pair: {vote.voter!r} voted twice on {key[1:]}")
+            seen.add(key)
+        tallies = counts[(vote.from_id, vote.to_id)]
+        tallies[vote.answer] += vote.weight
+        tallies["voters"] += 1
     return counts
 
 
-NONE_SHOWN: dict[str, float] = dict.fromkeys(ANSWERS, 0.0)  # read only: the tallies of a direction nobody saw
+NONE_SHOWN: dict[str, float] = dict.fromkeys((*ANSWERS, "voters"), 0.0)  # read only: a direction nobody saw
 
 
-def edge(a: int, b: int, counts: dict[tuple[int, int], dict[str, float]], parameters: Parameters) -> Edge:
+def edge(a: int, b: int, counts: Tallies, parameters: Parameters) -> Edge:
     """The figures of A→B from the pair's tallies (see the module's formula)."""
     ab, ba = counts.get((a, b), NONE_SHOWN), counts.get((b, a), NONE_SHOWN)
     endorse, against = ab["yes"], ab["no"] + ba["yes"]
     unsure = ab["not_sure"] + ba["not_sure"]
     votes = ab["yes"] + ab["no"] + ba["yes"] + ba["no"] + unsure
+    voters = int(ab["voters"] + ba["voters"])
     likelihood = (endorse + 1.0) / (votes + 2.0)
     decided = endorse + against
     entropy = binary_entropy(endorse / decided) if decided > 0 else 0.0
-    if votes < parameters.min_votes:
+    if voters < parameters.min_votes:
         status = "too_few_votes"
     elif endorse <= against:
         status = "not_endorsed"
@@ -175,7 +203,7 @@ def edge(a: int, b: int, counts: dict[tuple[int, int], dict[str, float]], parame
         status = "contested"
     else:
         status = "kept"
-    return Edge(a, b, endorse, against, unsure, votes, likelihood, entropy, status == "kept", status)
+    return Edge(a, b, endorse, against, unsure, votes, voters, likelihood, entropy, status == "kept", status)
 
 
 def transition_weights(kept: list[Edge], nodes: list[int]) -> dict[int, dict[int, float]]:

@@ -53,6 +53,23 @@ class Consultation:
         return {"consulted": True, **asdict(self)}
 
 
+def similarities(prompts: np.ndarray, contexts: np.ndarray) -> np.ndarray:
+    """Cosine similarities, one row per prompt vector, one column per context vector."""
+
+    def unit(vectors: np.ndarray) -> np.ndarray:
+        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9, None)
+
+    return unit(prompts) @ unit(contexts).T
+
+
+def closest(scores: np.ndarray, threshold: float) -> tuple[int | None, float]:
+    """The most similar context's index if its similarity (rounded to 4 places) reaches `threshold`, and
+    that similarity (`bench moralgraph` measures detection with this same rule)."""
+    best = int(np.argmax(scores))
+    similarity = round(float(scores[best]), 4)
+    return (best if similarity >= threshold else None), similarity
+
+
 class Consulting(GraphBase):
     """The graph's consultation, a part of `service.MoralGraph`."""
 
@@ -65,11 +82,10 @@ class Consulting(GraphBase):
     def detect(self, prompt: str, contexts: list[tuple[int, str]]) -> tuple[tuple[int, str] | None, float]:
         """The context most similar to the prompt, if similar enough, and its similarity."""
         vectors = self.embed([prompt, *(text for _, text in contexts)])
-        unit = vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9, None)
-        scores = unit[1:] @ unit[0]
-        best = int(np.argmax(scores))
-        similarity = round(float(scores[best]), 4)
-        return (contexts[best] if similarity >= self.settings.moralgraph_context_similarity else None), similarity
+        best, similarity = closest(
+            similarities(vectors[:1], vectors[1:])[0], self.settings.moralgraph_context_similarity
+        )
+        return (contexts[best] if best is not None else None), similarity
 
     def consult_graph(self, prompt: str, own_context_ids: set[int]) -> Consultation | None:
         contexts = self._voted_contexts()

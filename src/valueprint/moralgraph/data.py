@@ -1,26 +1,29 @@
 """The moral graph's data duty: a person's values cards, stories, votes and "did this represent you?" answers.
 
 Export: every card (with its canonical card and the history of where it was merged), every story, vote
-(with why) and representation answer, and the contexts the person proposed.
+(with why and weight) and representation answer, the contexts the person proposed, and the proposed
+contexts they dismissed as a curator.
 
 Deletion REMOVES them. A canonical card shows the words of one member card: when that card was the
 person's, the canonical card takes the words of its oldest remaining member; when no member is left, the
 canonical card is deleted, and with it the transitions, stories and votes (other people's too) about it,
 because they judged words that are gone. A context the person proposed stays without their id when other
-people wrote cards in it, and is deleted when nobody did.
+people wrote cards in it, and is deleted when nobody did. A proposed context they dismissed as a curator
+stays dismissed (a decision about a data set's text, not about them), without their id.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from valueprint.store.duties import DataDuty, DutyContext, register
 from valueprint.store.models import (
     CanonicalCard,
     CardMerge,
+    ContextDismissal,
     MoralContext,
     RepresentationAnswer,
     Transition,
@@ -75,8 +78,10 @@ def _export(context: DutyContext) -> dict[str, Any]:
     votes = session.scalars(select(WiserVote).where(WiserVote.participant_id == mine).order_by(WiserVote.id))
     answers = session.scalars(select(RepresentationAnswer).where(RepresentationAnswer.participant_id == mine))
     proposed = session.scalars(select(MoralContext).where(MoralContext.proposed_by == mine))
+    dismissed = session.scalars(select(ContextDismissal).where(ContextDismissal.dismissed_by == mine))
     return {
         "contexts_proposed": [{"id": c.id, "text": c.text, "created_at": _iso(c.created_at)} for c in proposed],
+        "contexts_dismissed": [{"key": d.key, "text": d.text, "created_at": _iso(d.created_at)} for d in dismissed],
         "cards": _cards(session, mine),
         "stories": [
             {
@@ -144,6 +149,7 @@ def _delete(context: DutyContext) -> None:
     session.execute(delete(CardMerge).where(CardMerge.card_id.in_(card_ids)))
     session.execute(delete(ValuesCard).where(ValuesCard.id.in_(card_ids)))
     reseat_or_drop(session, touched)
+    session.execute(update(ContextDismissal).where(ContextDismissal.dismissed_by == mine).values(dismissed_by=None))
     for proposed in session.scalars(select(MoralContext).where(MoralContext.proposed_by == mine)).all():
         in_it = select(func.count()).select_from(ValuesCard).where(ValuesCard.context_id == proposed.id)
         written = session.scalar(in_it)

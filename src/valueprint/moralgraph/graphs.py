@@ -55,12 +55,18 @@ def values_of(session: Session, context_id: int) -> list[CanonicalCard]:
 
 
 def votes_of(session: Session, context_id: int) -> list[Vote]:
+    """The context's stored votes, each with its stored weight and its voter (for one person one vote)."""
     rows = session.execute(
-        select(WiserVote.from_id, WiserVote.to_id, WiserVote.answer, WiserVote.weight)
+        select(WiserVote.from_id, WiserVote.to_id, WiserVote.answer, WiserVote.weight, WiserVote.participant_id)
         .where(WiserVote.context_id == context_id)
         .order_by(WiserVote.id)
     )
-    return [Vote(a, b, answer, weight) for a, b, answer, weight in rows]
+    return [Vote(a, b, answer, weight, voter) for a, b, answer, weight, voter in rows]
+
+
+def anonymous(vote: Vote) -> dict[str, Any]:
+    """A vote as the export shows it: everything the formula reads but who cast it."""
+    return {"from_id": vote.from_id, "to_id": vote.to_id, "answer": vote.answer, "weight": vote.weight}
 
 
 def graph_of(session: Session, context_id: int, parameters: Parameters) -> tuple[list[CanonicalCard], Graph]:
@@ -158,7 +164,7 @@ def export(session: Session, parameters: Parameters) -> dict[str, Any]:
                 "values": [v.model_dump() for v in view.values],
                 "edges": [e.model_dump() for e in view.edges],
                 "winner": view.winner.id if view.winner else None,
-                "votes": [vars(v) for v in votes],
+                "votes": [anonymous(v) for v in votes],
                 "votes_digest": view.votes_digest,
             }
         )

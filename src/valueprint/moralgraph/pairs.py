@@ -27,7 +27,7 @@ from valueprint.moralgraph.aggregate import Edge
 class Value:
     id: int
     members: int  # cards merged into it
-    judged: float  # votes on any pair it is part of
+    judged: float  # people who judged any pair it is part of
 
 
 def _hash(*parts: object) -> int:
@@ -38,14 +38,14 @@ def convergence(edges: tuple[Edge, Edge] | None, min_votes: float) -> float:
     """How much another judgement helps settle the pair (its two directed edges)."""
     if edges is None:
         return 0.0
-    votes = edges[0].votes
-    if votes < min_votes:
-        return votes / min_votes
+    voters = edges[0].voters  # the minimum counts people, whatever their weight
+    if voters < min_votes:
+        return voters / min_votes
     return 0.0 if any(e.kept for e in edges) or all(e.status == "not_endorsed" for e in edges) else 0.5
 
 
 def score(a: Value, b: Value, edges: tuple[Edge, Edge] | None, most_members: int, min_votes: float) -> float:
-    votes = edges[0].votes if edges else 0.0
+    votes = edges[0].voters if edges else 0
     popularity = (a.members + b.members) / (2 * max(most_members, 1))
     sparsity = 0.5 * (1 / (1 + votes) + 1 / (1 + min(a.judged, b.judged)))
     return (popularity + convergence(edges, min_votes) + sparsity) / 3

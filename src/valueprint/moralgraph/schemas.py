@@ -29,6 +29,21 @@ class ContextView(BaseModel):
     winner: ValueView | None = None
 
 
+class ContextProposal(BaseModel):
+    """A context proposed to curators, not yet accepted or dismissed."""
+
+    key: str = Field(description='Its name: "dd-<DailyDilemmas idx>" or "unit-<annotation unit id>-<n>".')
+    text: str = Field(description='The situation, as "when …" (a curator may reword it on accepting).')
+    detail: str = Field(description="Where it was read: the dilemma, or the annotation unit's sanitised text.")
+    source: str = Field(description="daily_dilemmas or annotation.")
+    source_ref: str
+
+
+class ContextProposals(BaseModel):
+    daily_dilemmas: list[ContextProposal]
+    annotation: list[ContextProposal]
+
+
 class MergeView(BaseModel):
     canonical_id: int
     method: str = Field(description="new, embedding (merged by similarity), split or merge (by the card's author).")
@@ -88,6 +103,9 @@ class VoteRecorded(BaseModel):
     answer: str
     replaced: bool = Field(description="True when it replaced the person's earlier answer on this pair.")
     judged: int
+    weight: float = Field(
+        description="The vote's weight from the voter's annotation karma: 0.1 for a fresh account, 1 from 6 karma."
+    )
 
 
 class EdgeView(BaseModel):
@@ -96,7 +114,8 @@ class EdgeView(BaseModel):
     endorse: float
     against: float
     unsure: float
-    votes: float
+    votes: float = Field(description="n: the summed weight of everyone who judged the pair.")
+    voters: int = Field(description="v: how many people judged the pair (the minimum votes counts these).")
     likelihood: float
     entropy: float
     kept: bool

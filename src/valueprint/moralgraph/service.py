@@ -1,4 +1,5 @@
-"""The moral graph's face: contexts, values cards (`cardbook`), transitions and votes (`voting`), the graph
+"""The moral graph's face: contexts (proposed to curators: `proposals`), values cards (`cardbook`),
+transitions and votes (`voting`), the graph
 and its export, "did this represent you?", and what the product draws from it (a person's cards for their
 précis, the graph's advice for a chat prompt: `consult`).
 """
@@ -16,6 +17,7 @@ from valueprint.moralgraph import graphs
 from valueprint.moralgraph.cardbook import Cardbook
 from valueprint.moralgraph.cards import check_context, check_why
 from valueprint.moralgraph.consult import Consultation, Consulting
+from valueprint.moralgraph.proposals import Proposing
 from valueprint.moralgraph.schemas import ContextView, GraphView, RepresentationRecorded, RepresentationSummary
 from valueprint.moralgraph.voting import Voting
 from valueprint.moralgraph.wisdom import OwnCard, wisdom_text, with_wisdom
@@ -25,7 +27,7 @@ from valueprint.store.models.base import now
 REPRESENT_ANSWERS = ("yes", "partly", "no")
 
 
-class MoralGraph(Cardbook, Voting, Consulting):
+class MoralGraph(Cardbook, Voting, Consulting, Proposing):
     """The moral graph of this server: built once by `Services.build` (which seeds its curated contexts)."""
 
     # -- contexts ------------------------------------------------------------------------------
@@ -65,10 +67,11 @@ class MoralGraph(Cardbook, Voting, Consulting):
             return graphs.context_views(session, [existing], self.parameters)[0]
 
     def context_proposals(self, n: int = 6, seed: int = 0) -> list[str]:
-        """Everyday situations from DailyDilemmas' training part that are not contexts yet."""
+        """Everyday situations from DailyDilemmas' training part that are not contexts yet (nor dismissed)."""
         with self.db.session() as session:
-            taken = set(session.scalars(select(MoralContext.text)))
-        return [c.text for c in seeds.proposals(self.settings.datasets_dir, taken, n, seed)]
+            _, texts = self._left_out(session)
+        pool = [c for c in seeds.dilemma_contexts(self.settings.datasets_dir) if c.text.casefold() not in texts]
+        return [c.text for c in seeds.sample(pool, n, seed)]
 
     # -- the graph ---------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Transitions and votes: the next pair a person should judge, the stories people tell of a transition,
-and their answer to "did this person become wiser?" (one per person per pair of values)."""
+and their answer to "did this person become wiser?" (one per person per pair of values, weighed by the
+voter's annotation karma when they cast it: see `vote_weight` and the formula in `aggregate`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from valueprint.annotate import karma
 from valueprint.errors import CardError, NotFoundError
 from valueprint.moralgraph import graphs, interview, pairs
 from valueprint.moralgraph.aggregate import ANSWERS
@@ -15,6 +17,13 @@ from valueprint.moralgraph.cards import Card, check_story, check_why
 from valueprint.moralgraph.schemas import StoryView, TransitionView, VoteRecorded
 from valueprint.store.models import CanonicalCard, Transition, TransitionStory, WiserVote
 from valueprint.store.models.base import now
+
+
+def vote_weight(session: Session, participant_id: str) -> float:
+    """The weight of a vote cast now: `karma.weight` of the voter's annotation karma (0.1 for a fresh account,
+    1 from 6 karma up). Stored with the vote, so a graph is reproducible from its stored votes; the karma
+    events it came from stay in the database with their times."""
+    return round(karma.weight(karma.total(session, participant_id)), 6)
 
 
 class Voting(GraphBase):
@@ -26,7 +35,7 @@ class Voting(GraphBase):
             count = graphs.members(session, context_id)
             judged: dict[int, float] = {v.id: 0.0 for v in values}
             for e in graph.edges:
-                judged[e.from_id] = judged.get(e.from_id, 0.0) + e.votes / 2  # each pair appears twice
+                judged[e.from_id] = judged.get(e.from_id, 0.0) + e.voters / 2  # each pair appears twice
             mine = self._judged_pairs(session, participant_id, context_id)
             candidates = [pairs.Value(v.id, count[v.id], judged.get(v.id, 0.0)) for v in values]
             pair = pairs.choose(candidates, graph.edges, mine, participant_id, self.parameters.min_votes)
@@ -168,6 +177,7 @@ class Voting(GraphBase):
             if earlier is not None:
                 session.delete(earlier)  # a new row: the graph's digest names the votes it was computed from
                 session.flush()
+            weight = vote_weight(session, participant_id)
             session.add(
                 WiserVote(
                     participant_id=participant_id,
@@ -179,9 +189,11 @@ class Voting(GraphBase):
                     high_id=high,
                     answer=str(answer),
                     why=reason,
-                    weight=1.0,  # not weighted by annotation karma yet: every person's vote weighs the same
+                    weight=weight,
                 )
             )
             session.flush()
             judged = len(self._judged_pairs(session, participant_id, t.context_id))
-            return VoteRecorded(transition_id=t.id, answer=str(answer), replaced=earlier is not None, judged=judged)
+            return VoteRecorded(
+                transition_id=t.id, answer=str(answer), replaced=earlier is not None, judged=judged, weight=weight
+            )

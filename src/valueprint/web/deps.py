@@ -15,7 +15,7 @@ from fastapi import Depends, Path, Request
 from starlette.datastructures import FormData
 
 from valueprint.accounts.roles import Role
-from valueprint.errors import ForbiddenError
+from valueprint.errors import AuthError, ForbiddenError
 from valueprint.services import Services
 from valueprint.store.models import App
 from valueprint.web import security
@@ -89,6 +89,24 @@ Reviewer = Annotated[str, Depends(reviewer)]
 
 AppClient = Annotated[App, Depends(security.app_client)]
 """The registered app calling with `Authorization: Bearer vpk_…`."""
+
+
+async def graph_reader(request: Request) -> str:
+    """Who reads the moral graph: a registered app by its API key ("app:<id>"), or else the signed-in
+    participant's id. Neither: 401 naming both ways in (the graph is not public: see `web.moralgraph_api`)."""
+    if request.headers.get("authorization"):
+        return "app:" + (await security.app_client(request)).id
+    try:
+        return await security.participant(request)
+    except AuthError:
+        raise AuthError(
+            "the moral graph is read by signed-in people and registered apps: sign in, or send the app's API key "
+            "as `Authorization: Bearer vpk_…`"
+        ) from None
+
+
+GraphReader = Annotated[str, Depends(graph_reader)]
+"""A registered app (by its API key) or a signed-in participant, reading the moral graph."""
 
 Form = Annotated[FormData, Depends(security.form)]
 CheckedForm = Annotated[FormData, Depends(security.checked_form)]

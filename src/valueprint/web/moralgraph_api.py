@@ -5,6 +5,15 @@ API) propose contexts, write values cards, keep a card apart from (or merge it i
 tell the story of a transition, judge transitions ("did this person become wiser?"), say whether a
 winning value represents them, and read the graph and its JSON export. With an upstream model
 configured, the interview can run as a chat that drafts the card (or a story) for the person to edit.
+Curators (and administrators) see contexts proposed from DailyDilemmas and annotation units, and accept
+(perhaps reworded) or dismiss them.
+
+**Who reads the graph.** The contexts with their winning values, a context's graph, the representation
+figures and the export are read by signed-in people and by registered third-party apps with their API key
+(`Authorization: Bearer vpk_…`, as for `/v1/rank`): the graph is an aggregate (no voter ids, no reasons), so
+an app needs no person's consent or scope to read it, but it is not public either: its values are people's
+own words, shared with the people who build the graph and the apps this server's operator registered, not
+with anonymous scrapers. Without a session or a key: 401. Apps only read; writing is for people.
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ from valueprint.moralgraph import interview
 from valueprint.moralgraph.cards import MAX_POLICIES, STORY_CHARS, WHY_CHARS
 from valueprint.moralgraph.schemas import (
     CardView,
+    ContextProposal,
+    ContextProposals,
     ContextView,
     GraphView,
     PolicySuggestion,
@@ -26,7 +37,7 @@ from valueprint.moralgraph.schemas import (
     TransitionView,
     VoteRecorded,
 )
-from valueprint.web.deps import Participant, ServicesDep
+from valueprint.web.deps import Curator, GraphReader, Participant, ServicesDep
 
 router = APIRouter(prefix="/v1/moralgraph", tags=["moral graph"])
 MAX_ID = 2**31 - 1
@@ -34,6 +45,9 @@ ContextId = Annotated[int, Path(ge=1, le=MAX_ID, description="A context's id.")]
 CardId = Annotated[int, Path(ge=1, le=MAX_ID, description="A values card's id.")]
 TransitionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A transition's id.")]
 BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
+ProposalKey = Annotated[
+    str, Path(max_length=64, description='A proposed context: "dd-<DailyDilemmas idx>" or "unit-<unit id>-<n>".')
+]
 
 
 class Body(BaseModel):
@@ -42,6 +56,12 @@ class Body(BaseModel):
 
 class ContextRequest(Body):
     text: str = Field(max_length=300, description='A situation, as "when …" ("when" is added if missing).')
+
+
+class AcceptRequest(Body):
+    text: str | None = Field(
+        None, max_length=300, description="The context in the curator's words; the proposal's own when absent."
+    )
 
 
 class CardRequest(Body):
@@ -117,8 +137,8 @@ class DraftStory(BaseModel):
 
 
 @router.get("/contexts")
-def list_contexts(s: ServicesDep, _: Participant) -> list[ContextView]:
-    """Every context, with its counts and its winning value where people have judged it."""
+def list_contexts(s: ServicesDep, _: GraphReader) -> list[ContextView]:
+    """Every context, with its counts and its winning value where people have judged it (people and apps)."""
     return s.moralgraph.contexts()
 
 
@@ -128,13 +148,33 @@ def propose_context(s: ServicesDep, participant_id: Participant, body: ContextRe
     return s.moralgraph.propose_context(participant_id, body.text)
 
 
+@router.get("/proposals")
+def proposed_contexts(
+    s: ServicesDep, _: Curator, per_source: Annotated[int, Query(ge=1, le=50)] = 10
+) -> ContextProposals:
+    """Contexts proposed from DailyDilemmas and from annotation units, not yet accepted or dismissed."""
+    return s.moralgraph.proposed_contexts(per_source)
+
+
+@router.post("/proposals/{key}/accept", status_code=201)
+def accept_proposal(s: ServicesDep, curator_id: Curator, key: ProposalKey, body: AcceptRequest) -> ContextView:
+    """Make the proposal a context (in `text` when you reworded it)."""
+    return s.moralgraph.accept_proposal(curator_id, key, body.text)
+
+
+@router.post("/proposals/{key}/dismiss")
+def dismiss_proposal(s: ServicesDep, curator_id: Curator, key: ProposalKey) -> ContextProposal:
+    """Dismiss the proposal: it is not proposed again."""
+    return s.moralgraph.dismiss_proposal(curator_id, key)
+
+
 @router.get("/contexts/{context_id}")
-def get_context(s: ServicesDep, _: Participant, context_id: ContextId) -> ContextView:
+def get_context(s: ServicesDep, _: GraphReader, context_id: ContextId) -> ContextView:
     return s.moralgraph.context(context_id)
 
 
 @router.get("/contexts/{context_id}/graph")
-def get_graph(s: ServicesDep, _: Participant, context_id: ContextId) -> GraphView:
+def get_graph(s: ServicesDep, _: GraphReader, context_id: ContextId) -> GraphView:
     """The context's graph: values by PageRank, every judged edge with its figures, the winning value."""
     return s.moralgraph.graph(context_id)
 
@@ -180,13 +220,13 @@ def represent(
 
 
 @router.get("/representation")
-def representation(s: ServicesDep, _: Participant) -> RepresentationSummary:
+def representation(s: ServicesDep, _: GraphReader) -> RepresentationSummary:
     """How many people said the winning values represent them."""
     return s.moralgraph.representation()
 
 
 @router.get("/export")
-def export(s: ServicesDep, _: Participant) -> dict[str, Any]:
+def export(s: ServicesDep, _: GraphReader) -> dict[str, Any]:
     """Every context's graph with the votes it was computed from (no voter ids, no reasons)."""
     return s.moralgraph.export()
 

@@ -6,8 +6,9 @@ guided interview (`…/interview`) helps a person write their card in their own 
 policies beside each field and, with an upstream model, a chat that drafts the card for them to edit;
 `…/vote` shows one transition at a time ("did this person become wiser?"); `…/represent` asks whether
 the winning value represents the person; `/moralgraph/mine` lists a person's cards with their merges,
-to keep apart or merge. Every form posts with the session's CSRF token; an error shows the page again
-with what was typed and what to fix (422), so nothing is lost.
+to keep apart or merge; `/moralgraph/proposals` shows curators the contexts proposed from DailyDilemmas and
+annotation units, to accept (perhaps reworded) or dismiss. Every form posts with the session's CSRF token;
+an error shows the page again with what was typed and what to fix (422), so nothing is lost.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
+from valueprint.accounts.roles import Role
 from valueprint.errors import BadRequestError, CardError, NotFoundError
 from valueprint.moralgraph import interview
 from valueprint.moralgraph.cards import MAX_POLICIES, MIN_POLICIES
 from valueprint.services import Services
-from valueprint.web.deps import CurrentParticipant, Form, Participant, ServicesDep
+from valueprint.web import security
+from valueprint.web.deps import Curator, CurrentParticipant, Form, Participant, ServicesDep
 from valueprint.web.templating import flash, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -30,6 +33,7 @@ ContextId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CardId = Annotated[int, Path(ge=1, le=MAX_ID)]
 TransitionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 POLICY_FIELDS = MAX_POLICIES
+ProposalKey = Annotated[str, Path(max_length=64)]
 
 
 def _visitor(request: Request) -> Response:
@@ -47,11 +51,17 @@ def contexts_page(request: Request, s: ServicesDep, participant_id: CurrentParti
     return _contexts(request, s)
 
 
+def _is_curator(request: Request) -> bool:
+    viewer = security.signed_in(request)
+    return viewer is not None and viewer.role in (Role.CURATOR, Role.ADMIN)
+
+
 def _contexts(request: Request, s: Services, **more: Any) -> Response:
     context = {
         "contexts": s.moralgraph.contexts(),
         "proposals": s.moralgraph.context_proposals(),
         "summary": s.moralgraph.representation(),
+        "curator": _is_curator(request),
         **more,
     }
     return render(request, "moralgraph.html", context, status_code=422 if more.get("error") else 200)
@@ -77,6 +87,37 @@ def context_page(
     graph = s.moralgraph.graph(context_id)
     names = {v.id: v.title for v in graph.values}
     return render(request, "moralgraph_context.html", {"graph": graph, "context": graph.context, "names": names})
+
+
+# -- proposed contexts (curators) ----------------------------------------------------------------
+
+
+@router.get("/moralgraph/proposals", response_class=HTMLResponse)
+def proposals_page(request: Request, s: ServicesDep, _: Curator) -> Response:
+    return _proposals(request, s)
+
+
+def _proposals(request: Request, s: Services, **more: Any) -> Response:
+    page = {"proposals": s.moralgraph.proposed_contexts(), **more}
+    return render(request, "moralgraph_proposals.html", page, status_code=422 if more.get("error") else 200)
+
+
+@router.post("/moralgraph/proposals/{key}/accept")
+def accept_proposal(request: Request, s: ServicesDep, curator_id: Curator, key: ProposalKey, form: Form) -> Response:
+    text = str(form.get("text") or "")
+    try:
+        context = s.moralgraph.accept_proposal(curator_id, key, text)
+    except CardError as error:
+        return _proposals(request, s, error=str(error), error_key=key, typed=text)
+    flash(request, f"“{context.text}” is now a context people can write cards for and judge.")
+    return redirect("/moralgraph/proposals")
+
+
+@router.post("/moralgraph/proposals/{key}/dismiss")
+def dismiss_proposal(request: Request, s: ServicesDep, curator_id: Curator, key: ProposalKey) -> Response:
+    dismissed = s.moralgraph.dismiss_proposal(curator_id, key)
+    flash(request, f"Dismissed “{dismissed.text}”: it will not be proposed again.")
+    return redirect("/moralgraph/proposals")
 
 
 # -- the interview and the card ------------------------------------------------------------------
@@ -193,7 +234,13 @@ def vote(
         recorded = s.moralgraph.vote(participant_id, transition_id, form.get("answer"), form.get("why"))
     except CardError as error:
         return _vote(request, s, participant_id, shown.context_id, error=str(error), why=str(form.get("why") or ""))
-    flash(request, f"Recorded. You have judged {recorded.judged} transition{'s' if recorded.judged != 1 else ''} here.")
+    message = f"Recorded. You have judged {recorded.judged} transition{'s' if recorded.judged != 1 else ''} here."
+    if recorded.weight < 1:
+        message += (
+            f" Your judgement weighs {recorded.weight:g} of an established annotator's: annotating carefully earns"
+            " the karma that makes it count fully."
+        )
+    flash(request, message)
     return redirect(f"/moralgraph/contexts/{shown.context_id}/vote")
 
 

@@ -43,6 +43,7 @@ from valueprint.store.models.limits import RateCounter
 from valueprint.store.models.moralgraph import (
     CanonicalCard,
     CardMerge,
+    ContextDismissal,
     MoralContext,
     RepresentationAnswer,
     Transition,
@@ -76,6 +77,7 @@ __all__ = [
     "CanonicalCard",
     "CardMerge",
     "Consent",
+    "ContextDismissal",
     "CustomInstructions",
     "IssuedTokenRecord",
     "JobStatusRecord",

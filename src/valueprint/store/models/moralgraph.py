@@ -33,6 +33,18 @@ class MoralContext(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
+class ContextDismissal(Base):
+    """A proposed context a curator dismissed (`moralgraph.proposals`): it is not proposed again. `key` names
+    where it came from ("dd-<DailyDilemmas idx>" or "unit-<annotation unit id>-<n>"); `text` as proposed."""
+
+    __tablename__ = "moralgraph_context_dismissals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(String(200), index=True)
+    dismissed_by: Mapped[str | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
 class CanonicalCard(Base):
     """A node of the graph: the value that one or more near-identical cards of a context express."""
 
