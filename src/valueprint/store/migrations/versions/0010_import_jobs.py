@@ -1,7 +1,7 @@
 """annotation imports as jobs: the import, its staged documents and its unpublished units
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 """
 
 import sqlalchemy as sa
