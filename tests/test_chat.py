@@ -110,8 +110,8 @@ def test_a_token_in_the_header_adds_the_consented_precis(chat_app, person) -> No
     )
     assert response.status_code == 200, response.text
     extra = response.json()["valueprint"]
-    assert extra["strategies"] == ["precis"] and extra["scopes"] == ["schwartz"]
-    assert "precis" in extra["notes"]
+    assert extra["strategies"] == ["precis", "frame"] and extra["scopes"] == ["schwartz"]
+    assert "precis" in extra["notes"] and "frame" in extra["notes"]
 
 
 def test_frame_opens_the_reply_with_what_the_person_values_and_says_so(chat_app, person) -> None:
@@ -233,5 +233,8 @@ def test_an_upstream_answers_when_configured_and_this_server_loads_no_model(chat
             assert reply.json()["model"] == "smollm2-135m-instruct"
             steered = client.post("/v1/chat/completions", json={**body, "strategies": ["steer"]}, headers=headers)
             assert steered.status_code == 400 and "local model" in steered.json()["error"]["message"]
+            default = {k: v for k, v in body.items() if k != "strategies"}
+            defaulted = client.post("/v1/chat/completions", json=default, headers=headers)
+            assert defaulted.status_code == 200 and defaulted.json()["valueprint"]["strategies"] == ["precis"]
             assert client.get("/v1/models", headers=headers).json()["data"][0]["id"] == "smollm2-135m-instruct"
             assert front.state.services.personalizer.engine().model is None  # no language model in this worker

@@ -90,6 +90,7 @@ def test_the_benchmark_writes_every_figure_the_issue_asks_for(tmp_path, smollm2_
             low, high = figures[f"{measure}_{strategy}_ci95"]
             assert low <= figures[f"{measure}_{strategy}"] <= high
     every = {"precis", "rerank", "steer", "precis+rerank", "precis+guide", "precis+guide+rerank", "precis+steer+rerank"}
+    every |= {"precis+frame", "precis+frame+rerank", "precis+frame+guide"}
     assert figures["best_strategy_by_referee"] in every
     for judged_by in ("referee_win_rate", "self_win_rate"):
         assert set(figures[judged_by]) == every

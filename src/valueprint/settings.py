@@ -94,7 +94,9 @@ class Settings(BaseSettings):
         description="Cap on tokens generated per chat reply (a request without max_tokens gets 256).",
     )
     try_strategies: str = Field(
-        default="precis+rerank", description="Strategies of the result page's 'Try it' (combine with +)."
+        default="precis+frame+rerank",
+        description="Strategies of the result page's 'Try it' (combine with +; through an upstream, those that "
+        "need the local model are left out).",
     )
     adapter_cache_size: int = Field(default=4, ge=1, le=64, description="Personal adapters kept loaded at once.")
     adapter_steps: int = Field(default=80, ge=1, le=10_000, description="DPO steps of a personal adapter.")

@@ -59,6 +59,7 @@ SINGLE = ("precis", "rerank", "steer")
 COMBINATIONS = (
     "precis+rerank",
     "precis+frame",
+    "precis+frame+rerank",
     "precis+frame+guide",
     "precis+guide",
     "precis+guide+rerank",
@@ -194,6 +195,8 @@ class Bench:
         figures = self._alignment_figures(personas, measured, batch_tokens_per_s)
         figures |= self._pairwise(personas, prompts, replies)
         figures |= self._coherence(prompts, replies)
+        if len(framed) > 1:  # the opening is words the plain model would not write: fluency of the rest
+            figures["reply_perplexity_continuation"] = self._coherence(prompts, framed)["reply_perplexity"]
         return figures
 
     def _without_openings(

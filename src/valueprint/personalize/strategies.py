@@ -180,6 +180,12 @@ class Rerank(Strategy):
         return int(ranking.order[0])
 
 
+def runnable(strategies: list[Strategy], local_model: bool) -> list[Strategy]:
+    """`strategies` without those that need the local model when an upstream answers instead (for defaults
+    chosen by the server, not by a caller, who gets an error for asking the impossible)."""
+    return [s for s in strategies if local_model or not s.needs_local_model]
+
+
 def parse_strategies(requested: Sequence[str] | str | None) -> list[Strategy]:
     """Strategy objects from names ("precis+rerank", ["precis", "steer"], ...), in a fixed order."""
     if requested is None:

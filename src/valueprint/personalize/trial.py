@@ -17,7 +17,7 @@ import numpy as np
 from valueprint.errors import BadRequestError
 from valueprint.personalize.engine import Completion
 from valueprint.personalize.runtime import Sampling
-from valueprint.personalize.strategies import parse_strategies
+from valueprint.personalize.strategies import parse_strategies, runnable
 from valueprint.values.profile import ValueProfile
 
 MAX_PROMPT_CHARS = 1000
@@ -76,7 +76,7 @@ def answer_twice(
     engine = personalizer.engine()
     messages = [{"role": "user", "content": prompt}]
     sampling = Sampling(max_new_tokens=max_tokens, seed=0)
-    chosen = parse_strategies(strategies)
+    chosen = runnable(parse_strategies(strategies), engine.model is not None)
     base = engine.complete(messages, sampling, [], engine.context(None))
     context = engine.context(profile, rerank_n=CANDIDATES)
     context.instructions = instructions

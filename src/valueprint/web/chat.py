@@ -38,7 +38,7 @@ from valueprint.personalize.guidance import DEFAULT_GUIDANCE, MAX_GUIDANCE
 from valueprint.personalize.runtime import Sampling, TextStream, served_model_name
 from valueprint.personalize.schemas import ChatCompletion, ModelList
 from valueprint.personalize.service import scoped_profile
-from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies
+from valueprint.personalize.strategies import DEFAULT_STEER_STRENGTH, parse_strategies, runnable
 from valueprint.registry.audit import ReadPurpose
 from valueprint.services import Services
 from valueprint.store.models import App
@@ -49,7 +49,7 @@ from valueprint.web.deps import AppClient, ServicesDep
 router = APIRouter(prefix="/v1", tags=["chat"])
 MAX_MESSAGE_CHARS = 8000
 MAX_TOKENS = 1024  # per request; the server's VALUEPRINT_CHAT_MAX_TOKENS may cap it lower
-DEFAULT_STRATEGIES = ("precis",)
+DEFAULT_STRATEGIES = ("precis", "frame")  # frame only on the local model (an upstream gets the précis alone)
 LOCAL_ALIAS = "local"  # always means the served local model
 STARTED = int(time.time())
 
@@ -78,7 +78,8 @@ class ChatRequest(BaseModel):
     strategies: list[str] | str | None = Field(
         default=None,
         description=(
-            "precis, frame, steer, adapter, guide, rerank, combined with + (default: precis when a token is given)."
+            "precis, frame, steer, adapter, guide, rerank, combined with + (default with a token: precis+frame on "
+            "the local model, precis through an upstream)."
         ),
     )
     rerank_n: int = Field(default=4, ge=2, le=8)
@@ -154,9 +155,11 @@ def chat_completions(
         )
     resolved = _resolve(s, app, x_value_token or body.value_token)
     profile, scopes = resolved.profile, resolved.scopes
-    names = body.strategies if body.strategies is not None else (DEFAULT_STRATEGIES if profile else ())
-    strategies = parse_strategies(names) if profile else []
     engine = s.personalizer.engine()
+    if body.strategies is not None:
+        strategies = parse_strategies(body.strategies) if profile else []
+    else:
+        strategies = runnable(parse_strategies(DEFAULT_STRATEGIES), engine.model is not None) if profile else []
     context = engine.context(
         profile, rerank_n=body.rerank_n, steer_strength=body.steer_strength, guidance=body.guidance
     )
