@@ -20,6 +20,7 @@ at 2 because this machine has 2 cores (shared with other work: see `host_load_1m
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import tempfile
 import time
@@ -167,9 +168,15 @@ def _delta(before: float | None, after: float | None) -> float | None:
 def projection(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Capacity of bigger machines from the measured CPU per answer (see the module doc for the method)."""
     reference = next((r for r in runs if r["database"] == "postgresql" and r["workers"] == 1), None)
-    if reference is None or not reference["server_cpu_ms_per_answer"] or not reference["postgres_cpu_ms_per_answer"]:
+    if (
+        reference is None
+        or not reference["server_cpu_ms_per_answer"]
+        or reference["postgres_cpu_ms_per_answer"] is None
+    ):
         return {"method": "needs the PostgreSQL one-worker run"}
     web, db = reference["server_cpu_ms_per_answer"], reference["postgres_cpu_ms_per_answer"]
+    # A short run can spend less than one clock tick in PostgreSQL: count it as one tick, an upper bound.
+    db = max(db, round(1000 / os.sysconf("SC_CLK_TCK") / max(reference["answers_stored"], 1), 2))
     u = PROJECTED_UTILISATION
     return {
         "from": "postgresql x1 (least contention on this machine)",
