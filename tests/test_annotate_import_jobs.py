@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import func, select
@@ -322,3 +323,50 @@ def test_two_runs_of_one_import_racing_stage_and_publish_each_unit_once(services
     expected = annotate.import_items(reference, posts(CORPUS), Fields(), "corpus")
     assert finished["imported"] == expected.model_dump()
     assert stored_units(services, pid) == stored_units(services, reference)
+
+
+class SanitisesOnADaskWorker(EmailOnlySanitiser):
+    """The e-mail double, noting the Dask worker it runs on (`get_worker` fails outside one)."""
+
+    workers: ClassVar[set[str]] = set()
+
+    def sanitise(self, text: str):
+        from distributed import get_worker
+
+        SanitisesOnADaskWorker.workers.add(get_worker().address)
+        return super().sanitise(text)
+
+
+def test_an_import_runs_through_a_dask_cluster_with_the_result_of_one_run_in_process(
+    services, annotate, tmp_path, monkeypatch
+) -> None:
+    """With a scheduler configured the import is submitted to Dask, whose worker builds its own sanitiser and
+    reads the data key from its own settings (never sent to it): here a cluster in this process, whose
+    worker's settings name the server's data folder, as deploy/README asks of real workers."""
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setenv("VALUEPRINT_DATA_DIR", str(services.settings.data_dir))
+    monkeypatch.setenv("VALUEPRINT_ENVIRONMENT", "test")
+    pid, reference = project(annotate), project(annotate)
+    import_id = annotate.stage_items(pid, posts(CORPUS), Fields(), "corpus")
+    options = {"n_workers": 1, "threads_per_worker": 1, "processes": False, "dashboard_address": None}
+    with distributed.LocalCluster(**options) as cluster:
+        jobs = AnnotateJobs(
+            tmp_path / "jobs",
+            services.settings.resolved_database_url,
+            scheduler=cluster.scheduler_address,
+            sanitiser_factory=SanitisesOnADaskWorker,
+        )
+        try:
+            started = jobs.import_(pid, import_id, batch=5)
+            assert started["engine"] == "dask" and started["state"] == "queued"
+            assert isinstance(jobs._futures[started["job_id"]], distributed.Future)
+            final = jobs.wait(started["job_id"], timeout=60)
+            workers = set(cluster.scheduler_info["workers"])
+        finally:
+            jobs.close()
+    assert SanitisesOnADaskWorker.workers and SanitisesOnADaskWorker.workers <= workers
+    assert final["state"] == "done" and final["engine"] == "dask" and final["done"] == final["total"] == 28, final
+    expected = annotate.import_items(reference, posts(CORPUS), Fields(), "corpus")
+    assert final["imported"] == expected.model_dump()
+    assert stored_units(services, pid) == stored_units(services, reference)
+    assert count(services, AnnotationImportUnit) == count(services, AnnotationImportDocument) == 0
