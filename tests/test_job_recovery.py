@@ -1,19 +1,23 @@
 """Background jobs abandoned by a process that died: a job queued or running whose row no process has shown alive
-(its reports, or the heartbeat of the process holding or running it) for longer than the lease is recovered by the
-web app, at startup and periodically after. Imports resume (tests/test_annotate_import_jobs.py), unless they were
-resumed so three times in a row already."""
+(its reports, or the heartbeat of the process holding it) for longer than the lease is recovered by the web app,
+at startup and periodically after. Imports resume (tests/test_annotate_import_jobs.py); pre-label jobs, exports
+and adapter training are marked failed with a message that says what to do, so none stays "running" for ever."""
 
 from __future__ import annotations
 
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
 from valueprint.annotate import jobs as annotate_jobs
+from valueprint.errors import ConflictError
 from valueprint.jobs import RESTARTED, JobEngine, JobStatuses, Reaper, beating
+from valueprint.personalize import jobs as training_jobs
+from valueprint.personalize.jobs import Jobs, TrainingRequest
 from valueprint.settings import Settings
 from valueprint.store.models import JobStatusRecord
 
@@ -80,6 +84,30 @@ def test_a_run_beats_for_itself_wherever_it_runs_while_it_lasts(jobs_db) -> None
     assert [s["job_id"] for s in statuses.abandoned(LEASE)] == ["j1"]
 
 
+def test_abandoned_pre_label_and_export_jobs_are_failed_with_what_to_do_and_the_half_written_file_goes(
+    restarted,
+) -> None:
+    jobs = restarted.annotate_jobs
+    partial = Path(restarted.settings.data_dir) / "export-p1-jsonl-1.jsonl.partial"
+    partial.write_text("{}\n")
+    jobs.statuses.start("prelabel-p1", "dead", kind="prelabel", project_id="p1", state="running", done=40, total=90)
+    out = str(partial).removesuffix(".partial")
+    jobs.statuses.start("export-p1-jsonl-1", "dead", kind="export", project_id="p1", out=out, state="running")
+    jobs.statuses.start("export-p1-jsonl-2", "alive", kind="export", project_id="p1", out=out + "2", state="queued")
+    for job_id in ("prelabel-p1", "export-p1-jsonl-1"):
+        quiet_for(restarted.db, annotate_jobs.QUEUE, job_id, 10 * LEASE)
+
+    assert restarted.recover_jobs() == {"resumed": [], "failed": ["prelabel-p1", "export-p1-jsonl-1"]}
+    for job_id in ("prelabel-p1", "export-p1-jsonl-1"):
+        status = jobs.status(job_id)
+        assert (status["state"], status["error"]) == ("failed", RESTARTED)
+        assert status["finished_at"]
+    assert RESTARTED == "the server restarted while this job ran; start it again"
+    assert not partial.exists()
+    assert jobs.status("export-p1-jsonl-2")["state"] == "queued", "a job with a recent sign of life is left alone"
+    assert restarted.recover_jobs() == {"resumed": [], "failed": []}, "failed once"
+
+
 def test_an_import_abandoned_again_after_three_automatic_resumes_is_given_up_and_discarded(restarted) -> None:
     """Its run may be what brings the server down: resuming it on every restart would bring each one down."""
     from sqlalchemy import func, select
@@ -104,6 +132,29 @@ def test_an_import_abandoned_again_after_three_automatic_resumes_is_given_up_and
         assert session.scalar(select(func.count()).select_from(AnnotationDocument)) == 0
 
 
+def test_an_abandoned_adapter_training_is_failed_and_no_longer_blocks_the_next_one(restarted) -> None:
+    trained = threading.Event()
+
+    def train(request, progress):
+        progress(1, 1)
+        trained.set()
+        return {"train_seconds": 0.0}
+
+    jobs = Jobs(restarted.db, train=train, lease_s=LEASE)
+    restarted.personalizer.jobs = jobs
+    request = TrainingRequest("p1", "persona", "p1", "{}", str(restarted.settings.data_dir / "a"), "", "")
+    jobs.statuses.start("p1", "dead", state="training", step=3, total=80)
+    with pytest.raises(ConflictError):
+        jobs.submit(request)  # the dead run still holds it
+    quiet_for(restarted.db, training_jobs.QUEUE, "p1", 10 * LEASE)
+
+    assert restarted.recover_jobs() == {"resumed": [], "failed": ["p1"]}
+    assert (jobs.status("p1")["state"], jobs.status("p1")["error"]) == ("failed", RESTARTED)
+    jobs.submit(request)
+    assert jobs.wait("p1", timeout=30)["state"] == "done" and trained.is_set()
+    jobs.close()
+
+
 def test_of_two_workers_recovering_at_once_only_one_claims_a_job(restarted) -> None:
     statuses = restarted.annotate_jobs.statuses
     statuses.start("export-p1-jsonl-1", "dead", kind="export", project_id="p1", state="running")
@@ -111,6 +162,23 @@ def test_of_two_workers_recovering_at_once_only_one_claims_a_job(restarted) -> N
     first = statuses.fail_abandoned("export-p1-jsonl-1", LEASE)
     assert first is not None and first["state"] == "failed"
     assert statuses.fail_abandoned("export-p1-jsonl-1", LEASE) is None
+
+
+def test_the_web_app_recovers_abandoned_jobs_when_it_starts(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from valueprint.web.app import create_app
+
+    app = create_app(Settings(data_dir=tmp_path / "web", environment="test", job_lease_s=600))
+    services = app.state.services
+    services.annotate_jobs.statuses.start("prelabel-p1", "dead", kind="prelabel", project_id="p1", state="running")
+    quiet_for(services.db, annotate_jobs.QUEUE, "prelabel-p1", 700)
+    with TestClient(app):
+        deadline = time.monotonic() + 10
+        while services.annotate_jobs.statuses.read("prelabel-p1")["state"] != "failed":
+            assert time.monotonic() < deadline, "recovered at startup, not a lease later"
+            time.sleep(0.02)
+    assert services.annotate_jobs.status("prelabel-p1")["error"] == RESTARTED
 
 
 def test_the_reaper_keeps_looking_and_a_failing_look_does_not_stop_it() -> None:

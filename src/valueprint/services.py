@@ -227,12 +227,13 @@ class Services:
 
     def recover_jobs(self) -> dict[str, list[str]]:
         """Background jobs whose process died (no sign of life for `job_lease_s`, see `valueprint.jobs`): imports
-        are resumed here with the annotation service's sanitiser. The web app calls this at startup and every
-        lease/4 seconds after; side effects: job rows written, imports submitted. The ids of the jobs resumed
-        and failed (an import given up after three automatic resumes)."""
+        are resumed here with the annotation service's sanitiser; pre-label jobs, exports and adapter training
+        are marked failed ("the server restarted while this job ran; start it again"). The web app calls this at
+        startup and every lease/4 seconds after; side effects: job rows written, imports submitted. The ids of
+        the jobs resumed and failed (an import given up after three automatic resumes is among the failed)."""
         lease = self.settings.job_lease_s
         annotation = self.annotate_jobs.recover(lease, self.annotate.sanitiser)
-        failed = annotation["failed"]
+        failed = annotation["failed"] + self.personalizer.jobs.fail_abandoned(lease)
         if annotation["resumed"] or failed:
             log.warning("abandoned jobs: resumed %s, failed %s", annotation["resumed"], failed)
         return {"resumed": annotation["resumed"], "failed": failed}

@@ -148,7 +148,7 @@ class Settings(BaseSettings):
         le=86400,
         description="A queued or running background job that no process has shown alive (its reports, or a "
         "heartbeat every lease/4 seconds from the process holding it) for this many seconds was abandoned by a "
-        "process that died: the web app resumes an abandoned import.",
+        "process that died: the web app resumes an abandoned import and marks other abandoned jobs failed.",
     )
     upstream_url: str | None = Field(
         default=None,

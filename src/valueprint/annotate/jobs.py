@@ -16,9 +16,11 @@ renames it when complete, so a half-written export is never mistaken for a finis
 (`import_job`) stages its units and publishes them when the last chunk is done; after a kill `resume`
 submits it again and it carries on; cancelled or failed, it deletes everything it stored.
 
-After a restart (`recover`, called by the web app, see `valueprint.jobs`): an import abandoned for
-longer than the lease (its process died; no heartbeat) is resumed as `resume` would, with no one
-pressing anything. An import abandoned again after `AUTO_RESUMES`
+After a restart (`recover`, called by the web app, see `valueprint.jobs`): a job abandoned for longer
+than the lease (its process died; no heartbeat) is an import, and is resumed as `resume` would, with no
+one pressing anything; or a pre-label job or an export, and is marked failed ("the server restarted
+while this job ran; start it again": a pre-label job started again carries on where it stopped; an
+abandoned export's half-written file is deleted). An import abandoned again after `AUTO_RESUMES`
 automatic resumes in a row is failed and discarded instead (`GAVE_UP`): something in it may be what
 brings its process down, and resuming it for ever would bring every restarted server down with it.
 """
@@ -41,6 +43,7 @@ from valueprint.annotate.units import load_sanitiser
 from valueprint.errors import ConflictError, NotFoundError
 from valueprint.jobs import (
     DEFAULT_LEASE_S,
+    RESTARTED,
     JobCancelled,
     JobEngine,
     JobStatuses,
@@ -285,9 +288,9 @@ class AnnotateJobs:
         )
 
     def recover(self, lease_s: float, sanitiser_factory: Callable[[], Any] | None = None) -> dict[str, list[str]]:
-        """Imports abandoned for longer than `lease_s` seconds (their process died) resumed, or given up (see the
-        module doc); the ids of each. A job some other worker claimed first, or that came alive meanwhile, is
-        left alone."""
+        """Jobs abandoned for longer than `lease_s` seconds (their process died): imports resumed (or given up,
+        `GAVE_UP`), pre-label and export jobs failed with `RESTARTED` (see the module doc); the ids of each. A
+        job some other worker claimed first, or that came alive meanwhile, is left alone."""
         resumed, failed_ = [], []
         for status in self.statuses.abandoned(lease_s):
             job_id, restarts = status["job_id"], int(status.get("restarts") or 0)
@@ -299,11 +302,16 @@ class AnnotateJobs:
                 with contextlib.suppress(ConflictError):  # this process runs it after all
                     if self._launch(request, sanitiser_factory, lease_s, restarts=restarts + 1) is not None:
                         resumed.append(job_id)
-            elif status.get("kind") == "import" and self.statuses.fail_abandoned(job_id, lease_s, GAVE_UP):
-                from valueprint.annotate import import_job
+            elif status.get("kind") == "import":
+                if self.statuses.fail_abandoned(job_id, lease_s, GAVE_UP) is not None:
+                    from valueprint.annotate import import_job
 
-                import_job.discard(shared_database(self.database_url), str(status.get("import_id")))
+                    import_job.discard(shared_database(self.database_url), str(status.get("import_id")))
+                    failed_.append(job_id)
+            elif (done := self.statuses.fail_abandoned(job_id, lease_s, RESTARTED)) is not None:
                 failed_.append(job_id)
+                if done.get("kind") == "export" and done.get("out"):
+                    _remove(Path(done["out"] + ".partial"))
         return {"resumed": resumed, "failed": failed_}
 
     def _start(self, request: JobRequest, sanitiser_factory: Callable[[], Any] | None = None) -> dict[str, Any]:
