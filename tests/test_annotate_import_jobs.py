@@ -9,9 +9,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import func, select
@@ -185,11 +187,9 @@ def test_a_failing_import_deletes_what_it_stored_and_says_why(services, annotate
         assert count(services, table) == 0, table
 
 
-def test_a_killed_import_resumes_where_it_stopped_with_the_same_result_and_no_duplicates(
-    services, annotate, jobs, tmp_path
-) -> None:
-    pid, reference = project(annotate), project(annotate)
-    import_id = annotate.stage_items(pid, posts(CORPUS), Fields(), "corpus")
+def killed_mid_way(services, jobs, pid: str, import_id: str) -> str:
+    """Runs the import in a process of its own (`tests.annotate_import_worker`), killed once three chunks of
+    three documents are committed; the job's id. Its status stays "running", as a dead server leaves it."""
     job_id = f"import-{import_id}"
     jobs.statuses.start(job_id, "r1", kind="import", project_id=pid, import_id=import_id, batch=3, state="queued")
     request = JobRequest(job_id, "import", pid, services.settings.resolved_database_url, batch=3, run_id="r1")
@@ -215,6 +215,15 @@ def test_a_killed_import_resumes_where_it_stopped_with_the_same_result_and_no_du
     assert killed_at["state"] == "running" and 9 <= killed_at["done"] < 28
     assert count(services, AnnotationUnit) == 0 and count(services, AnnotationImportUnit) >= 8
     assert count(services, AnnotationImportDocument) == 28 - killed_at["done"]
+    return job_id
+
+
+def test_a_killed_import_resumes_where_it_stopped_with_the_same_result_and_no_duplicates(
+    services, annotate, jobs, tmp_path
+) -> None:
+    pid, reference = project(annotate), project(annotate)
+    import_id = annotate.stage_items(pid, posts(CORPUS), Fields(), "corpus")
+    job_id = killed_mid_way(services, jobs, pid, import_id)
 
     resumed = jobs.wait(jobs.resume(job_id)["job_id"], timeout=60)
     assert resumed["state"] == "done" and resumed["done"] == 28, resumed
@@ -228,6 +237,73 @@ def test_a_killed_import_resumes_where_it_stopped_with_the_same_result_and_no_du
     assert len(pairs) == len(set(pairs)) == 24
     with pytest.raises(Exception, match="nothing to resume"):
         jobs.resume(job_id)
+
+
+def test_an_import_abandoned_by_a_dead_server_resumes_when_a_new_server_starts_with_no_one_pressing_resume(
+    services, annotate, jobs, monkeypatch
+) -> None:
+    """The killed run's job stays "running" with no process behind it: once it has been quiet for the lease, the
+    web app started on the same database (and data key) resumes it by itself and it ends as one run would."""
+    from fastapi.testclient import TestClient
+
+    from valueprint.settings import Settings
+    from valueprint.web.app import create_app
+
+    pid, reference = project(annotate), project(annotate)
+    import_id = annotate.stage_items(pid, posts(CORPUS), Fields(), "corpus")
+    job_id = killed_mid_way(services, jobs, pid, import_id)
+    killed_run = jobs.statuses.read(job_id)["run_id"]
+
+    monkeypatch.setattr("valueprint.annotate.service.load_sanitiser", EmailOnlySanitiser)  # the killed run's
+    restarted = create_app(Settings(data_dir=services.settings.data_dir, environment="test", job_lease_s=1))
+    assert restarted.state.services.db.url == services.db.url
+    with TestClient(restarted):  # startup: the app looks for abandoned jobs now and every lease/4 seconds
+        deadline = time.monotonic() + 60
+        while (status := jobs.statuses.read(job_id))["state"] != "done":
+            assert status["state"] in ("queued", "running") and time.monotonic() < deadline, status
+            time.sleep(0.05)
+    assert status["run_id"] != killed_run and status["done"] == status["total"] == 28, status
+    assert status["restarts"] == 1
+    expected = annotate.import_items(reference, posts(CORPUS), Fields(), "corpus")
+    assert status["imported"] == expected.model_dump()
+    assert stored_units(services, pid) == stored_units(services, reference)
+    with services.db.session() as session:
+        pairs = session.execute(
+            select(AnnotationUnit.document_id, AnnotationUnit.position).where(AnnotationUnit.project_id == pid)
+        ).all()
+    assert len(pairs) == len(set(pairs)) == 24
+    assert count(services, AnnotationImportUnit) == count(services, AnnotationImportDocument) == 0
+
+
+def test_a_running_import_whose_server_lives_is_not_resumed_by_another_worker(services, annotate, monkeypatch) -> None:
+    """The process running an import beats for it (every lease/4 seconds), so another web worker looking for
+    abandoned jobs leaves it alone however long one of its chunks takes."""
+    release, started = threading.Event(), threading.Event()
+
+    class SlowChunk(EmailOnlySanitiser):
+        def sanitise(self, text):
+            started.set()
+            release.wait(30)
+            return super().sanitise(text)
+
+    url, lease = services.settings.resolved_database_url, 0.4
+    running = AnnotateJobs(
+        Path("exports"), url, sanitiser_factory=SlowChunk, sealer=services.accounts.sealer, lease_s=lease
+    )
+    other = AnnotateJobs(Path("exports"), url, sanitiser_factory=EmailOnlySanitiser, lease_s=lease)
+    try:
+        pid = project(annotate)
+        import_id = annotate.stage_items(pid, posts(TEXTS[:4]), Fields(), "corpus")
+        job_id = running.import_(pid, import_id, batch=4)["job_id"]
+        assert started.wait(30)
+        time.sleep(3 * lease)  # no report for longer than the lease: only the heartbeat says it lives
+        assert other.recover(lease) == {"resumed": [], "failed": []}
+        release.set()
+        assert running.wait(job_id, timeout=30)["state"] == "done"
+    finally:
+        release.set()
+        running.close()
+        other.close()
 
 
 def test_curators_import_as_a_job_over_http_and_follow_it(services, annotate, jobs, web_app) -> None:
@@ -322,3 +398,50 @@ def test_two_runs_of_one_import_racing_stage_and_publish_each_unit_once(services
     expected = annotate.import_items(reference, posts(CORPUS), Fields(), "corpus")
     assert finished["imported"] == expected.model_dump()
     assert stored_units(services, pid) == stored_units(services, reference)
+
+
+class SanitisesOnADaskWorker(EmailOnlySanitiser):
+    """The e-mail double, noting the Dask worker it runs on (`get_worker` fails outside one)."""
+
+    workers: ClassVar[set[str]] = set()
+
+    def sanitise(self, text: str):
+        from distributed import get_worker
+
+        SanitisesOnADaskWorker.workers.add(get_worker().address)
+        return super().sanitise(text)
+
+
+def test_an_import_runs_through_a_dask_cluster_with_the_result_of_one_run_in_process(
+    services, annotate, tmp_path, monkeypatch
+) -> None:
+    """With a scheduler configured the import is submitted to Dask, whose worker builds its own sanitiser and
+    reads the data key from its own settings (never sent to it): here a cluster in this process, whose
+    worker's settings name the server's data folder, as deploy/README asks of real workers."""
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setenv("VALUEPRINT_DATA_DIR", str(services.settings.data_dir))
+    monkeypatch.setenv("VALUEPRINT_ENVIRONMENT", "test")
+    pid, reference = project(annotate), project(annotate)
+    import_id = annotate.stage_items(pid, posts(CORPUS), Fields(), "corpus")
+    options = {"n_workers": 1, "threads_per_worker": 1, "processes": False, "dashboard_address": None}
+    with distributed.LocalCluster(**options) as cluster:
+        jobs = AnnotateJobs(
+            tmp_path / "jobs",
+            services.settings.resolved_database_url,
+            scheduler=cluster.scheduler_address,
+            sanitiser_factory=SanitisesOnADaskWorker,
+        )
+        try:
+            started = jobs.import_(pid, import_id, batch=5)
+            assert started["engine"] == "dask" and started["state"] == "queued"
+            assert isinstance(jobs._futures[started["job_id"]], distributed.Future)
+            final = jobs.wait(started["job_id"], timeout=60)
+            workers = set(cluster.scheduler_info["workers"])
+        finally:
+            jobs.close()
+    assert SanitisesOnADaskWorker.workers and SanitisesOnADaskWorker.workers <= workers
+    assert final["state"] == "done" and final["engine"] == "dask" and final["done"] == final["total"] == 28, final
+    expected = annotate.import_items(reference, posts(CORPUS), Fields(), "corpus")
+    assert final["imported"] == expected.model_dump()
+    assert stored_units(services, pid) == stored_units(services, reference)
+    assert count(services, AnnotationImportUnit) == count(services, AnnotationImportDocument) == 0

@@ -8,6 +8,7 @@ domain imports another's service and no entry point re-assembles it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +35,8 @@ from valueprint.tokens.keys import KeyStore
 from valueprint.values.bank import QuestionBank
 from valueprint.values.model import default_model
 from valueprint.values.scoring import ScoringModel
+
+log = logging.getLogger("valueprint.jobs")
 
 
 def with_crowd_scenarios(model: ScoringModel, db: Database) -> ScoringModel:
@@ -222,6 +225,19 @@ class Services:
         """Carry on with an import whose process died (see `AnnotateJobs.resume`)."""
         return self.annotate_jobs.resume(job_id, self.annotate.sanitiser)
 
+    def recover_jobs(self) -> dict[str, list[str]]:
+        """Background jobs whose process died (no sign of life for `job_lease_s`, see `valueprint.jobs`): imports
+        are resumed here with the annotation service's sanitiser; pre-label jobs, exports and adapter training
+        are marked failed ("the server restarted while this job ran; start it again"). The web app calls this at
+        startup and every lease/4 seconds after; side effects: job rows written, imports submitted. The ids of
+        the jobs resumed and failed (an import given up after three automatic resumes is among the failed)."""
+        lease = self.settings.job_lease_s
+        annotation = self.annotate_jobs.recover(lease, self.annotate.sanitiser)
+        failed = annotation["failed"] + self.personalizer.jobs.fail_abandoned(lease)
+        if annotation["resumed"] or failed:
+            log.warning("abandoned jobs: resumed %s, failed %s", annotation["resumed"], failed)
+        return {"resumed": annotation["resumed"], "failed": failed}
+
     def annotator_profile(self, participant_id: str) -> str:
         """The person's current value profile (JSON), stored with every label they give; ForbiddenError until
         they have answered enough of the questionnaire for a first token (`quick_token_after` questions)."""
@@ -294,6 +310,7 @@ class Services:
                 settings.evaluator_dir,
                 settings.evaluator_precision,
                 sealer=sealer,
+                lease_s=settings.job_lease_s,
             ),
             moralgraph=moralgraph,
         )

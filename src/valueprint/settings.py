@@ -144,6 +144,14 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = Field(
         default=None, description="Run training jobs on this Dask scheduler (tcp://host:8786); default in-process."
     )
+    job_lease_s: float = Field(
+        default=120,
+        gt=0,
+        le=86400,
+        description="A queued or running background job that no process has shown alive (its reports, or a "
+        "heartbeat every lease/4 seconds from the process holding it) for this many seconds was abandoned by a "
+        "process that died: the web app resumes an abandoned import and marks other abandoned jobs failed.",
+    )
     upstream_url: str | None = Field(
         default=None,
         pattern=r"^https?://",

@@ -15,6 +15,14 @@ it still be alive somewhere, loses its licence and stops. An export writes `<fil
 renames it when complete, so a half-written export is never mistaken for a finished one. An import
 (`import_job`) stages its units and publishes them when the last chunk is done; after a kill `resume`
 submits it again and it carries on; cancelled or failed, it deletes everything it stored.
+
+After a restart (`recover`, called by the web app, see `valueprint.jobs`): a job abandoned for longer
+than the lease (its process died; no heartbeat) is an import, and is resumed as `resume` would, with no
+one pressing anything; or a pre-label job or an export, and is marked failed ("the server restarted
+while this job ran; start it again": a pre-label job started again carries on where it stopped; an
+abandoned export's half-written file is deleted). An import abandoned again after `AUTO_RESUMES`
+automatic resumes in a row is failed and discarded instead (`GAVE_UP`): something in it may be what
+brings its process down, and resuming it for ever would bring every restarted server down with it.
 """
 
 from __future__ import annotations
@@ -34,9 +42,12 @@ from sqlalchemy.orm import Session
 from valueprint.annotate.units import load_sanitiser
 from valueprint.errors import ConflictError, NotFoundError
 from valueprint.jobs import (
+    DEFAULT_LEASE_S,
+    RESTARTED,
     JobCancelled,
     JobEngine,
     JobStatuses,
+    beating,
     failed,
     failure_text,
     forget_jobs,
@@ -52,7 +63,13 @@ EXPORT_FORMATS = ("jsonl", "labelstudio", "dpo", "hf")
 SUFFIXES = {"jsonl": ".jsonl", "labelstudio": ".labelstudio.json", "dpo": ".dpo.jsonl", "hf": ".hf"}
 PUBLIC_FIELDS = ("job_id", "kind", "project_id", "format", "state", "engine", "done", "total", "eta_s", "error")
 PUBLIC_FIELDS += ("submitted_at", "started_at", "finished_at", "updated_at", "written", "note", "import_id", "imported")
+PUBLIC_FIELDS += ("restarts",)
 IMPORT_BATCH = 200  # documents sanitised per committed chunk
+AUTO_RESUMES = 3  # automatic resumes of an abandoned import in a row before it is given up
+GAVE_UP = (
+    "the import stopped with its server again after 3 automatic resumes, so it was discarded; "
+    "the server's log may say why; import the file again, perhaps in smaller parts"
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,7 @@ class JobRequest:
     batch: int = 64
     run_id: str = ""
     import_id: str | None = None
+    heartbeat_s: float = DEFAULT_LEASE_S / 4  # how often the run shows it lives (`valueprint.jobs.beating`)
 
 
 def statuses(db: Database) -> JobStatuses:
@@ -117,11 +135,24 @@ def run_job(
     sanitiser_factory: Callable[[], Any] = load_sanitiser,
     sealer_factory: Callable[[], Any] = settings_sealer,
 ) -> dict[str, Any]:
-    """Runs one job to its end, reporting to its row (see the module doc)."""
-    from valueprint.annotate import export_file, import_job, prelabel_run
-
+    """Runs one job to its end, reporting to its row (see the module doc), beating while it runs."""
     db = shared_database(request.database_url)  # in-process: the web app's own
     licence = Licence(request, db)
+    with beating(licence.statuses, request.job_id, request.run_id, request.heartbeat_s):
+        return _run(request, db, licence, prelabeller_factory, sanitiser_factory, sealer_factory)
+
+
+def _run(
+    request: JobRequest,
+    db: Database,
+    licence: Licence,
+    prelabeller_factory: Callable[[JobRequest], Any],
+    sanitiser_factory: Callable[[], Any],
+    sealer_factory: Callable[[], Any],
+) -> dict[str, Any]:
+    """`run_job`'s body: the job run to its end, its status reported."""
+    from valueprint.annotate import export_file, import_job, prelabel_run
+
     try:
         licence.report(state="running", started_at=now(), error=None)
         if request.kind == "prelabel":
@@ -206,14 +237,16 @@ class AnnotateJobs:
         prelabeller_factory: Callable[[JobRequest], Any] = _prelabeller,
         sanitiser_factory: Callable[[], Any] = load_sanitiser,
         sealer: Any = None,
+        lease_s: float = DEFAULT_LEASE_S,
     ) -> None:
         """`sanitiser_factory` builds an import's sanitiser where the job runs; `sealer` opens its documents
-        in-process (None: the settings' data key, read where the job runs, as on Dask)."""
+        in-process (None: the settings' data key, read where the job runs, as on Dask). The jobs this process
+        holds beat every `lease_s / 4` seconds (`valueprint.jobs`)."""
         self.exports_dir, self.database_url, self.scheduler = exports_dir, database_url, scheduler
         self.evaluator_dir, self.precision = (str(evaluator_dir) if evaluator_dir else None), precision
         self.prelabeller_factory, self.sanitiser_factory, self.sealer = prelabeller_factory, sanitiser_factory, sealer
         self.statuses = statuses(shared_database(database_url))
-        self._engine = JobEngine(QUEUE, scheduler)
+        self._engine = JobEngine(QUEUE, scheduler, self.statuses, heartbeat_s=lease_s / 4)
         self.engine = self._engine.kind
         self._lock = threading.Lock()
         self._futures: dict[str, Any] = {}
@@ -254,7 +287,47 @@ class AnnotateJobs:
             status["project_id"], status["import_id"], status.get("batch") or IMPORT_BATCH, sanitiser_factory
         )
 
+    def recover(self, lease_s: float, sanitiser_factory: Callable[[], Any] | None = None) -> dict[str, list[str]]:
+        """Jobs abandoned for longer than `lease_s` seconds (their process died): imports resumed (or given up,
+        `GAVE_UP`), pre-label and export jobs failed with `RESTARTED` (see the module doc); the ids of each. A
+        job some other worker claimed first, or that came alive meanwhile, is left alone."""
+        resumed, failed_ = [], []
+        for status in self.statuses.abandoned(lease_s):
+            job_id, restarts = status["job_id"], int(status.get("restarts") or 0)
+            if status.get("kind") == "import" and status.get("import_id") and restarts < AUTO_RESUMES:
+                batch = status.get("batch") or IMPORT_BATCH
+                request = JobRequest(
+                    job_id, "import", status["project_id"], "", batch=batch, import_id=status["import_id"]
+                )
+                with contextlib.suppress(ConflictError):  # this process runs it after all
+                    if self._launch(request, sanitiser_factory, lease_s, restarts=restarts + 1) is not None:
+                        resumed.append(job_id)
+            elif status.get("kind") == "import":
+                if self.statuses.fail_abandoned(job_id, lease_s, GAVE_UP) is not None:
+                    from valueprint.annotate import import_job
+
+                    import_job.discard(shared_database(self.database_url), str(status.get("import_id")))
+                    failed_.append(job_id)
+            elif (done := self.statuses.fail_abandoned(job_id, lease_s, RESTARTED)) is not None:
+                failed_.append(job_id)
+                if done.get("kind") == "export" and done.get("out"):
+                    _remove(Path(done["out"] + ".partial"))
+        return {"resumed": resumed, "failed": failed_}
+
     def _start(self, request: JobRequest, sanitiser_factory: Callable[[], Any] | None = None) -> dict[str, Any]:
+        started = self._launch(request, sanitiser_factory)
+        assert started is not None  # take_over: a new run always starts
+        return started
+
+    def _launch(
+        self,
+        request: JobRequest,
+        sanitiser_factory: Callable[[], Any] | None = None,
+        abandoned_for: float | None = None,
+        **fields: Any,
+    ) -> dict[str, Any] | None:
+        """Record (with `fields` in its status) and submit a new run; None (nothing done) when `abandoned_for`
+        is given and the job is not, or no longer, abandoned for that long."""
         with self._lock:
             held = self._futures.get(request.job_id)
             if held is not None and not held.done():
@@ -265,11 +338,13 @@ class AnnotateJobs:
                 evaluator_dir=self.evaluator_dir,
                 precision=self.precision,
                 run_id=uuid.uuid4().hex,
+                heartbeat_s=self._engine.heartbeat_s,
             )
             status = self.statuses.start(
                 request.job_id,
                 request.run_id,
                 take_over=True,  # a run left "running" by a dead process must not block this one (module doc)
+                abandoned_for=abandoned_for,
                 kind=request.kind,
                 project_id=request.project_id,
                 format=request.format if request.kind == "export" else None,
@@ -283,8 +358,10 @@ class AnnotateJobs:
                 note=None,
                 import_id=request.import_id,
                 batch=request.batch,
+                **fields,
             )
-            assert status is not None  # take_over: a new run always starts
+            if status is None:  # with take_over, only a job no longer abandoned is not started
+                return None
             self._futures[request.job_id] = self._submit(request, sanitiser_factory)
             return public(status)
 
@@ -294,7 +371,9 @@ class AnnotateJobs:
         else:
             sanitiser = sanitiser_factory or self.sanitiser_factory
             sealer = (lambda: self.sealer) if self.sealer is not None else settings_sealer
-        return self._engine.submit(request.job_id, run_job, request, self.prelabeller_factory, sanitiser, sealer)
+        return self._engine.submit(
+            request.job_id, run_job, request, self.prelabeller_factory, sanitiser, sealer, run_id=request.run_id
+        )
 
     def status(self, job_id: str) -> dict[str, Any]:
         """The job's public status (no server paths); NotFoundError for an unknown job."""

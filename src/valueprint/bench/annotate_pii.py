@@ -14,6 +14,16 @@ unmodified sentence.
   their own (Moral Stories' characters), which are right to redact but are not planted, so
   they are neither true nor false positives here. They are reported separately as
   `background`: counts per type on the unmodified sentences, with examples to judge by eye.
+- Fairness to names already in the real sentences: whether the sanitiser finds such a name can
+  depend on the carrier around it ("Cara" in "Cara speeds ... That is what X told me." but not in
+  the sentence alone), so the rule above does not catch them all. A PERSON entity inside the real
+  sentence, overlapping nothing planted, whose every word is capitalised and a given name in
+  Faker's lists for the planting locales (Faker is where the planted names come from, never where
+  the recogniser learned from, and the recogniser's own output does not decide) is left out too:
+  neither a true nor a false positive, counted in `pre_existing_names_left_out`. Left out rather
+  than counted correct, so that it cannot raise precision by itself; the cost is that a given
+  name used as something else ("Brooklyn" the borough) is left out as well. A detection that runs
+  past such a name ("John waves") still counts as a false positive.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +164,37 @@ def plant(sentences: list[tuple[str, str]], seed: int) -> list[Planted]:
     return out
 
 
+@cache
+def faker_given_names(locales: tuple[str, ...] = LOCALES + NAME_LOCALES) -> frozenset[str]:
+    """Every word of every given name in Faker's person lists for `locales` (about 5,000 words)."""
+    from faker import Faker
+
+    names: set[str] = set()
+    for locale in dict.fromkeys(locales):
+        for provider in Faker(locale).providers:
+            for attribute in ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"):
+                for name in getattr(provider, attribute, ()):
+                    names.update(name.split())
+    return frozenset(names)
+
+
+def pre_existing_name(item: Planted, start: int, end: int, given_names: frozenset[str]) -> bool:
+    """Whether `item.text[start:end]` lies in the real sentence, overlaps nothing planted, and each of its
+    words is a capitalised given name (see the module docstring: such a detection is left out)."""
+    inside = item.sentence_at <= start and end <= item.sentence_at + len(item.sentence)
+    planted = any(start < e and s < end for _, s, e in item.spans)
+    words = item.text[start:end].split()
+    return inside and not planted and bool(words) and all(w[:1].isupper() and w in given_names for w in words)
+
+
+FAIRNESS = (
+    "A PERSON detection inside the real sentence, overlapping nothing planted, whose every word is a capitalised "
+    "given name from Faker's lists for the planting locales, is left out of precision (neither true nor false "
+    "positive; see pre_existing_names_left_out): the real sentences name their own characters, and whether the "
+    "sanitiser finds one can depend on the carrier phrase. Faker, not the recogniser, decides what is a given name."
+)
+
+
 def wilson(hits: int, n: int, z: float = 1.959963984540054) -> list[float] | None:
     if n <= 0:
         return None
@@ -167,10 +209,18 @@ def _covered(text: str, start: int, end: int, result: Sanitised, kind: EntityTyp
     return all(any(lo <= i < hi for lo, hi in cover) for i in range(start, end) if text[i].isalnum())
 
 
-def score(planted: list[Planted], results: list[Sanitised], originals: list[Sanitised]) -> dict[str, Any]:
-    """Per-type recall and precision (see the module docstring for what counts)."""
+def score(
+    planted: list[Planted],
+    results: list[Sanitised],
+    originals: list[Sanitised],
+    given_names: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    """Per-type recall and precision (see the module docstring for what counts); `given_names` defaults to
+    `faker_given_names()`."""
+    given_names = faker_given_names() if given_names is None else given_names
     planted_n, found, redacted = Counter(), Counter(), Counter()
     tp, fp, background_in_planted = Counter(), Counter(), Counter()
+    left_out: list[str] = []
     misses: dict[str, list[str]] = {k: [] for k in ENTITY_TYPES}
     false_hits: dict[str, list[str]] = {k: [] for k in ENTITY_TYPES}
     for item, result, original in zip(planted, results, originals, strict=True):
@@ -186,6 +236,9 @@ def score(planted: list[Planted], results: list[Sanitised], originals: list[Sani
         for entity in result.entities:
             if (entity.type, entity.start, entity.end) in known:
                 background_in_planted[entity.type] += 1
+                continue
+            if entity.type == "PERSON" and pre_existing_name(item, entity.start, entity.end, given_names):
+                left_out.append(item.text[entity.start : entity.end])
                 continue
             if any(k == entity.type and entity.start < e and s < entity.end for k, s, e in item.spans):
                 tp[entity.type] += 1
@@ -222,7 +275,12 @@ def score(planted: list[Planted], results: list[Sanitised], originals: list[Sani
         "precision": _round(total_tp / total_det if total_det else None),
         "precision_ci95": wilson(total_tp, total_det),
     }
-    return {"per_type": per_type, "overall": overall, "background_hits_in_planted": dict(background_in_planted)}
+    return {
+        "per_type": per_type,
+        "overall": overall,
+        "background_hits_in_planted": dict(background_in_planted),
+        "pre_existing_names_left_out": {"count": len(left_out), "examples": left_out[:15]},
+    }
 
 
 def background(items: list[Planted], originals: list[Sanitised]) -> dict[str, Any]:
@@ -287,6 +345,7 @@ def run(
         "goals_missed": missed,
         "texts_per_second": round(2 * len(items) / seconds, 1) if seconds else None,
         "method": __doc__.split("\n\n", 1)[1].strip(),
+        "fairness": FAIRNESS,
     }
 
 

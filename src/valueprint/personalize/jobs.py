@@ -15,6 +15,11 @@ and its checkpoints). So a job that finishes after its person was deleted leaves
 either it recorded "done" before the deletion locked the row (the deletion then removes the
 adapter) or it finds its licence gone when it reports. The adapter files themselves are written to
 `DATA_DIR/adapters`, which the job's worker and the web workers must share.
+
+A job whose process died (a restart, a crash) would otherwise stay "training", and refuse the next run,
+for ever: the web app marks a job abandoned for longer than the lease failed ("the server restarted
+while this job ran; start it again", `Jobs.fail_abandoned`, see `valueprint.jobs`); started again, the
+training resumes from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -31,9 +36,12 @@ from typing import Any
 
 from valueprint.errors import ConflictError
 from valueprint.jobs import (
+    DEFAULT_LEASE_S,
+    RESTARTED,
     JobCancelled,
     JobEngine,
     JobStatuses,
+    beating,
     failed,
     failure_text,
     now,
@@ -72,6 +80,7 @@ class TrainingRequest:
     own: list[tuple[str, str, str]] = field(default_factory=list)
     database_url: str = ""  # set by `Jobs.submit`: where the job's status row is
     run_id: str = ""  # set by `Jobs.submit`: a run's licence is its own, not a later run's of the same job
+    heartbeat_s: float = DEFAULT_LEASE_S / 4  # set by `Jobs.submit`: how often the run shows it lives
 
 
 def statuses(db: Database) -> JobStatuses:
@@ -103,9 +112,17 @@ def train_subject(request: TrainingRequest, on_progress: Progress) -> dict[str, 
 
 
 def run_training(request: TrainingRequest, train: Trainer = train_subject) -> dict[str, Any]:
-    """Build the subject's preference pairs and train their adapter; the job's status follows along.
-    A cancelled job (or one whose subject was deleted) stops at its next step and removes its output."""
-    licence, out = Licence(request), Path(request.out)
+    """Build the subject's preference pairs and train their adapter; the job's status follows along, and the
+    run beats while it lasts (`valueprint.jobs.beating`). A cancelled job (or one whose subject was deleted)
+    stops at its next step and removes its output."""
+    licence = Licence(request)
+    with beating(licence.statuses, request.job_id, request.run_id, request.heartbeat_s):
+        return _train(request, train, licence)
+
+
+def _train(request: TrainingRequest, train: Trainer, licence: Licence) -> dict[str, Any]:
+    """`run_training`'s body."""
+    out = Path(request.out)
     origin: dict[str, float] = {}  # when and at which step DPO began: preparing the pairs is not a step
 
     def progress(step: int, total: int) -> None:
@@ -143,10 +160,17 @@ def run_training(request: TrainingRequest, train: Trainer = train_subject) -> di
 class Jobs:
     """Submit training jobs and read their status; in-process or on Dask (`scheduler` address)."""
 
-    def __init__(self, db: Database, scheduler: str | None = None, train: Trainer = train_subject) -> None:
+    def __init__(
+        self,
+        db: Database,
+        scheduler: str | None = None,
+        train: Trainer = train_subject,
+        lease_s: float = DEFAULT_LEASE_S,
+    ) -> None:
+        """The jobs this process holds beat every `lease_s / 4` seconds (`valueprint.jobs`)."""
         self.db, self.scheduler, self.train = db, scheduler, train
         self.statuses = statuses(db)
-        self._engine = JobEngine(QUEUE, scheduler)
+        self._engine = JobEngine(QUEUE, scheduler, self.statuses, heartbeat_s=lease_s / 4)
         self.engine = self._engine.kind
         self._lock = threading.Lock()
         self._futures: dict[str, Any] = {}  # Dask forgets a task whose future is dropped
@@ -154,7 +178,9 @@ class Jobs:
     def submit(self, request: TrainingRequest) -> dict[str, Any]:
         """Queue a run; ConflictError while another run of the job is active (on any worker)."""
         with self._lock:
-            request = replace(request, run_id=uuid.uuid4().hex, database_url=self.db.url)
+            request = replace(
+                request, run_id=uuid.uuid4().hex, database_url=self.db.url, heartbeat_s=self._engine.heartbeat_s
+            )
             status = self.statuses.start(
                 request.job_id,
                 request.run_id,
@@ -170,7 +196,7 @@ class Jobs:
             return status
 
     def _submit(self, request: TrainingRequest) -> Any:
-        return self._engine.submit(request.job_id, run_training, request, self.train)
+        return self._engine.submit(request.job_id, run_training, request, self.train, run_id=request.run_id)
 
     def cancel(self, job_id: str) -> None:
         """Stop a queued or running job, wherever it runs: it never starts, or stops at its next step,
@@ -180,6 +206,15 @@ class Jobs:
             future = self._futures.pop(job_id, None)
         if future is not None:
             future.cancel()  # a job queued here is dropped; a running one sees its status and stops
+
+    def fail_abandoned(self, lease_s: float) -> list[str]:
+        """Jobs abandoned for longer than `lease_s` seconds (their process died) marked failed with `RESTARTED`;
+        their ids. A job another worker claimed first, or that came alive meanwhile, is left alone."""
+        return [
+            status["job_id"]
+            for status in self.statuses.abandoned(lease_s)
+            if self.statuses.fail_abandoned(status["job_id"], lease_s, RESTARTED) is not None
+        ]
 
     def forget_person(self, session: Any, participant_id: str) -> None:
         """Delete the person's job records in `session`'s unit of work (their adapter or account is going):

@@ -59,7 +59,7 @@ class Personalizer:
         """Adapter training jobs, their status in the database (`db`, else the settings' database on first use)."""
         if self._jobs is None:
             db = self._db or shared_database(self.settings.resolved_database_url)
-            self._jobs = Jobs(db, self.settings.dask_scheduler)
+            self._jobs = Jobs(db, self.settings.dask_scheduler, lease_s=self.settings.job_lease_s)
         return self._jobs
 
     @jobs.setter

@@ -118,6 +118,9 @@ class JobStatus(BaseModel):
     note: str | None = Field(None, description="Why an export wrote nothing (a DPO export without pairs).")
     import_id: str | None = Field(None, description="An import job's import (see /projects/{id}/imports).")
     imported: ImportView | None = Field(None, description="An import job's counts so far, final once done.")
+    restarts: int | None = Field(
+        None, description="How many times in a row the server resumed this import by itself after a restart."
+    )
     submitted_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -10,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from valueprint import __version__
+from valueprint.jobs import Reaper
 from valueprint.services import Services
 from valueprint.settings import Settings, load_settings
 from valueprint.store.secret_files import session_secret
@@ -51,6 +54,18 @@ class RedactHandles(logging.Filter):
         return True
 
 
+@asynccontextmanager
+async def recovering_jobs(app: FastAPI) -> AsyncIterator[None]:
+    """While the app serves: background jobs abandoned by a process that died are recovered at startup and every
+    lease/4 seconds after (`Services.recover_jobs`; imports resume, other jobs are marked failed)."""
+    services: Services = app.state.services
+    reaper = Reaper(services.recover_jobs, services.settings.job_lease_s / 4).start()
+    try:
+        yield
+    finally:
+        reaper.stop()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     app = FastAPI(
@@ -61,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # FastAPI's docs pages load Swagger/ReDoc from a CDN; nothing here may depend on
         redoc_url=None,  # the network, so /docs is web/docs.py's page on the vendored Swagger UI
         responses=ERROR_RESPONSES,
+        lifespan=recovering_jobs,
     )
     app.state.services = Services.build(settings)
     app.add_middleware(  # the cookie: a random session id, the CSRF token, a notice (see web.security)

@@ -12,12 +12,22 @@ names repository, commit and licence.
 
 Those corpora are mostly tweets, where names are often written in lower case, so the head alone
 also fires on ordinary words of well-written text ("email:", "my friend", "tattling"). Rules decide
-before it (`ruled_out`): a closed-class word (spaCy's English stop words: "She", "It", "Who", "her")
-or the label of a personal data field ("Email:", "SSN", "Passport") is never a name, and in a text
-written with capitals (`is_cased`) a word in lower case may be asked to score higher than others
-(`lowercase_threshold`). Both thresholds were chosen on a validation set of real sentences that the
-PII benchmark never reads (`pii.tune_names`); it chose 0.10 for both (asking more of lower-case
-words cost more names written in lower case than it saved ordinary words), see `artefact/SOURCE.md`.
+before it (`never_names`): a word is never a name when it is
+
+- a closed-class word (spaCy's English stop words: "She", "It", "Who", "her"), or a contraction of
+  two ("I've", "don't");
+- the label of a personal data field ("Email:", "SSN", "Passport");
+- a kinship or social-role noun or an honorific ("friend", "sister-in-law", "Husband", "Mr"): they
+  stand where a name could, and they name a relation, not a person;
+- a token with a digit in it ("27p", "33F": flat numbers, codes; no given name or surname has one);
+- in a text written with capitals (`is_cased`), a word in lower case: names there start with a
+  capital, except the particles inside a name ("Ludwig van Beethoven", "Maria da Silva", `PARTICLES`),
+  which count when a name word stands on either side. In text typed all in lower case, as many tweets
+  and chats are, a lower-case word may still be a name, and the head decides.
+
+These are closed classes and facts about how names are written, not lists learned from data. The
+head's threshold was chosen on a validation set of real sentences that the PII benchmark never reads
+(`pii.tune_names`), with these rules in place; see `artefact/SOURCE.md`.
 
 Loading the encoder costs about a second and 90 MB; it happens once, on first use.
 """
@@ -45,6 +55,7 @@ MAX_TOKENS = 512
 LONGEST_NAME_WORD = 30  # longer "words" (hashes, base64, garbage) are never names
 N_SHAPE = 17  # columns of `shape_features`
 SENTENCE_END = re.compile(r"[.!?\n\"“”:;(\[]\s*$")
+CASING_SENTENCE_END = re.compile(r"[.!?\n\"“”(\[]\s*$")  # for `is_cased`: lower case goes on after a colon
 CAN_BE_NAMES = frozenset({"may", "will"})  # stop words that are also given names (May, Will)
 # The words that label personal data ("Email: ...", "SSN 123-...", "Passport number ..."): they stand
 # next to what the sanitiser replaces, and are never a person's name.
@@ -89,6 +100,32 @@ FIELD_LABELS = frozenset(
         "username",
         "password",
         "pin",
+    ]
+)
+
+
+# Kinship and social-role nouns and honorifics: they stand where a name could ("my friend", "Grandma
+# said", "Mr. Right"), and they name a relation, not a person. Plurals and "-in-law" compounds follow.
+RELATIONS = frozenset(
+    [
+        *("mother", "mom", "mum", "mommy", "mummy", "mama", "father", "dad", "daddy", "papa"),
+        *("parent", "son", "daughter", "child", "kid", "baby", "brother", "sister", "sibling", "bro", "sis"),
+        *("twin", "aunt", "auntie", "aunty", "uncle", "cousin", "niece", "nephew", "grandma", "grandmother"),
+        *("grandpa", "grandfather", "granny", "grandparent", "grandson", "granddaughter", "grandchild"),
+        *("stepmother", "stepmom", "stepfather", "stepdad", "stepson", "stepdaughter", "stepbrother"),
+        *("stepsister", "husband", "wife", "spouse", "partner", "fiance", "fiancé", "fiancee", "fiancée"),
+        *("boyfriend", "girlfriend", "ex", "friend", "bestie", "buddy", "mate", "neighbour", "neighbor"),
+        *("roommate", "roomie", "flatmate", "housemate", "classmate", "schoolmate", "teammate", "coworker"),
+        *("colleague", "boss", "manager", "teacher", "professor", "tutor", "coach", "landlord", "landlady"),
+        *("tenant", "stranger", "mr", "mrs", "ms", "mx", "dr", "sir", "madam", "madame"),
+    ]
+)
+# Lower-case particles inside names ("van", "de", "da", "von", "bin"): a name word when a name word
+# stands on either side of it (or of its run of particles: "van der").
+PARTICLES = frozenset(
+    [
+        *("van", "von", "der", "den", "de", "del", "della", "di", "da", "das", "dos", "du", "des"),
+        *("le", "la", "ter", "ten", "te", "zu", "vom", "bin", "ibn", "al", "el"),
     ]
 )
 
@@ -160,23 +197,71 @@ def _lowercase(word: str) -> bool:
 
 def is_cased(text: str, words: Sequence[Word]) -> bool:
     """Whether the text is written with capitals: most of its sentences begin with one. (In text typed all
-    in lower case, as many tweets and chats are, a lower-case word may well be a name.)"""
+    in lower case, as many tweets and chats are, a lower-case word may well be a name.) Only first words that
+    show a case count: letters without digits (not the "jill83" of an e-mail); a colon or semicolon does not
+    end a sentence here ("email: ..."); and when no sentence begins with such a word (the text begins with a
+    phone number), the first word that shows a case stands for the text's beginning."""
     starts = [
         word.text
         for i, word in enumerate(words)
-        if any(c.isalpha() for c in word.text)
-        and (i == 0 or SENTENCE_END.search(text[max(0, word.start - 3) : word.start]))
+        if _shows_case(word.text) and (i == 0 or CASING_SENTENCE_END.search(text[max(0, word.start - 3) : word.start]))
     ]
+    if not starts:
+        starts = [word.text for word in words if _shows_case(word.text)][:1]
     return bool(starts) and sum(not _lowercase(w) for w in starts) * 2 >= len(starts)
 
 
-def ruled_out(text: str, words: Sequence[Word]) -> tuple[np.ndarray, np.ndarray]:
-    """(never a name, in lower case in a cased text) per word: see the module doc."""
-    never = closed_class()
+def _shows_case(word: str) -> bool:
+    return any(c.isalpha() for c in word) and not any(c.isdigit() for c in word)
+
+
+def is_relation(word: str) -> bool:
+    """A kinship or social-role noun or an honorific (`RELATIONS`), in any case, plural or "-in-law" too."""
+    w = word.lower().replace("’", "'")
+    parts = w.split("-")
+    head = parts[0] if w.endswith("-in-law") or w.endswith("-in-laws") else parts[-1]  # "ex-wife", "sister-in-law"
+    return any(form in RELATIONS for form in (w, head, head.removesuffix("s"), head.removesuffix("es")))
+
+
+def _contraction(word: str, closed: frozenset[str]) -> bool:
+    """Two closed-class words written as one ("i've" = "i" + "'ve", "don't" = "do" + "n't")."""
+    cuts = [i for i in range(1, len(word)) if word[i] == "'" or word.startswith("n't", i)]
+    return any(word[:i] in closed and word[i:] in closed for i in cuts)
+
+
+def never_names(text: str, words: Sequence[Word]) -> np.ndarray:
+    """Per word: never a name, whatever the head says (see the module doc). Lower-case particles in a cased
+    text are here too; `PersonNameFinder.is_name` lets them back in between name words."""
+    closed = closed_class()
     cased = is_cased(text, words)
-    closed = np.array([w.text.lower().replace("’", "'") in never for w in words], dtype=bool)
-    lower = np.array([cased and _lowercase(w.text) for w in words], dtype=bool)
-    return closed, lower
+    out = []
+    for word in words:
+        w = word.text.lower().replace("’", "'")
+        out.append(
+            w in closed
+            or _contraction(w, closed)
+            or is_relation(w)
+            or any(c.isdigit() for c in w)
+            or (cased and _lowercase(word.text))
+        )
+    return np.array(out, dtype=bool)
+
+
+def with_particles(text: str, words: Sequence[Word], named: np.ndarray) -> np.ndarray:
+    """`named` with each run of lower-case `PARTICLES` that stands between two name words (joinable to them)
+    named too: "Ludwig van Beethoven", "Dirk van der Berg"."""
+    out = named.copy()
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and not named[j] and words[j].text in PARTICLES:
+            j += 1
+        if j > i and i > 0 and j < len(words) and named[i - 1] and named[j]:
+            gaps = [text[words[k - 1].end : words[k].start] for k in range(i, j + 1)]
+            if all(_joinable(gap) for gap in gaps):
+                out[i:j] = True
+        i = j + 1 if j == i else j
+    return out
 
 
 class WordEncoder:
@@ -249,7 +334,6 @@ class Head:
     w2: np.ndarray
     b2: np.ndarray
     threshold: float
-    lowercase_threshold: float = 1.0  # a lower-case word of a cased text must score at least this
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         z = (x - self.mean) / self.scale
@@ -262,7 +346,6 @@ class Head:
 
         tensors = {k: np.ascontiguousarray(getattr(self, k), dtype=np.float32) for k in _TENSORS}
         tensors["threshold"] = np.asarray([self.threshold], dtype=np.float32)
-        tensors["lowercase_threshold"] = np.asarray([self.lowercase_threshold], dtype=np.float32)
         save_file(tensors, str(path), metadata=metadata)
 
     @classmethod
@@ -280,9 +363,7 @@ class Head:
                 f"the person-name head {path} is corrupt ({error}); re-create it with "
                 "python -m valueprint.annotate.pii.train_names"
             ) from error
-        threshold = float(tensors["threshold"][0])
-        lowercase = float(tensors["lowercase_threshold"][0]) if "lowercase_threshold" in tensors else threshold
-        return cls(**{k: tensors[k] for k in _TENSORS}, threshold=threshold, lowercase_threshold=lowercase)
+        return cls(**{k: tensors[k] for k in _TENSORS}, threshold=float(tensors["threshold"][0]))
 
 
 _TENSORS = ("mean", "scale", "w1", "b1", "w2", "b2")
@@ -326,10 +407,10 @@ class PersonNameFinder:
         return spans_of(text, words, scores, self.is_name(text, words, scores))
 
     def is_name(self, text: str, words: Sequence[Word], scores: np.ndarray) -> np.ndarray:
-        """Per word: the head's score clears the threshold, and the rules (`ruled_out`) allow it."""
-        closed, lower = ruled_out(text, words)
-        needed = np.where(lower, self.head.lowercase_threshold, self.head.threshold)
-        return (scores >= needed) & ~closed
+        """Per word: the head's score clears the threshold and the rules (`never_names`) allow it, or it is a
+        particle between name words (`with_particles`)."""
+        named = (scores >= self.head.threshold) & ~never_names(text, words)
+        return with_particles(text, words, named)
 
 
 def spans_of(text: str, words: Sequence[Word], scores: np.ndarray, named: np.ndarray) -> list[NameSpan]:

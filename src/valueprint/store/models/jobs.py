@@ -25,6 +25,10 @@ class JobStatusRecord(Base):
         ForeignKey("participants.id", ondelete="CASCADE"), index=True, nullable=True
     )
     run_id: Mapped[str] = mapped_column(String(64), default="")  # the run that holds the job's licence
-    state: Mapped[str] = mapped_column(String(20))  # queued, running/preparing/training, done, failed, cancelled
+    state: Mapped[str] = mapped_column(String(20), index=True)  # queued, running/…, done, failed, cancelled
     status: Mapped[dict[str, Any]] = mapped_column(JSON)  # everything the job reported, as its API shows it
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # when a process last showed that the run is alive: its own reports, and the heartbeat of the process that
+    # holds its future (`valueprint.jobs.JobEngine`); a queued or running job quiet for longer than the lease
+    # was abandoned (its process died) and is recovered (`valueprint.jobs.abandoned`)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=now, nullable=True)
