@@ -79,7 +79,7 @@ def test_prompt_and_replies_are_sealed_at_rest(picks, services, person) -> None:
     with services.db.session() as session:
         row = session.scalars(select(BlindPick)).one()
         assert "secret" not in row.sealed and PLAIN not in row.sealed
-        assert row.strategy == "precis+frame+rerank" and row.choice is None
+        assert row.strategy == "precis+frame" and row.choice is None
 
 
 @pytest.mark.parametrize("prompt", ["   ", "x" * 1001])
@@ -93,7 +93,7 @@ def test_a_choice_is_recorded_once_and_reveals_the_personal_side(picks, services
     side = side_of(services, pick.pick_id)
     revealed = picks.choose(person, pick.pick_id, side)
     assert (revealed.choice, revealed.personal_side, revealed.chose) == (side, side, "personal")
-    assert revealed.strategies == ["precis", "frame", "rerank"]
+    assert revealed.strategies == ["precis", "frame"]
     with pytest.raises(ConflictError):
         picks.choose(person, pick.pick_id, "same")
     assert picks.reveal(person, pick.pick_id).chose == "personal", "the first choice stands"
@@ -137,7 +137,7 @@ def test_stats_per_strategy_give_the_personal_share_with_its_interval_and_the_sa
     for outcome in ["personal"] * 8 + ["plain"] * 2 + ["same"] * 3 + ["open"]:
         decide(picks, services, person, outcome)
     (row,) = picks.stats()
-    assert row.strategy == "precis+frame+rerank"
+    assert row.strategy == "precis+frame"
     assert (row.picks, row.personal, row.plain, row.same, row.open) == (13, 8, 2, 3, 1)
     assert row.personal_share == pytest.approx(0.8)
     assert (row.ci_low, row.ci_high) == pytest.approx(wilson(8, 10))
@@ -182,8 +182,8 @@ def test_the_admin_dashboard_shows_blind_picks_per_strategy(picks, services, per
         decide(picks, services, person, outcome)
     page = admin_client.get("/admin/live").text
     assert 'id="admin-picks"' in page and "Blind picks" in page
-    row = re.search(r'<tr data-strategy="precis\+frame\+rerank">(.*?)</tr>', page, re.S).group(1)
-    assert "precis + frame + rerank" in row and "80.0%" in row and "49.0–94.3%" in row and "<td>3</td>" in row
+    row = re.search(r'<tr data-strategy="precis\+frame">(.*?)</tr>', page, re.S).group(1)
+    assert "precis + frame" in row and "80.0%" in row and "49.0–94.3%" in row and "<td>3</td>" in row
     data = admin_client.get("/v1/admin/picks").json()
     assert data[0]["personal"] == 8 and data[0]["same"] == 3
     participant = TestClient(admin_client.app)

@@ -41,7 +41,7 @@ def test_a_prompt_is_answered_plainly_and_with_my_values_side_by_side(person) ->
     html = response.text
     assert 'id="try-base"' in html and 'id="try-personal"' in html
     assert "Which of your values shaped this" in html and 'id="try-shaped-by"' in html
-    assert "precis + frame + rerank" in html
+    assert "precis + frame" in html
     assert "<html" not in html  # an HTMX partial, not a whole page
 
 
@@ -120,6 +120,6 @@ def test_bench_try_times_the_page_end_to_end(tmp_path, smollm2_dir, monkeypatch)
     result = CliRunner().invoke(app, ["bench", "try", "--trials", "2", "--max-tokens", "8", "--out", str(out)])
     assert result.exit_code == 0, result.output
     figures = json.loads((out / "try_it.json").read_text())
-    assert figures["trials"] == 2 and figures["strategies"] == "precis+frame+rerank" and figures["max_tokens"] == 8
+    assert figures["trials"] == 2 and figures["strategies"] == "precis+frame" and figures["max_tokens"] == 8
     assert 0 < figures["median_s"] <= figures["p90_s"] <= figures["max_s"] and figures["cold_s"] > 0
     assert figures["goal_met"] == (figures["median_s"] <= 10.0) and 0 <= figures["cut_share"] <= 1

@@ -94,7 +94,7 @@ class Settings(BaseSettings):
         description="Cap on tokens generated per chat reply (a request without max_tokens gets 256).",
     )
     try_strategies: str = Field(
-        default="precis+frame+rerank",
+        default="precis+frame",
         description="Strategies of the result page's 'Try it' (combine with +; through an upstream, those that "
         "need the local model are left out).",
     )
