@@ -424,6 +424,14 @@ def test_an_oversized_chunked_upload_gets_413_too(participant_client):
     assert response.status_code == 413
 
 
+def test_an_in_memory_database_leaves_no_file_behind(tmp_path, monkeypatch):
+    from valueprint.store.db import Database
+
+    monkeypatch.chdir(tmp_path)
+    Database("sqlite://")
+    assert list(tmp_path.iterdir()) == []  # not a file named "sqlite:" in the working folder
+
+
 def test_the_database_file_is_private(participant_client, web_settings):
     import stat
 

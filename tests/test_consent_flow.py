@@ -165,6 +165,7 @@ class FakeEngine:
     """Stands in for the local model: the read happens before any reply is generated."""
 
     model_name = "fake"
+    model = None  # as through an upstream: the default strategies are those that need no local model
 
     def context(self, profile, **_):
         return SimpleNamespace()

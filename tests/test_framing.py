@@ -122,3 +122,28 @@ def test_an_opening_message_is_continued_not_answered_anew(local) -> None:
     text = local.tokenizer.decode(opened)
     assert text.rstrip().endswith("My favourite colour is") and "<|im_end|>" not in text[-30:]
     assert local.tokenizer.decode(fresh).rstrip().endswith("assistant")
+
+
+class LeaningJudge:
+    """Reads the personalised reply (the second) as fitting better on the dimensions it is given."""
+
+    def __init__(self, space, dims: dict[str, float]) -> None:
+        self.space, self.dims = space, dims
+
+    def contributions(self, profile, replies):
+        moved = np.zeros((2, self.space.size))
+        for dim, shift in self.dims.items():
+            moved[1, self.space.index(dim)] = shift
+        return moved
+
+
+def test_try_it_names_a_value_as_shaping_an_answer_only_when_the_question_touches_it(space) -> None:
+    from valueprint.personalize.trial import shaped_by
+
+    devout = committed(space, tradition=0.9, security=0.7, caution=0.8)
+    judge = LeaningJudge(space, {"tradition": 0.3, "security": 0.2, "caution": 0.1})
+    replies = ["plain", "personal"]
+    everyday = [v["label"] for v in shaped_by(judge, devout, space, EVERYDAY[0], replies)]
+    assert everyday == [space.dimensions[space.index("caution")].label]  # a manner of answering fits any question
+    laden = [v["label"] for v in shaped_by(judge, devout, space, VALUE_LADEN[0], replies)]
+    assert space.dimensions[space.index("tradition")].label in laden and len(laden) >= 2

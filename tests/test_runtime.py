@@ -58,8 +58,8 @@ def test_a_cut_reply_is_kept_whole_when_no_sentence_ends_in_its_last_part() -> N
     assert trim_to_sentence("It costs 3.5 dollars and") is None  # a decimal point ends no sentence
 
 
-def test_a_reply_that_ends_at_a_sentence_end_or_by_itself_stopped() -> None:
-    assert finish("It depends on you.", cut=True) == ("It depends on you.", "stop")
+def test_a_reply_that_used_the_whole_budget_was_cut_even_on_a_sentence_end() -> None:
+    assert finish("It depends on you.", cut=True) == ("It depends on you.", "length")
     assert finish("It depends on", cut=False) == ("It depends on", "stop")
 
 

@@ -7,8 +7,9 @@ loads take about a second. One model per process; generation is serialised by a 
 every core, so concurrent generations would only slow each other), and streaming yields text pieces as
 they are produced. Nothing is downloaded.
 
-Every generation says why it ended (`finish_reason`): "stop" when the model emitted its end-of-turn token
-(or ended on a sentence end), "length" when the token budget cut it. A cut reply is trimmed back to its
+Every generation says why it ended (`finish_reason`), as OpenAI's API does: "stop" when the model emitted its
+end-of-turn token, "length" when the token budget cut it (even where the cut fell on a sentence end: the
+model would have gone on). A cut reply is trimmed back to its
 last complete sentence when that keeps most of it, and still reports "length".
 """
 
@@ -100,14 +101,9 @@ def trim_to_sentence(text: str) -> str | None:
     return text[:cut].rstrip()
 
 
-def ends_a_sentence(text: str) -> bool:
-    stripped = text.rstrip()
-    return bool(stripped) and trim_to_sentence(stripped) == stripped
-
-
 def finish(text: str, cut: bool) -> tuple[str, FinishReason]:
     """The reply to return and why it ended: a reply cut by the budget is trimmed to its last sentence end."""
-    if not cut or ends_a_sentence(text):
+    if not cut:
         return text, "stop"
     return (trim_to_sentence(text) or text), "length"
 
@@ -351,7 +347,7 @@ class LocalModel:
         if failure:
             raise failure[0]
         full = sent + held
-        if streamer.ended or streamer.tokens < sampling.max_new_tokens or ends_a_sentence(full):
+        if streamer.ended or streamer.tokens < sampling.max_new_tokens:
             if held:
                 yield held
             return "stop"

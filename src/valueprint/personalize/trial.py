@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 
 from valueprint.errors import BadRequestError
+from valueprint.personalize import framing
 from valueprint.personalize.engine import Completion
 from valueprint.personalize.runtime import Sampling
 from valueprint.personalize.strategies import parse_strategies, runnable
 from valueprint.values.profile import ValueProfile
+from valueprint.values.space import ValueSpace
 
 MAX_PROMPT_CHARS = 1000
 # Per reply, and the personalised reply's candidates (chat's default is 4): with these the page answers
@@ -106,15 +108,29 @@ def run_trial(
     judge = personalizer.judge()
     ranking = judge.rank(profile, prompt, [base.text, personal.text])
     trial.personal_wins = ranking.order[0] == 1 and ranking.scores[1] > ranking.scores[0]
-    shift = judge.contributions(profile, [base.text, personal.text])
-    shift = shift[1] - shift[0]  # > 0: the personalised answer fits the person better on this dimension
-    means = profile.means(space)
-    for i in np.argsort(-shift)[:SHAPED_BY]:
-        if shift[i] < MIN_SHIFT:
-            break
-        dim = space.dimensions[i]
-        trial.shaped_by.append(
-            {"label": dim.label, "your_side": dim.high if means[i] > 0 else dim.low, "moved": round(float(shift[i]), 3)}
-        )
+    if trial.personal_wins:  # else the page would list values "fitting better" beside a verdict saying otherwise
+        trial.shaped_by = shaped_by(judge, profile, space, prompt, [base.text, personal.text])
     trial.seconds = round(time.perf_counter() - started, 1)
     return trial
+
+
+def shaped_by(judge: Any, profile: ValueProfile, space: ValueSpace, prompt: str, replies: list[str]) -> list[dict]:
+    """Up to SHAPED_BY dimensions on which the personalised reply (`replies[1]`) fits the person better than the
+    plain one, as the judge reads them. A manner of answering (directness, caution, ...) counts for any
+    question; a value only when the question touches it (`framing.relevance`, the rule that decides whether a
+    reply opens with the person's values), so "how do I boil an egg?" is shaped by no value."""
+    shift = judge.contributions(profile, replies)
+    shift = shift[1] - shift[0]  # > 0: the personalised answer fits the person better on this dimension
+    related = framing.relevance(space, prompt)
+    laden = max(related.values()) >= framing.MIN_VALUE_LADEN
+    means = profile.means(space)
+    shaped: list[dict] = []
+    for i in np.argsort(-shift):
+        dim = space.dimensions[i]
+        if shift[i] < MIN_SHIFT or len(shaped) == SHAPED_BY:
+            break
+        if dim.id in related and not (laden and related[dim.id] >= framing.MIN_RELEVANCE):
+            continue
+        side = dim.high if means[i] > 0 else dim.low
+        shaped.append({"label": dim.label, "your_side": side, "moved": round(float(shift[i]), 3)})
+    return shaped

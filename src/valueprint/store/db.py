@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from valueprint.errors import ConfigError, UnavailableError
@@ -53,7 +53,7 @@ def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int = POOL_O
     """SQLite (WAL, pragmas on every connection) or PostgreSQL (a pool of `pool_size` kept connections plus
     `max_overflow` opened when needed, each checked before use, so a restarted server costs no request)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = make_url(url).database  # None or "" for "sqlite://" (in memory)
         if path and path != ":memory:":
             _private_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
