@@ -218,6 +218,19 @@ def killed_mid_way(services, jobs, pid: str, import_id: str) -> str:
     return job_id
 
 
+def assert_same_as_one_import(services, annotate, pid: str, reference: str, status: dict) -> None:
+    """The import into `pid` that ended with `status` stored what one uninterrupted import of the corpus into
+    `reference` stores, each unit once."""
+    expected = annotate.import_items(reference, posts(CORPUS), Fields(), "corpus")
+    assert status["imported"] == expected.model_dump()
+    assert stored_units(services, pid) == stored_units(services, reference)
+    with services.db.session() as session:
+        pairs = session.execute(
+            select(AnnotationUnit.document_id, AnnotationUnit.position).where(AnnotationUnit.project_id == pid)
+        ).all()
+    assert len(pairs) == len(set(pairs)) == 24
+
+
 def test_a_killed_import_resumes_where_it_stopped_with_the_same_result_and_no_duplicates(
     services, annotate, jobs, tmp_path
 ) -> None:
@@ -227,14 +240,7 @@ def test_a_killed_import_resumes_where_it_stopped_with_the_same_result_and_no_du
 
     resumed = jobs.wait(jobs.resume(job_id)["job_id"], timeout=60)
     assert resumed["state"] == "done" and resumed["done"] == 28, resumed
-    expected = annotate.import_items(reference, posts(CORPUS), Fields(), "corpus")
-    assert resumed["imported"] == expected.model_dump()
-    assert stored_units(services, pid) == stored_units(services, reference)
-    with services.db.session() as session:
-        pairs = session.execute(
-            select(AnnotationUnit.document_id, AnnotationUnit.position).where(AnnotationUnit.project_id == pid)
-        ).all()
-    assert len(pairs) == len(set(pairs)) == 24
+    assert_same_as_one_import(services, annotate, pid, reference, resumed)
     with pytest.raises(Exception, match="nothing to resume"):
         jobs.resume(job_id)
 
@@ -264,14 +270,7 @@ def test_an_import_abandoned_by_a_dead_server_resumes_when_a_new_server_starts_w
             time.sleep(0.05)
     assert status["run_id"] != killed_run and status["done"] == status["total"] == 28, status
     assert status["restarts"] == 1
-    expected = annotate.import_items(reference, posts(CORPUS), Fields(), "corpus")
-    assert status["imported"] == expected.model_dump()
-    assert stored_units(services, pid) == stored_units(services, reference)
-    with services.db.session() as session:
-        pairs = session.execute(
-            select(AnnotationUnit.document_id, AnnotationUnit.position).where(AnnotationUnit.project_id == pid)
-        ).all()
-    assert len(pairs) == len(set(pairs)) == 24
+    assert_same_as_one_import(services, annotate, pid, reference, status)
     assert count(services, AnnotationImportUnit) == count(services, AnnotationImportDocument) == 0
 
 

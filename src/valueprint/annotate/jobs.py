@@ -283,9 +283,7 @@ class AnnotateJobs:
             raise ConflictError(f"job {job_id!r} is not an import; start it again instead")
         if status["state"] not in ACTIVE:
             raise ConflictError(f"import job {job_id!r} is {status['state']}: there is nothing to resume")
-        return self.import_(
-            status["project_id"], status["import_id"], status.get("batch") or IMPORT_BATCH, sanitiser_factory
-        )
+        return self._start(_carry_on(job_id, status), sanitiser_factory)
 
     def recover(self, lease_s: float, sanitiser_factory: Callable[[], Any] | None = None) -> dict[str, list[str]]:
         """Jobs abandoned for longer than `lease_s` seconds (their process died): imports resumed (or given up,
@@ -295,10 +293,7 @@ class AnnotateJobs:
         for status in self.statuses.abandoned(lease_s):
             job_id, restarts = status["job_id"], int(status.get("restarts") or 0)
             if status.get("kind") == "import" and status.get("import_id") and restarts < AUTO_RESUMES:
-                batch = status.get("batch") or IMPORT_BATCH
-                request = JobRequest(
-                    job_id, "import", status["project_id"], "", batch=batch, import_id=status["import_id"]
-                )
+                request = _carry_on(job_id, status)
                 with contextlib.suppress(ConflictError):  # this process runs it after all
                     if self._launch(request, sanitiser_factory, lease_s, restarts=restarts + 1) is not None:
                         resumed.append(job_id)
@@ -429,6 +424,12 @@ class AnnotateJobs:
 
 def public(status: dict[str, Any]) -> dict[str, Any]:
     return {name: status.get(name) for name in PUBLIC_FIELDS if name in status}
+
+
+def _carry_on(job_id: str, status: dict[str, Any]) -> JobRequest:
+    """The run that carries on with a staged import from its job's last status (`resume` and `recover`)."""
+    batch = status.get("batch") or IMPORT_BATCH
+    return JobRequest(job_id, "import", status["project_id"], "", batch=batch, import_id=status["import_id"])
 
 
 def import_job_id(import_id: str) -> str:
